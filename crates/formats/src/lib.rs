@@ -1,0 +1,6 @@
+//! Reading and writing the outside world's formats: the ministry's AAF exports (`aaf`) and the
+//! CSV exports Préau hands to schools (`csv_export`). Nothing here touches the database: readers
+//! turn bytes into typed records that carry the file, line and record id they came from.
+
+pub mod aaf;
+pub mod csv_export;

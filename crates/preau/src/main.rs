@@ -1,0 +1,2 @@
+//! The `preau` program (being built).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The web interface (placeholder while the helpers build it).
