@@ -15,6 +15,13 @@ use domain::names::PersonName;
 use domain::profile::Profile;
 use jiff::civil::Date;
 
+mod decode;
+mod mapping;
+mod xml;
+
+/// The biggest file accepted; a real chunk weighs a few megabytes.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
 /// What a record describes, from its `operationalAttributes` (and the file name's `Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Category {
@@ -85,7 +92,35 @@ pub struct FileName {
 
 /// Parses an AAF file name; `None` when the name is not an AAF file (the DTD, a README, …).
 pub fn parse_file_name(file_name: &str) -> Option<FileName> {
-    todo!("helper: {file_name}")
+    let stem = file_name.strip_suffix(".xml").or_else(|| file_name.strip_suffix(".XML"))?;
+
+    let (rest, chunk) = stem.rsplit_once('_')?;
+    if chunk.len() != 4 || !chunk.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let chunk = chunk.parse().ok()?;
+
+    let (rest, file_type) = rest.rsplit_once('_')?;
+    let category = Category::IMPORT_ORDER.into_iter().find(|c| c.file_type() == file_type)?;
+
+    let (rest, date) = rest.rsplit_once('_')?;
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+
+    let (prefix, kind) = rest.rsplit_once('_')?;
+    let full = match kind {
+        "Complet" => true,
+        "Delta" => false,
+        _ => return None,
+    };
+    let prefix_ok = !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !prefix_ok {
+        return None;
+    }
+
+    Some(FileName { prefix: prefix.to_owned(), full, date: date.to_owned(), category, chunk })
 }
 
 /// What a record asks: add (or replace) the entity, modify some of its attributes, delete it.
@@ -158,7 +193,63 @@ pub struct Rejection {
 /// A [`FileError`] with line and column when the file is unreadable, not well-formed, truncated,
 /// badly encoded for its declaration, or not a `ficAlimMENESR` document.
 pub fn read_file(path: &Path) -> Result<AafFile, FileError> {
-    todo!("helper: {}", path.display())
+    let error = |line: u32, column: u32, reason: String| FileError {
+        path: path.to_path_buf(),
+        line,
+        column,
+        reason,
+    };
+
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = parse_file_name(file_name).ok_or_else(|| {
+        error(
+            0,
+            0,
+            "nom de fichier non reconnu (attendu <PRÉFIXE>_<Complet|Delta>_<AAAAMMJJ>_<Type>_<NNNN>.xml)"
+                .to_owned(),
+        )
+    })?;
+
+    let bytes = read_capped(path).map_err(|reason| error(0, 0, reason))?;
+    let text = decode::decode(bytes).map_err(|e| error(e.line, e.column, e.reason))?;
+    let document = xml::parse(&text, file_name, name.category)
+        .map_err(|e| error(e.line, e.column, e.reason))?;
+
+    Ok(AafFile {
+        path: path.to_path_buf(),
+        name,
+        version: document.version,
+        records: document.records,
+        rejections: document.rejections,
+    })
+}
+
+/// Reads a whole file, refusing one bigger than [`MAX_FILE_BYTES`].
+fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+
+    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        return Err(format!("fichier trop gros ({size} octets, maximum {MAX_FILE_BYTES})"));
+    }
+
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("fichier trop gros (plus de {MAX_FILE_BYTES} octets)"));
+    }
+    Ok(bytes)
+}
+
+/// A French sentence for a failed read.
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "fichier introuvable".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "lecture du fichier refusée (droits)".to_owned(),
+        std::io::ErrorKind::IsADirectory => "chemin d'un dossier, pas d'un fichier".to_owned(),
+        _ => format!("fichier illisible ({error})"),
+    }
 }
 
 /// A postal address as AAF gives it.
@@ -350,5 +441,6 @@ pub fn map_record(
     id: &str,
     attributes: &Attributes,
 ) -> Result<Entity, Rejection> {
-    todo!("helper: {file} {line} {category:?} {id} {}", attributes.len())
+    let record = mapping::Record { file, line, id, attributes };
+    mapping::map(&record, category)
 }
