@@ -4,6 +4,12 @@
 //! (text, BIGINT, DOUBLE PRECISION), and a query differs per backend only where the dialects do.
 //! Nothing here renders anything or knows HTTP.
 
+pub mod accounts;
+pub mod directory;
+pub mod fixtures;
+pub mod import;
+pub mod provisioning;
+pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -1,1 +1,153 @@
-//! The web interface (placeholder while the helpers build it).
+//! The web interface: one axum [`Router`] holding every page, form, static asset and health
+//! endpoint. Pages are rendered on the server from askama templates and work without
+//! JavaScript. This file owns the configuration, the shared state and the wiring of routes and
+//! layers; each concern lives in its own module (security headers and CSRF, sessions and the
+//! viewer, accounts, the personal space).
+
+mod accounts;
+mod assets;
+mod error;
+mod form;
+mod ip_throttle;
+mod pages;
+mod security;
+mod session;
+mod templates;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+use tower_http::trace::TraceLayer;
+
+/// How the web interface runs (see `contract.md`).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The public base URL, e.g. `http://127.0.0.1:8080`; links and cookie security follow it.
+    pub base_url: String,
+    /// How long a session lives without a request (sliding).
+    pub session_idle: Duration,
+    /// How long a session lives at most after login.
+    pub session_absolute: Duration,
+    /// How long a new activation code stays valid.
+    pub activation_validity: Duration,
+    /// How many Argon2 computations may run at once.
+    pub max_concurrent_hashes: usize,
+    /// Reverse proxies whose X-Forwarded-For is trusted (empty: none).
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            base_url: "http://127.0.0.1:8080".to_owned(),
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+            activation_validity: Duration::from_secs(120 * 24 * 3600),
+            max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: store::Store,
+    pub(crate) config: Arc<WebConfig>,
+    pub(crate) site: Arc<security::Site>,
+    pub(crate) hashes: Arc<Semaphore>,
+    pub(crate) dummy_hash: Arc<String>,
+    /// Failed logins per client address, for the generous per-IP slow-down.
+    pub(crate) ip_failures: Arc<ip_throttle::IpFailures>,
+    /// When expired sessions were last swept (Unix seconds).
+    pub(crate) last_purge: Arc<AtomicI64>,
+}
+
+/// The whole application: pages, forms, static assets, `/healthz`, `/readyz`.
+/// Serve it with `axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())`.
+pub fn router(store: store::Store, config: WebConfig) -> Router {
+    let site = security::Site::from_base_url(&config.base_url);
+    let state = AppState {
+        store,
+        hashes: Arc::new(Semaphore::new(config.max_concurrent_hashes.max(1))),
+        config: Arc::new(config),
+        site: Arc::new(site),
+        dummy_hash: Arc::new(accounts::dummy_hash()),
+        ip_failures: Arc::new(ip_throttle::IpFailures::default()),
+        last_purge: Arc::new(AtomicI64::new(0)),
+    };
+
+    Router::new()
+        .route("/", get(pages::root))
+        .route("/connexion", get(accounts::login_form).post(accounts::login))
+        .route("/activation", get(accounts::activation_form).post(accounts::activate))
+        .route("/mot-de-passe-oublie", get(accounts::forgotten))
+        .route("/deconnexion", post(accounts::logout))
+        .route("/accueil", get(pages::home))
+        .route("/annuaire", get(pages::directory))
+        .route("/parametres", get(pages::settings).post(pages::save_settings))
+        .route("/parametres/mot-de-passe", post(accounts::change_own_password))
+        .route(
+            "/enfants/{id}/mot-de-passe",
+            get(accounts::child_password_form).post(accounts::reset_child_password),
+        )
+        .route(
+            "/personnes/{id}/nouveau-code",
+            get(accounts::new_code_form).post(accounts::issue_new_code),
+        )
+        .route(assets::CSS_ROUTE, get(assets::css))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::guard))
+        .layer(DefaultBodyLimit::max(form::MAX_BODY))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("-", |path| path.as_str())
+                        .to_owned();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        route = %route,
+                        status = tracing::field::Empty,
+                        latency_ms = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    |response: &axum::response::Response,
+                     latency: Duration,
+                     span: &tracing::Span| {
+                        span.record("status", response.status().as_u16());
+                        span.record("latency_ms", latency.as_millis());
+                        tracing::debug!("response");
+                    },
+                ),
+        )
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.store.ping().await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "base de données indisponible")
+    }
+}

@@ -28,6 +28,9 @@ CREATE TABLE schools (
     attributes TEXT NOT NULL DEFAULT '{}',
     active BIGINT NOT NULL DEFAULT 1,
     missing_since BIGINT,
+    deactivated_at BIGINT,
+    -- The import run whose complete full export last listed this school.
+    last_seen_run TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -86,6 +89,8 @@ CREATE TABLE people (
     active BIGINT NOT NULL DEFAULT 1,
     missing_since BIGINT,
     deactivated_at BIGINT,
+    -- The import run whose complete full export last listed this person.
+    last_seen_run TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (source, external_id)
@@ -176,6 +181,7 @@ CREATE TABLE pending_references (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (person_id, kind, target)
 );
+CREATE INDEX pending_references_target ON pending_references (kind, target);
 
 -- The département's own people (agents, officials) and their scope: one row per school, or one
 -- row with school_id '' for the whole département.
@@ -191,6 +197,13 @@ CREATE TABLE roles (
     role TEXT NOT NULL,
     school_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (person_id, role, school_id)
+);
+
+-- The next collision number to try for each login base (`jean.dupont` -> 2 gives
+-- `jean.dupont2`), so that provisioning never scans `logins`.
+CREATE TABLE login_counters (
+    base TEXT PRIMARY KEY,
+    next_number BIGINT NOT NULL
 );
 
 CREATE TABLE import_runs (

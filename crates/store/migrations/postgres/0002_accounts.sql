@@ -31,11 +31,12 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_person ON sessions (person_id);
 
--- Failed logins per typed login (known or not, so that throttling reveals nothing).
+-- Failed logins per typed login (known or not, so that throttling reveals nothing). The last
+-- failure is in Unix milliseconds: the first delays are one or two seconds long.
 CREATE TABLE login_throttle (
     login_key TEXT PRIMARY KEY,
     failures BIGINT NOT NULL,
-    last_failure_at BIGINT NOT NULL
+    last_failure_ms BIGINT NOT NULL
 );
 
 CREATE TABLE preferences (

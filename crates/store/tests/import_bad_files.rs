@@ -1,0 +1,113 @@
+//! Files that cannot be read and records that cannot be taken: a truncated file and a file with
+//! an internal DTD fail alone (file, line, column; nothing of them written) while the good
+//! files beside them are imported; a 300-character name and a duplicate id are refused record
+//! by record.
+
+mod import_support;
+
+use import_support::{copy_files, count, dump, import, read, split_records, write};
+
+const ELEVE: &str = "FULL_ENTTSSERVICES_Complet_20130117_Eleve_0001.xml";
+
+#[tokio::test]
+async fn a_truncated_file_fails_alone_and_writes_nothing() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2013", "EtabEducNat", dir.path());
+    copy_files("entcore-2013", "MatiereEducNat", dir.path());
+    let text = read("entcore-2013", ELEVE);
+    let cut = text.char_indices().nth(text.chars().count() / 2).unwrap().0;
+    write(dir.path(), ELEVE, &text[..cut]);
+
+    let report = import(&store, &[dir.path().to_path_buf()]).await;
+    let failed: Vec<_> = report.files.iter().filter(|f| f.error.is_some()).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].file, ELEVE);
+    assert!(!failed[0].written);
+    let error = failed[0].error.as_deref().unwrap();
+    assert!(error.contains("ligne") && error.contains("colonne"), "{error}");
+    assert!(report.has_problems());
+    assert!(report.to_french_text().contains(ELEVE));
+
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM people").await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM classes").await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM schools").await, 10);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM subjects").await, 718);
+}
+
+#[tokio::test]
+async fn a_file_with_an_internal_dtd_is_refused_and_the_database_left_as_it_was() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2024", "", dir.path());
+    import(&store, &[dir.path().to_path_buf()]).await;
+    let before = dump(&store).await;
+
+    let hostile = read("entcore-2013", ELEVE).replacen(
+        "<!DOCTYPE ficAlimMENESR SYSTEM \"ficAlimMENESR.dtd\">",
+        "<!DOCTYPE ficAlimMENESR [ <!ENTITY boom \"boom\"> ]>",
+        1,
+    );
+    assert!(hostile.contains("<!ENTITY"));
+    let bad = tempfile::tempdir().unwrap();
+    write(bad.path(), ELEVE, &hostile);
+    let report = import(&store, &[bad.path().to_path_buf(), dir.path().to_path_buf()]).await;
+    let failed: Vec<_> = report.files.iter().filter(|f| f.error.is_some()).collect();
+    assert_eq!(failed.len(), 1);
+    let error = failed[0].error.as_deref().unwrap();
+    assert!(error.contains("ligne 1") || error.contains("ligne 2"), "{error}");
+    assert_eq!(report.counts["staff"].unchanged, 2);
+    assert_eq!(dump(&store).await, before);
+}
+
+#[tokio::test]
+async fn unknown_files_are_reported_and_the_dtd_skipped_silently() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2024", "", dir.path());
+    copy_files("entcore-2013", ".dtd", dir.path());
+    write(dir.path(), "LISEZMOI.txt", "rien");
+    std::fs::create_dir(dir.path().join("sous-dossier")).unwrap();
+    write(&dir.path().join("sous-dossier"), "ENT_Complet_20200101_Eleve_0000.xml", "<x/>");
+    let report = import(&store, &[dir.path().to_path_buf()]).await;
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains("LISEZMOI.txt"));
+    assert_eq!(report.files.len(), 2);
+    assert!(!report.has_problems());
+}
+
+#[tokio::test]
+async fn a_long_name_and_a_duplicate_id_are_rejected_and_the_other_records_written() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2013", "EtabEducNat", dir.path());
+    let (head, records, tail) = split_records(&read("entcore-2013", ELEVE));
+    let mut body: Vec<String> = records[..5].to_vec();
+    body[1] = body[1].replace(
+        "<attr name=\"sn\"><value>Burke</value></attr>",
+        &format!("<attr name=\"sn\"><value>{}</value></attr>", "B".repeat(300)),
+    );
+    assert!(body[1].contains(&"B".repeat(300)));
+    // Record 2605692 a second time, with a value full of `$` and quotes.
+    body.push(records[0].replace("<value>Kù</value>", "<value>K&apos;ù &quot;$$</value>"));
+    write(dir.path(), ELEVE, &format!("{head}{}{tail}", body.join("\n")));
+
+    let report = import(&store, &[dir.path().to_path_buf()]).await;
+    assert_eq!(report.rejections.len(), 2, "{:?}", report.rejections);
+    assert_eq!(report.counts["pupil"].rejected, 2);
+    assert_eq!(report.counts["pupil"].created, 4);
+    let long = report.rejections.iter().find(|r| r.record_id == "2605693").unwrap();
+    assert!(long.reason.contains("sn"), "{}", long.reason);
+    assert!(long.line > 0);
+    let duplicate = report.rejections.iter().find(|r| r.record_id == "2605692").unwrap();
+    assert!(duplicate.reason.contains("déjà"), "{}", duplicate.reason);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM people").await, 4);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM people WHERE external_id = '2605693'").await, 0);
+    let first_name = import_support::texts(
+        &store,
+        "SELECT first_name FROM people WHERE external_id = '2605692'",
+    )
+    .await;
+    assert_eq!(first_name, ["Kù"]);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM import_rejections").await, 2);
+}

@@ -1,0 +1,102 @@
+//! Reading form bodies and query strings without ever answering 500: a body over the limit, a
+//! malformed encoding, NUL bytes, invalid UTF-8 or an oversized field give a French 400 (or
+//! 413) page. Handlers then read fields by name.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+
+use crate::error::AppError;
+
+/// The largest form body accepted, in bytes.
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+/// The largest single field accepted, in bytes.
+const MAX_FIELD: usize = 4 * 1024;
+
+/// The fields of a submitted `application/x-www-form-urlencoded` form.
+#[derive(Debug, Default)]
+pub(crate) struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of a field, or `""`.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
+    }
+
+    /// Parses a urlencoded text, refusing what a person cannot have typed.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Fields, AppError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+            .map_err(|_| AppError::BadRequest("Le formulaire envoyé est mal formé."))?;
+        for (key, value) in &pairs {
+            if key.len() > 64 || value.len() > MAX_FIELD {
+                return Err(AppError::BadRequest("Un champ du formulaire est trop long."));
+            }
+            if value.contains(['\0', '\u{FFFD}']) || key.contains(['\0', '\u{FFFD}']) {
+                return Err(AppError::BadRequest(
+                    "Le formulaire contient des caractères non valides.",
+                ));
+            }
+        }
+        Ok(Fields(pairs))
+    }
+
+    /// The query string of a URI, leniently: anything malformed reads as no field.
+    pub(crate) fn query(uri: &axum::http::Uri) -> Fields {
+        uri.query().and_then(|q| Fields::parse(q.as_bytes()).ok()).unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Fields {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Fields, AppError> {
+        let is_form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(AppError::BadRequest("Le formulaire envoyé n'est pas au bon format."));
+        }
+
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| AppError::TooLarge)?;
+        Fields::parse(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_bytes_invalid_utf8_and_long_fields_are_refused() {
+        assert!(Fields::parse(b"a=b%00c").is_err());
+        assert!(Fields::parse(b"a=%FF%FE").is_err());
+        assert!(Fields::parse(format!("a={}", "x".repeat(5000)).as_bytes()).is_err());
+        assert_eq!(Fields::parse(b"login=jean.dupont&x=1").unwrap().get("login"), "jean.dupont");
+    }
+}
+
+/// A person id taken from the path. Anything that cannot be an id (wrong characters, too
+/// long, badly encoded) reads as a page that does not exist rather than as a database error.
+#[derive(Debug)]
+pub(crate) struct PathId(pub(crate) String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<PathId, AppError> {
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+        let plausible = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if plausible { Ok(PathId(id)) } else { Err(AppError::NotFound) }
+    }
+}

@@ -1,0 +1,139 @@
+//! The personal space: the home page built for each profile (a parent's child switcher
+//! included), the directory search, the settings (DYS reading mode) and the 404 fallback.
+//! Every handler extracts the viewer, then asks the store with the viewer's id, so that what a
+//! page may show is decided by the SQL of `store::directory`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use domain::profile::Profile;
+
+use crate::AppState;
+use crate::accounts::{settings_page, viewer_chrome};
+use crate::error::AppError;
+use crate::form::Fields;
+use crate::session::{Viewer, find_viewer};
+use crate::templates::{ChildTab, DirectoryPage, HomePage, render};
+
+pub(crate) async fn root(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    match find_viewer(&state, &headers).await? {
+        Some(_) => Ok(Redirect::to("/accueil").into_response()),
+        None => Ok(Redirect::to("/connexion").into_response()),
+    }
+}
+
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let profile = viewer.facts.person.profile;
+    let mut page = HomePage {
+        chrome: viewer_chrome("Accueil", &viewer),
+        card: None,
+        is_parent: profile == Profile::Relative,
+        children: Vec::new(),
+        places: Vec::new(),
+        figures: Vec::new(),
+        show_figures: matches!(profile, Profile::Staff | Profile::Agent | Profile::Official),
+        is_teacher: profile == Profile::Teacher,
+    };
+
+    match profile {
+        Profile::Pupil => {
+            page.card = Some(state.store.pupil_card(&viewer.facts.person).await?);
+        }
+        Profile::Relative => {
+            let wanted = Fields::query(&uri).get("enfant").to_owned();
+            let selected = if wanted.is_empty() {
+                viewer.facts.children.first().cloned()
+            } else if wanted.len() > 64 {
+                return Err(AppError::NotFound);
+            } else {
+                let child = state.store.child_of(viewer.id(), &wanted).await?;
+                Some(child.ok_or(AppError::NotFound)?)
+            };
+            for child in &viewer.facts.children {
+                let card = state.store.pupil_card(child).await?;
+                page.children.push(ChildTab {
+                    id: child.id.clone(),
+                    first_name: child.first_name.clone(),
+                    last_name: child.last_name.clone(),
+                    school: card.school.map(|s| s.name).unwrap_or_default(),
+                    current: selected.as_ref().is_some_and(|s| s.id == child.id),
+                });
+            }
+            if let Some(child) = selected {
+                page.card = Some(state.store.pupil_card(&child).await?);
+            }
+        }
+        Profile::Teacher => {
+            page.places = state.store.teaching_places(viewer.id()).await?;
+        }
+        Profile::Staff => {
+            for school in &viewer.facts.schools {
+                page.figures.push(state.store.school_figures(school).await?);
+            }
+        }
+        Profile::Agent | Profile::Official => {
+            for school in state.store.scope_schools(viewer.id()).await? {
+                page.figures.push(state.store.school_figures(&school).await?);
+            }
+        }
+    }
+    Ok(Html(render(&page)?).into_response())
+}
+
+pub(crate) async fn directory(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let query = Fields::query(&uri);
+    let q: String = query.get("q").trim().chars().take(100).collect();
+    let searchable = q.chars().count() >= 2;
+    let results =
+        if searchable { state.store.search_directory(viewer.id(), &q).await? } else { Vec::new() };
+    let html = render(&DirectoryPage {
+        chrome: viewer_chrome("Annuaire", &viewer),
+        too_short: !q.is_empty() && !searchable,
+        searched: searchable,
+        q,
+        results,
+        admin: viewer.is_admin(),
+    })?;
+    Ok(Html(html).into_response())
+}
+
+pub(crate) async fn settings(viewer: Viewer, uri: Uri) -> Result<Response, AppError> {
+    let query = Fields::query(&uri);
+    let saved = query.get("enregistre") == "1";
+    let password_done = query.get("mot-de-passe") == "1";
+    settings_page(&viewer, StatusCode::OK, saved, None, password_done)
+}
+
+pub(crate) async fn save_settings(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    fields: Fields,
+) -> Result<Response, AppError> {
+    viewer.check_csrf(fields.get("csrf_token"))?;
+    let on = fields.get("reading_mode") == "1";
+    state.store.set_reading_mode(viewer.id(), on).await?;
+    Ok(Redirect::to("/parametres?enregistre=1").into_response())
+}
+
+pub(crate) async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+pub(crate) async fn method_not_allowed() -> Response {
+    crate::error::error_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Action impossible",
+        "Cette adresse ne s'utilise pas de cette façon. Revenez à la page précédente.",
+    )
+}
