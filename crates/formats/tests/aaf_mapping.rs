@@ -261,6 +261,24 @@ fn a_teacher_has_functions_teachings_and_principal_classes() {
 }
 
 #[test]
+fn staff_attached_to_classes_without_a_subject_get_teachings_without_subject() {
+    let staff = staff(&person(&[
+        ("ENTPersonFonctions", &["43$EDU$EDUCATION"]),
+        ("ENTAuxEnsClassesMatieres", &["43$3A$081300"]),
+        ("ENTAuxEnsClasses", &["43$3A", "43$3B"]),
+        ("ENTAuxEnsGroupes", &["43$G1"]),
+    ]));
+    assert_eq!(
+        staff.class_teachings,
+        [
+            Teaching { target: structure("43", "3A"), subject: Some("081300".into()) },
+            Teaching { target: structure("43", "3B"), subject: None },
+        ]
+    );
+    assert_eq!(staff.group_teachings, [Teaching { target: structure("43", "G1"), subject: None }]);
+}
+
+#[test]
 fn staff_without_a_teaching_function_is_staff() {
     let staff = staff(&person(&[("ENTPersonFonctions", &["43$DIR$DIRECTION", "43$EDU"])]));
     assert_eq!(staff.profile, Profile::Staff);

@@ -371,14 +371,17 @@ impl Record<'_> {
             profile: staff_profile(functions.iter().map(|f| f.code.as_str())),
             schools: self.code_list("ENTPersonStructRattach")?,
             functions,
-            class_teachings: self.teachings("ENTAuxEnsClassesMatieres")?,
-            group_teachings: self.teachings("ENTAuxEnsGroupesMatieres")?,
+            class_teachings: self.teachings("ENTAuxEnsClassesMatieres", "ENTAuxEnsClasses")?,
+            group_teachings: self.teachings("ENTAuxEnsGroupesMatieres", "ENTAuxEnsGroupes")?,
             principal_of: self.structure_refs("ENTAuxEnsClassesPrincipal")?,
         })
     }
 
-    /// `struct$code$subject` values (the subject may be left empty or out).
-    fn teachings(&self, field: &str) -> Mapped<Vec<Teaching>> {
+    /// `struct$code$subject` values of `field` (the subject may be left empty or out), then the
+    /// `struct$code` values of the legacy `attached_field` that name a class or group not
+    /// listed yet: staff attached to a class without teaching a subject there (a CPE, an
+    /// assistant) get a teaching without subject, which is what makes them adults of the class.
+    fn teachings(&self, field: &str, attached_field: &str) -> Mapped<Vec<Teaching>> {
         let mut out: Vec<Teaching> = Vec::new();
         let mut seen: HashSet<(StructureRef, Option<String>)> = HashSet::new();
         for (position, parts) in self.split_values(field, 2..=3)? {
@@ -391,6 +394,12 @@ impl Record<'_> {
             let teaching = Teaching { target, subject: subject.map(str::to_owned) };
             if seen.insert((teaching.target.clone(), teaching.subject.clone())) {
                 out.push(teaching);
+            }
+        }
+
+        for target in self.structure_refs(attached_field)? {
+            if !out.iter().any(|teaching| teaching.target == target) {
+                out.push(Teaching { target, subject: None });
             }
         }
         Ok(out)
