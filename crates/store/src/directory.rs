@@ -43,6 +43,10 @@ pub struct ViewerFacts {
     pub classes: Vec<(String, String)>,
     /// The relative's children with legal responsibility (1 or 2), active.
     pub children: Vec<PersonRef>,
+    /// The schools the person administers by a school role or a direction function.
+    pub administered: Vec<SchoolRef>,
+    /// Whether the person administers the département.
+    pub departement_admin: bool,
 }
 
 /// A teacher of a pupil and what they teach them.
@@ -98,15 +102,15 @@ pub struct SchoolFigures {
 pub const SEARCH_LIMIT: i64 = 50;
 
 /// "The pupil is in this class today" for a `pupil_classes` alias; `$3` is today's date.
-fn current(alias: &str) -> String {
+pub(crate) fn current(alias: &str) -> String {
     format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= $3)")
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     paris_date(now_unix()).unwrap_or_default()
 }
 
-fn person_ref(row: &AnyRow) -> StoreResult<PersonRef> {
+pub(crate) fn person_ref(row: &AnyRow) -> StoreResult<PersonRef> {
     let profile: String = row.try_get("profile")?;
     Ok(PersonRef {
         id: row.try_get("id")?,
@@ -117,7 +121,7 @@ fn person_ref(row: &AnyRow) -> StoreResult<PersonRef> {
     })
 }
 
-fn school_ref(row: &AnyRow) -> StoreResult<SchoolRef> {
+pub(crate) fn school_ref(row: &AnyRow) -> StoreResult<SchoolRef> {
     Ok(SchoolRef {
         id: row.try_get("school_id")?,
         uai: row.try_get("uai")?,
@@ -208,6 +212,8 @@ impl Store {
         .collect::<StoreResult<Vec<_>>>()?;
 
         let children = self.children_of(person_id).await?;
+        let administered = self.administered_schools(person_id).await?;
+        let departement_admin = roles.iter().any(|(role, _)| role == "departement_admin");
         Ok(Some(ViewerFacts {
             person,
             login,
@@ -217,6 +223,8 @@ impl Store {
             roles,
             classes,
             children,
+            administered,
+            departement_admin,
         }))
     }
 

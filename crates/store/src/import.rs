@@ -258,8 +258,10 @@ impl Store {
 
         let mut structures = {
             let mut conn = self.pool().acquire().await?;
+            apply::refresh_statistics(&mut conn).await?;
             Structures::load(&mut conn).await?
         };
+        let mut written_since_statistics = 0;
         for found in &listing.files {
             let category = found.name.category;
             let path = found.path.clone();
@@ -303,12 +305,13 @@ impl Store {
             let records = u64::try_from(aaf.records.len() + aaf.rejections.len()).unwrap_or(0);
             progress.file_started(&found.file, records);
             let mark_seen = found.name.full && complete.contains(&category);
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.begin_write().await?;
             let mut context = Context {
                 run_id: &run_id,
                 now: now_unix(),
                 activation_validity: options.activation_validity,
                 structures: &mut structures,
+                written_since_statistics: &mut written_since_statistics,
             };
             let result =
                 apply_file(&mut tx, &mut context, &aaf, &found.file, mark_seen, progress).await?;
@@ -349,7 +352,10 @@ impl Store {
             ));
         }
 
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
+        if written_since_statistics > 0 {
+            apply::refresh_statistics(&mut tx).await?;
+        }
         let now = now_unix();
         track_missing(&mut tx, &run_id, &complete, now).await?;
         deactivate_missing(&mut tx, options.grace_period, now, &mut report).await?;
@@ -376,6 +382,14 @@ impl Store {
         if !rejections.is_empty() {
             rejections.execute(&mut conn).await?;
         }
+        tracing::info!(
+            run = %run_id,
+            files = report.files.len(),
+            rejected = report.rejections.len(),
+            pending = report.pending.len(),
+            resolved = report.resolved,
+            "import AAF terminé"
+        );
         let json = serde_json::to_string(&report).unwrap_or_else(|_| "{}".to_owned());
         sqlx::query("UPDATE import_runs SET finished_at = $1, report = $2 WHERE id = $3")
             .bind(now_unix())
@@ -384,6 +398,18 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         Ok(report)
+    }
+}
+
+impl Store {
+    /// A transaction that writes: on SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so that a transaction that starts by reading never fails to upgrade when
+    /// another connection wrote in between; it waits for the lock instead.
+    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend() {
+            crate::Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
+            crate::Backend::Postgres => self.pool().begin().await?,
+        })
     }
 }
 
@@ -487,6 +513,7 @@ struct PendingRow {
     file: String,
     line: u32,
     record_id: String,
+    created_at: i64,
 }
 
 /// Retries, from their stored attributes, the people with a pending reference whose target
@@ -511,8 +538,8 @@ async fn resolve_pending(
         let mut pending: HashMap<String, Vec<PendingRow>> = HashMap::new();
         let rows = fetch_in(
             conn,
-            "SELECT person_id, kind, target, file, line, record_id FROM pending_references \
-             WHERE person_id",
+            "SELECT person_id, kind, target, file, line, record_id, created_at \
+             FROM pending_references WHERE person_id",
             "",
             &[],
             batch,
@@ -527,6 +554,7 @@ async fn resolve_pending(
                 file: row.try_get(3)?,
                 line: u32::try_from(line).unwrap_or(0),
                 record_id: row.try_get(5)?,
+                created_at: row.try_get(6)?,
             });
         }
 
@@ -597,7 +625,8 @@ async fn resolve_pending(
              created_at)",
             7,
             "ON CONFLICT (person_id, kind, target) DO UPDATE SET file = excluded.file, \
-             line = excluded.line, record_id = excluded.record_id",
+             line = excluded.line, record_id = excluded.record_id, \
+             created_at = excluded.created_at",
         );
         let still = fetch_in(
             conn,
@@ -623,7 +652,7 @@ async fn resolve_pending(
                     Value::from(&original.file),
                     Value::Int(i64::from(original.line)),
                     Value::from(&original.record_id),
-                    Value::Int(now),
+                    Value::Int(original.created_at),
                 ]);
             }
         }

@@ -5,6 +5,7 @@
 //! Nothing here renders anything or knows HTTP.
 
 pub mod accounts;
+pub mod admin;
 pub mod directory;
 pub mod fixtures;
 pub mod import;

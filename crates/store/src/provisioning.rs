@@ -64,7 +64,7 @@ impl Store {
         let first_name = PersonName::parse(&new.first_name)
             .map_err(|error| StoreError::Conflict(format!("prénom : {error}")))?;
 
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut school_ids = Vec::new();
         for uai in &new.scope_uais {
             let id: Option<String> =

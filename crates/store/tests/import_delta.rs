@@ -158,3 +158,42 @@ async fn a_modify_of_an_unknown_id_is_rejected_and_the_others_applied() {
     assert_eq!(count(&store, stored).await, 1);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM people WHERE external_id = '9999999'").await, 0);
 }
+
+#[tokio::test]
+async fn mefs_are_written_and_deleted_subjects_removed() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mef = "<operationalAttributes><attr name=\"categorieMef\"><value>MefEducNat</value>\
+               </attr></operationalAttributes>";
+    write(
+        dir.path(),
+        "ENT_Complet_20240916_MefEducNat_0000.xml",
+        &delta(&format!(
+            "<addRequest>{mef}<identifier><id>10310019110</id></identifier><attributes>\
+             <attr name=\"ENTMefJointure\"><value>10310019110</value></attr>\
+             <attr name=\"ENTLibelleMef\"><value>3EME</value></attr>\
+             <attr name=\"ENTNivFormation\"><value>3EME</value></attr></attributes></addRequest>"
+        )),
+    );
+    copy_files("entcore-2013", "MatiereEducNat", dir.path());
+    let first = import(&store, &[dir.path().to_path_buf()]).await;
+    assert!(first.rejections.is_empty(), "{:?}", first.rejections);
+    assert_eq!(first.counts["mef"].created, 1);
+    let mefs = texts(&store, "SELECT code || ' ' || label || ' ' || level FROM mefs").await;
+    assert_eq!(mefs, ["10310019110 3EME 3EME"]);
+
+    let later = tempfile::tempdir().unwrap();
+    write(
+        later.path(),
+        "ENT_Delta_20240917_MatiereEducNat_0000.xml",
+        &delta(
+            "<deleteRequest><operationalAttributes><attr name=\"categorieMatiere\">\
+             <value>MatEducNat</value></attr></operationalAttributes>\
+             <identifier><id>009800</id></identifier></deleteRequest>",
+        ),
+    );
+    let second = import(&store, &[later.path().to_path_buf()]).await;
+    assert_eq!(second.counts["subject"].deleted, 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM subjects").await, 717);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM subjects WHERE code = '009800'").await, 0);
+}

@@ -135,3 +135,35 @@ async fn an_incomplete_full_export_marks_nobody_missing() {
     );
     assert_eq!(report.counts["pupil"].deactivated, 0);
 }
+
+#[tokio::test]
+async fn schools_missing_from_a_complete_export_or_deleted_are_deactivated() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2024", "EtabEducNat", dir.path());
+    import_with(&store, &[dir.path().to_path_buf()], &options(0)).await;
+
+    // A complete school export holding only school 1: school 43 disappears.
+    let other = tempfile::tempdir().unwrap();
+    copy_files("entcore-2020-minimal", "EtabEducNat", other.path());
+    let report = import_with(&store, &[other.path().to_path_buf()], &options(0)).await;
+    assert_eq!(report.counts["school"].deactivated, 1);
+    assert_eq!(report.counts["school"].created, 1);
+    let active = "SELECT jointure FROM schools WHERE active = 1 ORDER BY jointure";
+    assert_eq!(texts(&store, active).await, ["1"]);
+
+    let delta = tempfile::tempdir().unwrap();
+    write(
+        delta.path(),
+        "ENT_Delta_20200102_EtabEducNat_0000.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ficAlimMENESR>\n<deleteRequest>\
+         <operationalAttributes><attr name=\"categorieStructure\"><value>EtabEducNat</value>\
+         </attr></operationalAttributes><identifier><id>1</id></identifier></deleteRequest>\n\
+         </ficAlimMENESR>\n",
+    );
+    let deleted = import_with(&store, &[delta.path().to_path_buf()], &options(0)).await;
+    assert_eq!(deleted.counts["school"].deleted, 1);
+    assert!(texts(&store, active).await.is_empty());
+    let stamped = "SELECT COUNT(*) FROM schools WHERE deactivated_at IS NOT NULL";
+    assert_eq!(count(&store, stamped).await, 2);
+}

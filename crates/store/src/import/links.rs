@@ -86,6 +86,8 @@ impl Structures {
             return Ok(());
         }
 
+        // FIXME(#2): a class's `mef_code` stays empty; the pupils' `ENTEleveMEF` could fill it
+        // once a rule decides what a class of mixed MEFs gets.
         let (head, select) = match kind {
             Kind::Class => (
                 "INSERT INTO classes (id, school_id, code)",
@@ -256,6 +258,8 @@ pub(crate) async fn write_links(
                 classes.extend(staff.principal_of.iter().cloned());
                 groups.extend(staff.group_teachings.iter().map(|t| t.target.clone()));
             }
+            // A relative's own list of pupils (`ENTAuxPersRelEleveEleve`) is not used: the links
+            // and their flags come from the pupils' records.
             Entity::Pupil(pupil) => {
                 classes.extend(pupil.classes.iter().map(|m| m.class.clone()));
                 groups.extend(pupil.groups.iter().cloned());
