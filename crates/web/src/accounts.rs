@@ -19,8 +19,8 @@ use crate::session::{
     SESSION_COOKIE, Viewer, check_prelogin_csrf, open_session, prelogin_token, session_hash_of,
 };
 use crate::templates::{
-    ActivationPage, ChildPasswordPage, Chrome, ForgottenPage, LoginPage, NewCodePage, SettingsPage,
-    UserBar, render,
+    ActivationPage, ChildPasswordPage, Chrome, ForgottenPage, LoginPage, NavLink, NewCodePage,
+    SettingsPage, UserBar, render,
 };
 
 /// The one message of every failed login, whatever the cause.
@@ -115,8 +115,29 @@ pub(crate) fn viewer_chrome(title: &str, viewer: &Viewer) -> Chrome {
             last_name: viewer.facts.person.last_name.clone(),
             profile: viewer.facts.person.profile.label_fr(),
             csrf: viewer.csrf_token.clone(),
+            consoles: console_links(viewer),
         }),
     }
+}
+
+/// The consoles a viewer may open, for the header.
+fn console_links(viewer: &Viewer) -> Vec<NavLink> {
+    let mut links = Vec::new();
+    if viewer.facts.departement_admin {
+        links.push(NavLink { href: "/departement".to_owned(), label: "Département".to_owned() });
+    }
+    let single = viewer.facts.administered.len() == 1;
+    for school in &viewer.facts.administered {
+        links.push(NavLink {
+            href: format!("/etablissement/{}", crate::error::percent_encode(&school.uai)),
+            label: if single {
+                "Mon établissement".to_owned()
+            } else {
+                format!("Établissement {}", school.name)
+            },
+        });
+    }
+    links
 }
 
 /// A rendered page with a status and an optional cookie to set.

@@ -22,6 +22,11 @@ impl Fields {
         self.0.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
     }
 
+    /// Every value of a field (checkboxes), in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect()
+    }
+
     /// Parses a urlencoded text, refusing what a person cannot have typed.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Fields, AppError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)

@@ -6,9 +6,11 @@
 
 mod accounts;
 mod assets;
+mod consoles;
 mod error;
 mod form;
 mod ip_throttle;
+pub mod letters;
 mod pages;
 mod security;
 mod session;
@@ -103,6 +105,13 @@ pub fn router(store: store::Store, config: WebConfig) -> Router {
             "/personnes/{id}/nouveau-code",
             get(accounts::new_code_form).post(accounts::issue_new_code),
         )
+        .route("/personnes/{id}/gel", post(consoles::set_frozen))
+        .route("/etablissement/{uai}", get(consoles::school_console))
+        .route("/etablissement/{uai}/codes.csv", get(consoles::school_codes_csv))
+        .route("/etablissement/{uai}/lettres", get(consoles::school_letters))
+        .route("/departement", get(consoles::departement_console))
+        .route("/departement/personnes", post(consoles::create_local_person))
+        .route("/departement/imports", get(consoles::import_runs))
         .route(assets::CSS_ROUTE, get(assets::css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -40,6 +40,7 @@ pub(crate) async fn home(
         figures: Vec::new(),
         show_figures: matches!(profile, Profile::Staff | Profile::Agent | Profile::Official),
         is_teacher: profile == Profile::Teacher,
+        consoles: Vec::new(),
     };
 
     match profile {
@@ -84,6 +85,14 @@ pub(crate) async fn home(
             }
         }
     }
+    page.consoles = page
+        .figures
+        .iter()
+        .map(|f| {
+            viewer.facts.departement_admin
+                || viewer.facts.administered.iter().any(|s| s.id == f.school.id)
+        })
+        .collect();
     Ok(Html(render(&page)?).into_response())
 }
 

@@ -2,7 +2,8 @@
 //! database rows; every value is escaped by askama, and names go inside `<bdi>`.
 
 use askama::Template;
-use store::directory::{PersonRef, PupilCard, SchoolFigures, TeachingPlace};
+use store::admin::{ImportRunView, LocalPersonRow, SchoolRoster};
+use store::directory::{PersonRef, PupilCard, SchoolFigures, SchoolRef, TeachingPlace};
 
 /// Renders a template, mapping a failure to a server fault.
 pub(crate) fn render(template: &impl Template) -> Result<String, crate::error::AppError> {
@@ -25,6 +26,14 @@ pub(crate) struct UserBar {
     pub(crate) last_name: String,
     pub(crate) profile: &'static str,
     pub(crate) csrf: String,
+    /// The consoles the person may open (school, département).
+    pub(crate) consoles: Vec<NavLink>,
+}
+
+/// A link of the navigation.
+pub(crate) struct NavLink {
+    pub(crate) href: String,
+    pub(crate) label: String,
 }
 
 #[derive(Template)]
@@ -81,6 +90,8 @@ pub(crate) struct HomePage {
     pub(crate) figures: Vec<SchoolFigures>,
     pub(crate) show_figures: bool,
     pub(crate) is_teacher: bool,
+    /// Per entry of `figures`: whether the viewer may open that school's console.
+    pub(crate) consoles: Vec<bool>,
 }
 
 #[derive(Template)]
@@ -122,4 +133,130 @@ pub(crate) struct NewCodePage {
     pub(crate) csrf: String,
     pub(crate) person: PersonRef,
     pub(crate) code: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "school_console.html")]
+pub(crate) struct SchoolConsolePage {
+    pub(crate) chrome: Chrome,
+    pub(crate) csrf: String,
+    pub(crate) school: SchoolRef,
+    pub(crate) figures: SchoolFigures,
+    pub(crate) activated: i64,
+    pub(crate) roster: SchoolRoster,
+    pub(crate) notice: Option<&'static str>,
+    /// Where the freeze forms come back to.
+    pub(crate) back: String,
+    pub(crate) viewer_id: String,
+}
+
+impl SchoolConsolePage {
+    /// The path-safe form of a class code, for anchors and query strings.
+    pub(crate) fn class_query(&self, code: &str) -> String {
+        crate::error::percent_encode(code)
+    }
+}
+
+/// One collège of the département console.
+pub(crate) struct SchoolLine {
+    pub(crate) figures: SchoolFigures,
+    pub(crate) activated: i64,
+}
+
+/// What the creation form holds and what is wrong with it.
+#[derive(Default)]
+pub(crate) struct PersonForm {
+    pub(crate) last_name: String,
+    pub(crate) first_name: String,
+    pub(crate) email: String,
+    pub(crate) official: bool,
+    pub(crate) whole: bool,
+    pub(crate) scope: Vec<String>,
+    pub(crate) admin: bool,
+    pub(crate) last_name_error: Option<String>,
+    pub(crate) first_name_error: Option<String>,
+    pub(crate) email_error: Option<String>,
+    pub(crate) profile_error: Option<String>,
+    pub(crate) scope_error: Option<String>,
+}
+
+impl PersonForm {
+    pub(crate) fn has_errors(&self) -> bool {
+        self.last_name_error.is_some()
+            || self.first_name_error.is_some()
+            || self.email_error.is_some()
+            || self.profile_error.is_some()
+            || self.scope_error.is_some()
+    }
+
+    pub(crate) fn in_scope(&self, uai: &str) -> bool {
+        self.scope.iter().any(|s| s == uai)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "departement_console.html")]
+pub(crate) struct DepartementConsolePage {
+    pub(crate) chrome: Chrome,
+    pub(crate) csrf: String,
+    pub(crate) schools: Vec<SchoolLine>,
+    pub(crate) people: Vec<LocalPersonRow>,
+    pub(crate) form: PersonForm,
+    pub(crate) notice: Option<&'static str>,
+    pub(crate) viewer_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "person_created.html")]
+pub(crate) struct PersonCreatedPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) person: PersonRef,
+    pub(crate) login: String,
+    pub(crate) code: String,
+    pub(crate) expires: String,
+    pub(crate) activation_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "import_runs.html")]
+pub(crate) struct ImportRunsPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) runs: Vec<RunView>,
+    pub(crate) page: u32,
+    pub(crate) has_more: bool,
+}
+
+/// An import run with its dates written out.
+pub(crate) struct RunView {
+    pub(crate) run: ImportRunView,
+    pub(crate) started: String,
+    pub(crate) finished: Option<String>,
+}
+
+impl DepartementConsolePage {
+    /// A département person's profile, scope and role, in French.
+    pub(crate) fn describe(&self, row: &LocalPersonRow) -> String {
+        let scope = if row.scope.is_empty() {
+            "tout le département".to_owned()
+        } else {
+            row.scope.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        let admin = if row.departement_admin { ", administrateur du département" } else { "" };
+        format!("{} ({}) : {scope}{admin}", row.holder.person.profile.label_fr(), row.login)
+    }
+}
+
+impl ImportRunsPage {
+    /// The French name of an AAF category.
+    pub(crate) fn category_label<'a>(&self, category: &'a str) -> &'a str {
+        match category {
+            "school" => "Établissements",
+            "subject" => "Matières",
+            "mef" => "Formations (MEF)",
+            "staff" => "Personnels",
+            "relative" => "Responsables",
+            "pupil" => "Élèves",
+            other => other,
+        }
+    }
 }
