@@ -330,7 +330,8 @@ impl Store {
     }
 
     /// The codes of a school's people (pupils, their legal guardians, staff and teachers), or of
-    /// one class (its pupils and their legal guardians), sorted by class then name. Expired codes
+    /// one class (its pupils and their legal guardians), sorted by class then name. Frozen
+    /// accounts are left out: their code cannot be used. Expired codes
     /// are renewed (new code, new expiry) before being returned.
     ///
     /// # Errors
@@ -422,7 +423,8 @@ impl Store {
             "SELECT c.code AS class_code, p.id, p.profile, p.last_name, p.first_name, a.login, \
              a.activation_code, a.activation_expires_at, a.activated_at \
              FROM pupil_classes pc JOIN classes c ON c.id = pc.class_id \
-             JOIN people p ON p.id = pc.pupil_id JOIN accounts a ON a.person_id = p.id \
+             JOIN people p ON p.id = pc.pupil_id \
+             JOIN accounts a ON a.person_id = p.id AND a.frozen = 0 \
              WHERE c.school_id = $1 AND ($2 = '' OR c.code = $2) AND p.active = 1",
         )
         .bind(school_id)
@@ -436,7 +438,8 @@ impl Store {
              FROM pupil_classes pc JOIN classes c ON c.id = pc.class_id \
              JOIN people p ON p.id = pc.pupil_id \
              JOIN guardianships g ON g.pupil_id = p.id AND g.legal IN (1, 2) \
-             JOIN people r ON r.id = g.relative_id JOIN accounts a ON a.person_id = r.id \
+             JOIN people r ON r.id = g.relative_id \
+             JOIN accounts a ON a.person_id = r.id AND a.frozen = 0 \
              WHERE c.school_id = $1 AND ($2 = '' OR c.code = $2) AND p.active = 1 \
              AND r.active = 1 ORDER BY p.last_name, p.first_name",
         )
@@ -482,7 +485,7 @@ impl Store {
             "SELECT p.id, p.profile, p.last_name, p.first_name, a.login, a.activation_code, \
              a.activation_expires_at, a.activated_at \
              FROM person_schools ps JOIN people p ON p.id = ps.person_id \
-             JOIN accounts a ON a.person_id = p.id \
+             JOIN accounts a ON a.person_id = p.id AND a.frozen = 0 \
              WHERE ps.school_id = $1 AND p.profile IN ('teacher', 'staff') AND p.active = 1",
         )
         .bind(school_id)

@@ -149,17 +149,6 @@ impl Store {
     }
 }
 
-/// A fresh activation code from the thread's CSPRNG.
-pub(crate) fn new_activation_code() -> String {
-    loop {
-        let mut bytes = [0u8; 32];
-        rand::fill(&mut bytes[..]);
-        if let Some(code) = domain::activation::code_from_random(bytes) {
-            return code;
-        }
-    }
-}
-
 /// Gives each person a new login and an account with an activation code, in the caller's
 /// transaction. Logins are unique among every login ever handed out.
 pub(crate) async fn provision_accounts(
@@ -207,7 +196,7 @@ pub(crate) async fn provision_accounts(
     );
     let mut created = Vec::with_capacity(people.len());
     for (person, login) in people.iter().zip(logins) {
-        let code = new_activation_code();
+        let code = crate::accounts::new_activation_code();
         login_rows.push([Value::from(&login), Value::from(&person.person_id), Value::Int(now)]);
         account_rows.push([
             Value::from(&person.person_id),

@@ -163,3 +163,19 @@ async fn expired_codes_are_renewed_before_printing() {
     assert!(store.activation_target("david.martin").await.unwrap().unwrap().code_alive);
     assert!(store.activate_account(ids::DAVID, &code, "h").await.unwrap());
 }
+
+#[tokio::test]
+async fn frozen_accounts_are_left_out_of_printed_codes() {
+    let store = fixture().await;
+    let before = store.activation_codes(ids::UAI_1, None, VALIDITY).await.unwrap();
+    assert!(before.iter().any(|row| row.login == "alice.martin"));
+
+    store
+        .fixture_execute("UPDATE accounts SET frozen = 1 WHERE person_id = $1", &[ids::ALICE])
+        .await
+        .unwrap();
+
+    let after = store.activation_codes(ids::UAI_1, None, VALIDITY).await.unwrap();
+    assert!(after.iter().all(|row| row.login != "alice.martin"));
+    assert_eq!(after.len(), before.len() - 1);
+}
