@@ -23,7 +23,10 @@ use sqlx::{AnyConnection, Row};
 use self::apply::{Context, apply_file, category_of_profile};
 use self::links::{Linked, Structures, delete_links, write_links};
 use self::sql::{Rows, Value, fetch_in};
-use crate::{Store, StoreResult, new_id, now_unix};
+use crate::{Store, StoreError, StoreResult, new_id, now_unix};
+
+/// How long an unfinished run blocks the next one before it is taken for abandoned by a crash.
+pub const STALE_RUN_SECONDS: i64 = 6 * 3600;
 
 /// How an import treats disappearances and new accounts.
 #[derive(Debug, Clone)]
@@ -232,13 +235,61 @@ impl Store {
         options: &ImportOptions,
         progress: &dyn ImportProgress,
     ) -> StoreResult<ImportReport> {
-        let run_id = new_id();
-        let started_at = now_unix();
-        sqlx::query("INSERT INTO import_runs (id, started_at) VALUES ($1, $2)")
-            .bind(run_id.clone())
-            .bind(started_at)
+        let run_id = self.claim_import_run().await?;
+
+        let outcome = self.run_import(run_id.clone(), dirs, options, progress).await;
+        if outcome.is_err() {
+            sqlx::query(
+                "UPDATE import_runs SET finished_at = $1, report = '{\"interrompu\":true}' \
+                 WHERE id = $2 AND finished_at IS NULL",
+            )
+            .bind(now_unix())
+            .bind(&run_id)
             .execute(self.pool())
             .await?;
+        }
+        outcome
+    }
+
+    /// Starts a run, or refuses when another one is under way: two imports at once would race
+    /// for the same logins. A run left unfinished by a crash stops counting after
+    /// [`STALE_RUN_SECONDS`]. The partial unique index `import_runs_one_running` makes the check
+    /// and the claim one atomic step on both engines.
+    async fn claim_import_run(&self) -> StoreResult<String> {
+        let now = now_unix();
+        sqlx::query(
+            "UPDATE import_runs SET finished_at = $1, report = '{\"abandonne\":true}' \
+             WHERE finished_at IS NULL AND started_at < $2",
+        )
+        .bind(now)
+        .bind(now - STALE_RUN_SECONDS)
+        .execute(self.pool())
+        .await?;
+
+        let run_id = new_id();
+        let claimed = sqlx::query("INSERT INTO import_runs (id, started_at) VALUES ($1, $2)")
+            .bind(&run_id)
+            .bind(now)
+            .execute(self.pool())
+            .await;
+        match claimed {
+            Ok(_) => Ok(run_id),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                Err(StoreError::Conflict(
+                    "une autre importation est en cours : attendez qu'elle se termine".to_owned(),
+                ))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn run_import(
+        &self,
+        run_id: String,
+        dirs: &[PathBuf],
+        options: &ImportOptions,
+        progress: &dyn ImportProgress,
+    ) -> StoreResult<ImportReport> {
         let mut report = ImportReport { run_id: run_id.clone(), ..ImportReport::default() };
         for category in Category::IMPORT_ORDER {
             report.counts_mut(category);

@@ -212,6 +212,9 @@ CREATE TABLE import_runs (
     finished_at BIGINT,
     report TEXT NOT NULL DEFAULT '{}'
 );
+-- At most one run under way: a second import waits for the first to finish.
+CREATE UNIQUE INDEX import_runs_one_running ON import_runs ((finished_at IS NULL))
+    WHERE finished_at IS NULL;
 
 CREATE TABLE import_rejections (
     run_id TEXT NOT NULL REFERENCES import_runs (id) ON DELETE CASCADE,
