@@ -480,3 +480,121 @@ impl Store {
         Ok(ImportRunPage { runs, has_more })
     }
 }
+
+/// What a creation form's one-time token says about its submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormSubmission {
+    /// First time seen: the caller goes on and then calls `complete_form_submission`.
+    New,
+    /// Already processed: the id of what it created.
+    Done(String),
+    /// Another submission of the same form is being processed right now.
+    InProgress,
+}
+
+/// A département person as shown again after a repeated creation form.
+#[derive(Debug, Clone)]
+pub struct CreatedLocalAccount {
+    pub person: PersonRef,
+    pub login: String,
+    /// The live activation code, `None` once activated or frozen.
+    pub code: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+impl Store {
+    /// Claims a form's one-time token for `actor_id`, atomically: of two identical submissions
+    /// (a reload, a double click) only one is `New`.
+    pub async fn claim_form_submission(
+        &self,
+        actor_id: &str,
+        token: &str,
+    ) -> StoreResult<FormSubmission> {
+        let inserted = sqlx::query(
+            "INSERT INTO form_submissions (actor_id, token, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (actor_id, token) DO NOTHING",
+        )
+        .bind(actor_id)
+        .bind(token)
+        .bind(now_unix())
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(FormSubmission::New);
+        }
+
+        let result: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT result_id FROM form_submissions WHERE actor_id = $1 AND token = $2",
+        )
+        .bind(actor_id)
+        .bind(token)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match result.flatten() {
+            Some(id) => FormSubmission::Done(id),
+            None => FormSubmission::InProgress,
+        })
+    }
+
+    /// Records what a claimed submission created.
+    pub async fn complete_form_submission(
+        &self,
+        actor_id: &str,
+        token: &str,
+        result_id: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE form_submissions SET result_id = $3 WHERE actor_id = $1 AND token = $2",
+        )
+        .bind(actor_id)
+        .bind(token)
+        .bind(result_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a claimed submission that failed, so that the form can be sent again.
+    pub async fn release_form_submission(&self, actor_id: &str, token: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM form_submissions WHERE actor_id = $1 AND token = $2 \
+             AND result_id IS NULL",
+        )
+        .bind(actor_id)
+        .bind(token)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A département person with their login and live code, for a département administrator.
+    pub async fn created_local_account(
+        &self,
+        actor_id: &str,
+        person_id: &str,
+    ) -> StoreResult<Option<CreatedLocalAccount>> {
+        let row = sqlx::query(
+            "SELECT p.id, p.last_name, p.first_name, p.profile, a.login, \
+             a.activation_code, a.activation_expires_at, a.activated_at, a.frozen \
+             FROM people p JOIN accounts a ON a.person_id = p.id \
+             WHERE p.id = $2 AND p.source = 'local' AND EXISTS (SELECT 1 FROM roles r \
+               WHERE r.person_id = $1 AND r.role = 'departement_admin')",
+        )
+        .bind(actor_id)
+        .bind(person_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+
+        let activated: Option<i64> = row.try_get("activated_at")?;
+        let frozen: i64 = row.try_get("frozen")?;
+        let live = activated.is_none() && frozen == 0;
+        Ok(Some(CreatedLocalAccount {
+            person: person_ref(&row)?,
+            login: row.try_get("login")?,
+            code: if live { row.try_get("activation_code")? } else { None },
+            expires_at: if live { row.try_get("activation_expires_at")? } else { None },
+        }))
+    }
+}

@@ -555,10 +555,10 @@ impl Store {
             cur_mate = current("mate"),
             cur_kid = current("kid"),
         );
-        // FIXME(#2): "staff attached to the class" has no link in the directory schema yet, so
-        // pupils reach only the teachers of their classes and groups. The default rules say
-        // nothing of département agents and officials: they reach only their own relatives
-        // until the messaging issue decides.
+        // Staff attached to a class (a CPE, an assistant) reach its pupils through their
+        // `class_teachers` rows without subject, from AAF's `ENTAuxEnsClasses`.
+        // FIXME(#3): the default rules say nothing of département agents and officials; they
+        // reach only their own relatives until the messaging issue's rule editor decides.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(viewer_id)
             .bind(like_pattern(query))

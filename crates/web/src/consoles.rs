@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use domain::profile::Profile;
+use store::admin::FormSubmission;
 use store::directory::{SchoolFigures, SchoolRef};
 use store::provisioning::NewLocalPerson;
 
@@ -235,13 +236,15 @@ pub(crate) async fn departement_console(
     viewer: Viewer,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let form = PersonForm { whole: true, ..PersonForm::default() };
+    let token = store::new_id();
+    let form = PersonForm { token, whole: true, ..PersonForm::default() };
     departement_page(&state, &viewer, StatusCode::OK, form, account_notice(&uri)).await
 }
 
 /// Reads and checks the creation form; the errors are French and tied to their field.
 fn read_person_form(fields: &Fields, known_uais: &[String]) -> PersonForm {
     let mut form = PersonForm {
+        token: fields.get("jeton").trim().to_owned(),
         last_name: fields.get("last_name").trim().to_owned(),
         first_name: fields.get("first_name").trim().to_owned(),
         email: fields.get("email").trim().to_owned(),
@@ -296,6 +299,24 @@ pub(crate) async fn create_local_person(
         return departement_page(&state, &viewer, status, form, None).await;
     }
 
+    let token = form.token.clone();
+    let token_ok = (1..=64).contains(&token.len())
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !token_ok {
+        return Err(AppError::BadRequest("Formulaire périmé : rechargez la page et recommencez."));
+    }
+    match state.store.claim_form_submission(viewer.id(), &token).await? {
+        FormSubmission::New => {}
+        FormSubmission::Done(person_id) => {
+            return created_page(&state, &viewer, &person_id).await;
+        }
+        FormSubmission::InProgress => {
+            return Err(AppError::BadRequest(
+                "Ce formulaire est déjà en cours d'envoi : patientez puis rechargez la page.",
+            ));
+        }
+    }
+
     let new = NewLocalPerson {
         profile: if form.official { Profile::Official } else { Profile::Agent },
         last_name: form.last_name.clone(),
@@ -305,7 +326,11 @@ pub(crate) async fn create_local_person(
         departement_admin: form.admin,
     };
     let validity = state.config.activation_validity;
-    let created = match state.store.create_local_person(&new, validity).await {
+    let created = state.store.create_local_person(&new, validity).await;
+    if created.is_err() {
+        state.store.release_form_submission(viewer.id(), &token).await?;
+    }
+    let created = match created {
         Ok(created) => created,
         Err(store::StoreError::Conflict(reason)) => {
             let mut form = form;
@@ -315,6 +340,7 @@ pub(crate) async fn create_local_person(
         }
         Err(other) => return Err(other.into()),
     };
+    state.store.complete_form_submission(viewer.id(), &token, &created.person_id).await?;
     let detail = if new.departement_admin { "departement_admin" } else { "" };
     state
         .store
@@ -322,22 +348,31 @@ pub(crate) async fn create_local_person(
         .await?;
     tracing::info!(person.id = %viewer.id(), created.id = %created.person_id, "local person created");
 
-    // The code is shown once, in the answer to the POST, so that it never sits in a URL.
-    // FIXME(#2): reloading this answer re-posts the form (after the browser's warning) and
-    // creates a second person; a one-time display token in the session would avoid it.
-    let expires_at =
-        store::now_unix().saturating_add(i64::try_from(validity.as_secs()).unwrap_or(i64::MAX / 2));
+    // The code is shown in the answer to the POST, never in a URL. A reload re-posts the same
+    // one-time token, which shows the same person again instead of creating another.
+    created_page(&state, &viewer, &created.person_id).await
+}
+
+/// The answer to a creation form: the person, their login and live code, ready to print.
+async fn created_page(
+    state: &AppState,
+    viewer: &Viewer,
+    person_id: &str,
+) -> Result<Response, AppError> {
+    let account = state
+        .store
+        .created_local_account(viewer.id(), person_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+
     let html = render(&PersonCreatedPage {
-        chrome: viewer_chrome("Compte créé", &viewer),
-        person: store::directory::PersonRef {
-            id: created.person_id.clone(),
-            last_name: new.last_name.clone(),
-            first_name: new.first_name.clone(),
-            profile: new.profile,
-        },
-        login: created.login,
-        code: domain::activation::format_code(&created.activation_code),
-        expires: store::accounts::paris_date(expires_at)
+        chrome: viewer_chrome("Compte créé", viewer),
+        person: account.person,
+        login: account.login,
+        code: account.code.as_deref().map(domain::activation::format_code),
+        expires: account
+            .expires_at
+            .and_then(store::accounts::paris_date)
             .map(|d| crate::letters::french_date(&d))
             .unwrap_or_default(),
         activation_url: format!("{}/activation", state.config.base_url.trim_end_matches('/')),

@@ -166,6 +166,8 @@ pub(crate) struct SchoolLine {
 /// What the creation form holds and what is wrong with it.
 #[derive(Default)]
 pub(crate) struct PersonForm {
+    /// The one-time token of this form: a reload or a double click creates nobody twice.
+    pub(crate) token: String,
     pub(crate) last_name: String,
     pub(crate) first_name: String,
     pub(crate) email: String,
@@ -212,7 +214,8 @@ pub(crate) struct PersonCreatedPage {
     pub(crate) chrome: Chrome,
     pub(crate) person: PersonRef,
     pub(crate) login: String,
-    pub(crate) code: String,
+    /// `None` when the account was activated (or frozen) since its creation.
+    pub(crate) code: Option<String>,
     pub(crate) expires: String,
     pub(crate) activation_url: String,
 }

@@ -295,6 +295,7 @@ fn agent_form<'a>(
 ) -> Vec<(&'a str, &'a str)> {
     let mut fields = vec![
         ("csrf_token", token),
+        ("jeton", "0193a1f0-form-0001"),
         ("last_name", "Lefèvre"),
         ("first_name", "Jeanne"),
         ("email", "jeanne.lefevre@departement.example"),
@@ -305,6 +306,42 @@ fn agent_form<'a>(
         fields.push(("schools", school));
     }
     fields
+}
+
+#[tokio::test]
+async fn sending_the_creation_form_twice_creates_one_person_and_shows_them_again() {
+    let app = app().await;
+    let agnes = app.login_as(ids::AGNES, "agnes.vidal").await;
+    let token = app.csrf(&agnes).await;
+    let form = agent_form(&token, "whole", &[]);
+
+    let first = app.post("/departement/personnes", Some(&agnes), &form).await;
+    let again = app.post("/departement/personnes", Some(&agnes), &form).await;
+
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert!(again.body.contains("<dd class=\"code\">jeanne.lefevre</dd>"));
+    let code_of = |body: &str| {
+        let marker = "Code d'activation</dt><dd class=\"code\">";
+        let start = body.find(marker).expect("the code is shown") + marker.len();
+        body[start..].split('<').next().unwrap().to_owned()
+    };
+    assert_eq!(code_of(&first.body), code_of(&again.body));
+    let people = app
+        .store
+        .fixture_count("SELECT COUNT(*) FROM people WHERE last_name = 'Lefèvre'", &[])
+        .await
+        .unwrap();
+    assert_eq!(people, 1);
+    assert!(app.store.activation_target("jeanne.lefevre2").await.unwrap().is_none());
+
+    let mut other_form = form.clone();
+    other_form[1] = ("jeton", "0193a1f0-form-0002");
+    let second_person = app.post("/departement/personnes", Some(&agnes), &other_form).await;
+    assert!(second_person.body.contains("<dd class=\"code\">jeanne.lefevre2</dd>"));
+    let without_token: Vec<_> = form.iter().filter(|(name, _)| *name != "jeton").copied().collect();
+    let missing = app.post("/departement/personnes", Some(&agnes), &without_token).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -54,3 +54,14 @@ CREATE TABLE audit_log (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_log_at ON audit_log (at);
+
+-- One row per submitted creation form, keyed by a token drawn when the form was shown, so that
+-- a reload or a double click creates nothing twice. `result_id` is NULL while the first
+-- submission is being processed.
+CREATE TABLE form_submissions (
+    actor_id TEXT NOT NULL,
+    token TEXT NOT NULL,
+    result_id TEXT,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (actor_id, token)
+);
