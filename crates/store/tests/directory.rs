@@ -38,6 +38,22 @@ async fn a_pupil_reaches_classmates_and_the_adults_of_their_class_only() {
 }
 
 #[tokio::test]
+async fn a_pupil_reaches_the_staff_attached_to_their_class_but_not_other_staff() {
+    let store = fixture().await;
+    // The head of collège 1 attached to 6A without a subject, as AAF's ENTAuxEnsClasses says.
+    store
+        .fixture_execute(
+            "INSERT INTO class_teachers (teacher_id, class_id, subject_code) VALUES ($1, $2, '')",
+            &[ids::HELENE, ids::CLASS_6A],
+        )
+        .await
+        .unwrap();
+
+    assert!(found(&store, ids::ALICE, "").await.contains(&ids::HELENE.to_owned()));
+    assert!(!found(&store, ids::CHLOE, "").await.contains(&ids::HELENE.to_owned()));
+}
+
+#[tokio::test]
 async fn a_parent_reaches_teachers_parents_and_direction_of_their_childrens_classes() {
     let store = fixture().await;
 
