@@ -1,2 +1,368 @@
-//! The `preau` program (being built).
-fn main() {}
+//! The `preau` program: the command line (in French), the configuration, and the wiring of the
+//! store, the import and the web application. Nothing here holds a rule of the directory or a
+//! page: each subcommand reads its arguments, opens what it needs and calls the library crates.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use preau::config::Config;
+use preau::{accounts, demo_run, import, logging, open_store, serve};
+
+const HELP_TEMPLATE: &str = "\
+{before-help}{name} {version} — {about-with-newline}
+Utilisation : {usage}
+
+{all-args}{after-help}";
+
+const SUB_TEMPLATE: &str = "\
+{before-help}{about-with-newline}
+Utilisation : {usage}
+
+{all-args}{after-help}";
+
+/// Préau, l'espace numérique de travail des collèges d'un département.
+#[derive(Debug, Parser)]
+#[command(
+    name = "preau",
+    version,
+    about = "l'espace numérique de travail des collèges d'un département",
+    help_template = HELP_TEMPLATE,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    next_help_heading = "Options générales",
+    subcommand_help_heading = "Commandes",
+    subcommand_value_name = "COMMANDE"
+)]
+struct Cli {
+    /// Fichier de configuration (par défaut : preau.toml s'il existe dans le dossier courant).
+    #[arg(long, global = true, value_name = "FICHIER")]
+    config: Option<PathBuf>,
+
+    /// Affiche l'aide.
+    #[arg(short = 'h', long = "help", global = true, action = ArgAction::Help)]
+    help: Option<bool>,
+
+    /// Affiche la version.
+    #[arg(short = 'V', long = "version", action = ArgAction::Version)]
+    version: Option<bool>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lance le serveur web sur l'adresse configurée (listen).
+    #[command(help_template = SUB_TEMPLATE)]
+    Serve,
+    /// Importe des fichiers de l'annuaire (AAF).
+    #[command(
+        subcommand,
+        help_template = SUB_TEMPLATE,
+        subcommand_help_heading = "Commandes",
+        subcommand_value_name = "COMMANDE"
+    )]
+    Import(ImportCommand),
+    /// Génère un département de démonstration, l'importe, puis le sert.
+    #[command(help_template = SUB_TEMPLATE)]
+    Demo(DemoArgs),
+    /// Outils de gestion des comptes.
+    #[command(
+        subcommand,
+        help_template = SUB_TEMPLATE,
+        subcommand_help_heading = "Commandes",
+        subcommand_value_name = "COMMANDE"
+    )]
+    Accounts(AccountsCommand),
+    /// Affiche la configuration effective (secrets masqués).
+    #[command(help_template = SUB_TEMPLATE)]
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Importe les fichiers ficAlimMENESR des dossiers donnés (complets ou delta, en morceaux).
+    #[command(help_template = SUB_TEMPLATE)]
+    Aaf {
+        /// Dossiers contenant les fichiers AAF (non récursif).
+        #[arg(required = true, value_name = "DOSSIER")]
+        dirs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Nombre de collèges (par défaut : 34).
+    #[arg(long, default_value_t = 34, hide_default_value = true, value_name = "N")]
+    schools: usize,
+    /// Nombre approximatif de personnes : élèves, parents, personnels (par défaut : 46000).
+    #[arg(long, default_value_t = 46_000, hide_default_value = true, value_name = "N")]
+    people: usize,
+    /// Graine du générateur : la même graine donne le même département (par défaut : 2026).
+    #[arg(long, default_value_t = 2026, hide_default_value = true, value_name = "N")]
+    seed: u64,
+    /// Dossier où écrire les fichiers AAF (par défaut : <data_dir>/demo-aaf).
+    #[arg(long, value_name = "DOSSIER")]
+    dir: Option<PathBuf>,
+    /// Importe sans lancer le serveur ensuite.
+    #[arg(long)]
+    no_serve: bool,
+    /// Écrit seulement les fichiers AAF, sans rien importer.
+    #[arg(long, conflicts_with = "no_serve")]
+    generate_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountsCommand {
+    /// Exporte les codes d'activation d'un collège ou d'une classe.
+    #[command(help_template = SUB_TEMPLATE)]
+    Codes(CodesArgs),
+    /// Crée un agent ou un élu du département et affiche son identifiant et son code.
+    #[command(help_template = SUB_TEMPLATE)]
+    CreateAgent(CreateAgentArgs),
+}
+
+/// The formats of `accounts codes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CodesFormat {
+    /// Tableur (séparateur « ; »).
+    Csv,
+    /// Lettres à imprimer, une par personne et par page.
+    Html,
+}
+
+#[derive(Debug, Args)]
+struct CodesArgs {
+    /// UAI du collège, par exemple 0860876K.
+    #[arg(long, value_name = "UAI")]
+    uai: String,
+    /// Code de la classe, par exemple 4B.
+    #[arg(long, value_name = "CODE")]
+    class: Option<String>,
+    /// Format de sortie : csv (tableur, par défaut) ou html (lettres à imprimer).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = CodesFormat::Csv,
+        hide_default_value = true,
+        hide_possible_values = true
+    )]
+    format: CodesFormat,
+    /// Fichier de sortie (par défaut : la sortie standard).
+    #[arg(long, value_name = "FICHIER")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CreateAgentArgs {
+    /// Nom de famille.
+    #[arg(long, value_name = "NOM")]
+    last_name: String,
+    /// Prénom.
+    #[arg(long, value_name = "PRÉNOM")]
+    first_name: String,
+    /// Adresse électronique.
+    #[arg(long, value_name = "ADRESSE")]
+    email: Option<String>,
+    /// Crée un élu plutôt qu'un agent.
+    #[arg(long)]
+    official: bool,
+    /// Limite le périmètre à ce collège (UAI) ; répétable. Sans cette option : tout le
+    /// département.
+    #[arg(long = "scope", value_name = "UAI")]
+    scope: Vec<String>,
+    /// Donne les droits d'administration du département.
+    #[arg(long)]
+    admin: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return command_line_error(&error),
+    };
+    let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("erreur : {error:#}");
+            return ExitCode::from(1);
+        }
+    };
+
+    let filter = match cli.command {
+        Command::Serve => logging::VERBOSE,
+        Command::Demo(_) if std::io::stderr().is_terminal() => logging::VERBOSE_WITH_BARS,
+        Command::Demo(_) => logging::VERBOSE,
+        _ => logging::QUIET,
+    };
+    logging::init(config.log_format, filter);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("erreur : impossible de démarrer le moteur asynchrone : {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("erreur : {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints clap's refusal in French (help and version are printed as they are).
+fn command_line_error(error: &clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ErrorKind};
+
+    let kind = error.kind();
+    if matches!(kind, ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    if kind == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = error.print();
+        return ExitCode::from(2);
+    }
+
+    let context =
+        |wanted: ContextKind| error.get(wanted).map(ToString::to_string).unwrap_or_default();
+    let argument = context(ContextKind::InvalidArg);
+    let message = match kind {
+        ErrorKind::MissingRequiredArgument => format!("argument obligatoire manquant : {argument}"),
+        ErrorKind::UnknownArgument => format!("argument inconnu : {argument}"),
+        ErrorKind::InvalidSubcommand => {
+            format!("commande inconnue : {}", context(ContextKind::InvalidSubcommand))
+        }
+        ErrorKind::MissingSubcommand => "commande manquante".to_owned(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            format!("valeur refusée pour {argument} : « {} »", context(ContextKind::InvalidValue))
+        }
+        ErrorKind::ArgumentConflict => {
+            format!("{argument} ne peut pas être utilisé avec {}", context(ContextKind::PriorArg))
+        }
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => {
+            format!("nombre de valeurs incorrect pour {argument}")
+        }
+        _ => "ligne de commande incorrecte".to_owned(),
+    };
+    eprintln!("erreur : {message}\nVoir « preau --help » pour l'aide.");
+    ExitCode::from(2)
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            let store = open_store(&config).await?;
+            serve::serve(&config, store).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(ImportCommand::Aaf { dirs }) => {
+            let store = open_store(&config).await?;
+            let problems = import::import_aaf(&config, &store, &dirs).await;
+            store.close().await;
+            Ok(if problems? { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Demo(args) => {
+            let options = demo_run::DemoOptions {
+                schools: args.schools,
+                people: args.people,
+                seed: args.seed,
+                dir: args.dir,
+                serve: !args.no_serve,
+                generate_only: args.generate_only,
+            };
+            demo_run::run(&config, &options).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts(AccountsCommand::Codes(args)) => {
+            let store = open_store(&config).await?;
+            let format = match args.format {
+                CodesFormat::Csv => accounts::Format::Csv,
+                CodesFormat::Html => accounts::Format::Html,
+            };
+            let request = accounts::CodesRequest {
+                uai: args.uai,
+                class: args.class,
+                format,
+                output: args.output,
+            };
+            let result = accounts::export_codes(&config, &store, &request).await;
+            store.close().await;
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts(AccountsCommand::CreateAgent(args)) => {
+            let store = open_store(&config).await?;
+            let request = accounts::AgentRequest {
+                last_name: args.last_name,
+                first_name: args.first_name,
+                email: args.email,
+                official: args.official,
+                scope: args.scope,
+                admin: args.admin,
+            };
+            let result = accounts::create_agent(&config, &store, &request).await;
+            store.close().await;
+            println!("{}", result?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config => {
+            print!("{}", config.to_redacted_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn demo_options_parse_with_their_defaults() {
+        let cli = Cli::try_parse_from(["preau", "demo", "--people", "3000", "--no-serve"]).unwrap();
+        let Command::Demo(args) = cli.command else { panic!("not demo") };
+        assert_eq!((args.schools, args.people, args.no_serve), (34, 3000, true));
+    }
+
+    #[test]
+    fn create_agent_takes_repeated_scopes() {
+        let cli = Cli::try_parse_from([
+            "preau",
+            "accounts",
+            "create-agent",
+            "--last-name",
+            "Marsac",
+            "--first-name",
+            "Ségolène",
+            "--scope",
+            "0860876K",
+            "--scope",
+            "0860723U",
+            "--admin",
+        ])
+        .unwrap();
+        let Command::Accounts(AccountsCommand::CreateAgent(args)) = cli.command else {
+            panic!("not create-agent")
+        };
+        assert_eq!(args.scope, ["0860876K", "0860723U"]);
+        assert!(args.admin && !args.official);
+    }
+
+    #[test]
+    fn import_needs_at_least_one_folder() {
+        assert!(Cli::try_parse_from(["preau", "import", "aaf"]).is_err());
+    }
+}

@@ -1,0 +1,594 @@
+//! The configuration of the program, in layers: built-in defaults, then a `preau.toml` (in the
+//! working directory or named by `--config`), then `PREAU_*` environment variables. Everything
+//! is validated once, at start-up, into a [`Config`] whose secrets (the database URL, which may
+//! carry a password) are wrapped so that neither `Debug` nor `preau config` can print them.
+//! It does not open anything: the store and the web server are given what they need from here.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+/// The file read when `--config` is not given and it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "preau.toml";
+
+/// The keys a `PREAU_<KEY>` environment variable may set; any other `PREAU_*` variable (such as
+/// `PREAU_TEST_DATABASE`, which the tests use) is left alone.
+pub const ENV_KEYS: [&str; 14] = [
+    "database_url",
+    "database_max_connections",
+    "listen",
+    "base_url",
+    "data_dir",
+    "log_format",
+    "session_idle",
+    "session_absolute",
+    "activation_validity",
+    "import_grace_period",
+    "max_concurrent_hashes",
+    "trusted_proxies",
+    "departement_code",
+    "departement_name",
+];
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured on a terminal.
+    Pretty,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Where the database lives; may hold a password, hence never printed as is.
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub listen: SocketAddr,
+    /// The public address, e.g. `http://127.0.0.1:8080`, without a trailing slash.
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub activation_validity: Duration,
+    pub import_grace_period: Duration,
+    pub max_concurrent_hashes: usize,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub departement_code: String,
+    pub departement_name: String,
+    /// The file that was read, if any.
+    pub source_file: Option<PathBuf>,
+}
+
+/// The configuration as read, before validation. Unknown keys are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    database_url: Option<String>,
+    #[serde(deserialize_with = "number")]
+    database_max_connections: u64,
+    listen: String,
+    base_url: String,
+    data_dir: String,
+    log_format: String,
+    #[serde(deserialize_with = "duration")]
+    session_idle: Duration,
+    #[serde(deserialize_with = "duration")]
+    session_absolute: Duration,
+    #[serde(deserialize_with = "duration")]
+    activation_validity: Duration,
+    #[serde(deserialize_with = "duration")]
+    import_grace_period: Duration,
+    #[serde(default, deserialize_with = "optional_number")]
+    max_concurrent_hashes: Option<u64>,
+    #[serde(deserialize_with = "string_list")]
+    trusted_proxies: Vec<String>,
+    departement_code: String,
+    departement_name: String,
+}
+
+/// The built-in defaults, the first layer.
+fn defaults() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("database_max_connections", "8"),
+        ("listen", "127.0.0.1:8080"),
+        ("base_url", "http://127.0.0.1:8080"),
+        ("data_dir", "./data"),
+        ("log_format", "pretty"),
+        ("session_idle", "30m"),
+        ("session_absolute", "12h"),
+        ("activation_validity", "120d"),
+        ("import_grace_period", "30d"),
+        ("trusted_proxies", ""),
+        ("departement_code", "86"),
+        ("departement_name", "Vienne"),
+    ]
+}
+
+impl Config {
+    /// Reads the layers and validates them. `file` is `--config`; without it, `preau.toml` is
+    /// read when it exists in the working directory. `env` gives the environment (a parameter so
+    /// that tests need not touch the process's own).
+    ///
+    /// # Errors
+    /// A French message naming the key and what is wrong with it.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let mut figment = Figment::new().merge(Serialized::defaults(
+            defaults().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        ));
+
+        let source_file = match file {
+            Some(path) if !path.is_file() => {
+                bail!("fichier de configuration introuvable : {}", path.display())
+            }
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|path| path.is_file()),
+        };
+        if let Some(path) = &source_file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Serialized::defaults(env_layer(env)));
+
+        let raw: RawConfig = figment.extract().map_err(|error| {
+            anyhow::anyhow!("configuration invalide : {}", french_figment_error(&error))
+        })?;
+        validate(raw, source_file)
+    }
+
+    /// The database settings for [`store::Store::open`].
+    pub fn store_config(&self) -> store::StoreConfig {
+        store::StoreConfig {
+            url: self.database_url.expose_secret().to_owned(),
+            max_connections: self.database_max_connections,
+        }
+    }
+
+    /// The web settings for [`web::router`].
+    pub fn web_config(&self) -> web::WebConfig {
+        web::WebConfig {
+            base_url: self.base_url.clone(),
+            session_idle: self.session_idle,
+            session_absolute: self.session_absolute,
+            activation_validity: self.activation_validity,
+            max_concurrent_hashes: self.max_concurrent_hashes,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
+    /// The import settings for [`store::Store::import_aaf`].
+    pub fn import_options(&self) -> store::import::ImportOptions {
+        store::import::ImportOptions {
+            grace_period: self.import_grace_period,
+            activation_validity: self.activation_validity,
+        }
+    }
+
+    /// Creates the data directory if needed.
+    ///
+    /// # Errors
+    /// When the folder cannot be created.
+    pub fn ensure_data_dir(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!("impossible de créer le dossier de données {}", self.data_dir.display())
+        })
+    }
+
+    /// The effective configuration as TOML, secrets redacted: what `preau config` prints.
+    pub fn to_redacted_toml(&self) -> String {
+        let proxies: Vec<String> =
+            self.trusted_proxies.iter().map(|ip| toml_string(&ip.to_string())).collect();
+        let lines = [
+            format!(
+                "# Configuration effective{}",
+                match &self.source_file {
+                    Some(path) => format!(" (fichier lu : {})", path.display()),
+                    None => " (aucun fichier lu)".to_owned(),
+                }
+            ),
+            format!(
+                "database_url = {}",
+                toml_string(&store::redact(self.database_url.expose_secret()))
+            ),
+            format!("database_max_connections = {}", self.database_max_connections),
+            format!("listen = {}", toml_string(&self.listen.to_string())),
+            format!("base_url = {}", toml_string(&self.base_url)),
+            format!("data_dir = {}", toml_string(&self.data_dir.display().to_string())),
+            format!(
+                "log_format = {}",
+                toml_string(match self.log_format {
+                    LogFormat::Pretty => "pretty",
+                    LogFormat::Json => "json",
+                })
+            ),
+            format!("session_idle = {}", toml_string(&format_duration(self.session_idle))),
+            format!("session_absolute = {}", toml_string(&format_duration(self.session_absolute))),
+            format!(
+                "activation_validity = {}",
+                toml_string(&format_duration(self.activation_validity))
+            ),
+            format!(
+                "import_grace_period = {}",
+                toml_string(&format_duration(self.import_grace_period))
+            ),
+            format!("max_concurrent_hashes = {}", self.max_concurrent_hashes),
+            format!("trusted_proxies = [{}]", proxies.join(", ")),
+            format!("departement_code = {}", toml_string(&self.departement_code)),
+            format!("departement_name = {}", toml_string(&self.departement_name)),
+        ];
+        lines.join("\n") + "\n"
+    }
+}
+
+/// The `PREAU_<KEY>` variables among [`ENV_KEYS`], as string values keyed by the lower-case key.
+fn env_layer(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> std::collections::BTreeMap<String, String> {
+    env.into_iter()
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix("PREAU_")?.to_ascii_lowercase();
+            ENV_KEYS.contains(&key.as_str()).then_some((key, value))
+        })
+        .collect()
+}
+
+fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Config> {
+    let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "listen : « {} » n'est pas une adresse d'écoute (attendu : IP:port, par exemple \
+             127.0.0.1:8080)",
+            raw.listen
+        )
+    })?;
+
+    let base_url = raw.base_url.trim().trim_end_matches('/').to_owned();
+    let host = base_url.strip_prefix("http://").or_else(|| base_url.strip_prefix("https://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {}
+        _ => bail!(
+            "base_url : « {} » doit être une adresse http:// ou https:// avec un nom d'hôte",
+            raw.base_url
+        ),
+    }
+
+    let log_format = match raw.log_format.trim() {
+        "pretty" => LogFormat::Pretty,
+        "json" => LogFormat::Json,
+        other => bail!("log_format : « {other} » inconnu (attendu : pretty ou json)"),
+    };
+
+    for (key, value) in [
+        ("session_idle", raw.session_idle),
+        ("session_absolute", raw.session_absolute),
+        ("activation_validity", raw.activation_validity),
+        ("import_grace_period", raw.import_grace_period),
+    ] {
+        if value.is_zero() {
+            bail!("{key} : la durée ne peut pas être nulle");
+        }
+    }
+    if raw.session_idle > raw.session_absolute {
+        bail!("session_idle : ne peut pas dépasser session_absolute");
+    }
+
+    let database_max_connections = u32::try_from(raw.database_max_connections)
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .context("database_max_connections : attendu un nombre entre 1 et 1000")?;
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let max_concurrent_hashes = match raw.max_concurrent_hashes {
+        None => cores,
+        Some(0) => bail!("max_concurrent_hashes : doit valoir au moins 1"),
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(1024),
+    };
+
+    let mut trusted_proxies = Vec::new();
+    for proxy in raw.trusted_proxies.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let ip: IpAddr = proxy.parse().map_err(|_| {
+            anyhow::anyhow!("trusted_proxies : « {proxy} » n'est pas une adresse IP")
+        })?;
+        trusted_proxies.push(ip);
+    }
+
+    let departement_code = raw.departement_code.trim().to_owned();
+    if departement_code.is_empty()
+        || departement_code.len() > 3
+        || !departement_code.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        bail!("departement_code : « {} » n'est pas un code de département", raw.departement_code);
+    }
+    let departement_name = raw.departement_name.trim().to_owned();
+    if departement_name.is_empty() {
+        bail!("departement_name : le nom du département ne peut pas être vide");
+    }
+
+    let data_dir = PathBuf::from(raw.data_dir.trim());
+    if data_dir.as_os_str().is_empty() {
+        bail!("data_dir : le dossier de données ne peut pas être vide");
+    }
+    let database_url = match raw.database_url.map(|url| url.trim().to_owned()) {
+        Some(url) if !url.is_empty() => url,
+        _ => format!("sqlite://{}", data_dir.join("preau.db").display()),
+    };
+    if store::backend_of(&database_url).is_err() {
+        bail!(
+            "database_url : « {} » n'est pas compris (attendu : sqlite://… ou postgres://…)",
+            store::redact(&database_url)
+        );
+    }
+
+    Ok(Config {
+        database_url: SecretString::from(database_url),
+        database_max_connections,
+        listen,
+        base_url,
+        data_dir,
+        log_format,
+        session_idle: raw.session_idle,
+        session_absolute: raw.session_absolute,
+        activation_validity: raw.activation_validity,
+        import_grace_period: raw.import_grace_period,
+        max_concurrent_hashes,
+        trusted_proxies,
+        departement_code,
+        departement_name,
+        source_file,
+    })
+}
+
+/// Figment's messages are English; the parts a person must act on are put in French.
+fn french_figment_error(error: &figment::Error) -> String {
+    use figment::error::Kind;
+
+    let mut messages = Vec::new();
+    for error in error.clone() {
+        let key = error.path.join(".");
+        let message = match &error.kind {
+            Kind::UnknownField(field, _) => format!("clé inconnue « {field} »"),
+            Kind::MissingField(field) => format!("clé manquante « {field} »"),
+            Kind::Message(message) => format!("{key} : {message}"),
+            other => format!("{key} : {other}"),
+        };
+        let origin = match &error.metadata {
+            Some(metadata) => match &metadata.source {
+                Some(figment::Source::File(path)) => format!(" (dans {})", path.display()),
+                _ => String::new(),
+            },
+            None => String::new(),
+        };
+        messages.push(format!("{message}{origin}"));
+    }
+    messages.join(" ; ")
+}
+
+/// Parses a duration: a number of seconds, or a number followed by `s`, `m` (or `min`), `h`,
+/// `d` (or `j`), such as `30m`, `12h`, `120d`; several parts may follow each other (`1h30m`).
+///
+/// # Errors
+/// A French message when the text is not such a duration.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let bad = || format!("« {text} » n'est pas une durée (exemples : 45s, 30m, 12h, 120d)");
+    if text.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+
+    let mut total: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == ' ').unwrap_or(rest.len());
+        let seconds_per_unit = match &rest[..unit_len] {
+            "s" => 1,
+            "m" | "min" => 60,
+            "h" => 3_600,
+            "d" | "j" => 86_400,
+            _ => return Err(bad()),
+        };
+        total = number
+            .checked_mul(seconds_per_unit)
+            .and_then(|seconds| total.checked_add(seconds))
+            .ok_or_else(bad)?;
+        rest = rest[unit_len..].trim_start();
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// The shortest exact form of a duration in the units [`parse_duration`] reads.
+pub fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds > 0 && seconds.is_multiple_of(size) {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
+fn toml_string(value: &str) -> String {
+    let escaped: String = value
+        .chars()
+        .flat_map(|c| match c {
+            '"' => vec!['\\', '"'],
+            '\\' => vec!['\\', '\\'],
+            c if c.is_control() => format!("\\u{:04X}", u32::from(c)).chars().collect(),
+            c => vec![c],
+        })
+        .collect();
+    format!("\"{escaped}\"")
+}
+
+/// A value given either as a string (from the environment) or as a TOML value.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Number(u64),
+    Text(String),
+    List(Vec<String>),
+}
+
+fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    match Loose::deserialize(deserializer)? {
+        Loose::Number(n) => Ok(n),
+        Loose::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("« {text} » n'est pas un nombre"))),
+        Loose::List(_) => Err(serde::de::Error::custom("attendu un nombre, pas une liste")),
+    }
+}
+
+fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    number(deserializer).map(Some)
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    match Loose::deserialize(deserializer)? {
+        Loose::Number(seconds) => Ok(Duration::from_secs(seconds)),
+        Loose::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
+        Loose::List(_) => Err(serde::de::Error::custom("attendu une durée, pas une liste")),
+    }
+}
+
+fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    match Loose::deserialize(deserializer)? {
+        Loose::List(list) => Ok(list),
+        Loose::Text(text) => Ok(text.split(',').map(str::to_owned).collect()),
+        Loose::Number(_) => Err(serde::de::Error::custom("attendu une liste d'adresses IP")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn load_with_file(toml: &str, pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("preau.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path), env(pairs))
+    }
+
+    #[test]
+    fn defaults_give_a_local_sqlite_database_under_the_data_dir() {
+        let config = Config::load(None, env(&[("PREAU_DATA_DIR", "/tmp/x")])).unwrap();
+        assert_eq!(config.database_url.expose_secret(), "sqlite:///tmp/x/preau.db");
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.base_url, "http://127.0.0.1:8080");
+        assert_eq!(config.session_idle, Duration::from_secs(1800));
+        assert_eq!(config.activation_validity, Duration::from_secs(120 * 86_400));
+        assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let config = load_with_file(
+            "listen = \"127.0.0.1:9000\"\ndepartement_code = \"79\"\nsession_idle = 600\n",
+            &[("PREAU_LISTEN", "127.0.0.1:9100"), ("PREAU_DEPARTEMENT_NAME", "Deux-Sèvres")],
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.departement_code, "79");
+        assert_eq!(config.departement_name, "Deux-Sèvres");
+        assert_eq!(config.session_idle, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn a_numeric_looking_departement_code_keeps_its_leading_zero() {
+        let config = Config::load(None, env(&[("PREAU_DEPARTEMENT_CODE", "01")])).unwrap();
+        assert_eq!(config.departement_code, "01");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused_but_other_preau_variables_are_ignored() {
+        let error = load_with_file("lisen = \"127.0.0.1:1\"\n", &[]).unwrap_err();
+        assert!(error.to_string().contains("clé inconnue « lisen »"), "{error}");
+        assert!(Config::load(None, env(&[("PREAU_TEST_DATABASE", "sqlite")])).is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_french_messages() {
+        let cases = [
+            ("PREAU_LISTEN", "localhost", "listen"),
+            ("PREAU_BASE_URL", "ftp://x", "base_url"),
+            ("PREAU_BASE_URL", "https://", "base_url"),
+            ("PREAU_SESSION_IDLE", "0", "session_idle"),
+            ("PREAU_ACTIVATION_VALIDITY", "deux jours", "durée"),
+            ("PREAU_LOG_FORMAT", "xml", "log_format"),
+            ("PREAU_DATABASE_URL", "mysql://h/db", "database_url"),
+            ("PREAU_TRUSTED_PROXIES", "10.0.0.1,proxy", "trusted_proxies"),
+        ];
+        for (key, value, expected) in cases {
+            let error = Config::load(None, env(&[(key, value)])).unwrap_err();
+            assert!(error.to_string().contains(expected), "{key}={value}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_database_password_never_shows() {
+        let config = Config::load(
+            None,
+            env(&[("PREAU_DATABASE_URL", "postgres://preau:s3cret@127.0.0.1/preau")]),
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let printed = config.to_redacted_toml();
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("postgres://preau:***@127.0.0.1/preau"), "{printed}");
+    }
+
+    #[test]
+    fn durations_are_read_in_several_units() {
+        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("120j"), Ok(Duration::from_secs(120 * 86_400)));
+        assert!(parse_duration("12 parsecs").is_err());
+        assert_eq!(format_duration(Duration::from_secs(5400)), "90m");
+        assert_eq!(format_duration(Duration::from_secs(43_200)), "12h");
+    }
+
+    #[test]
+    fn the_example_file_loads_and_states_the_defaults() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../preau.toml.example");
+        let from_file = Config::load(Some(Path::new(example)), env(&[])).unwrap();
+        let defaults = Config::load(None, env(&[])).unwrap();
+        let without_cores = |config: &Config| {
+            config
+                .to_redacted_toml()
+                .lines()
+                .skip(1)
+                .filter(|l| !l.starts_with("max_concurrent"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(without_cores(&from_file), without_cores(&defaults));
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_from_a_list_or_a_comma_separated_variable() {
+        let config = load_with_file("trusted_proxies = [\"10.0.0.1\", \"::1\"]\n", &[]).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let config =
+            Config::load(None, env(&[("PREAU_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2")])).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+    }
+}

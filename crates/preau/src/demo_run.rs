@@ -1,0 +1,270 @@
+//! The steps of `preau demo`: generate the département's AAF files afresh, write the
+//! département's identity, run the real import on the files, create a département agent, find
+//! the logins and codes of the showcase people, print them (and write them to
+//! `<data_dir>/demo-accounts.json`), then serve.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use domain::activation::format_code;
+use domain::profile::Profile;
+use store::import::NoProgress;
+use store::provisioning::NewLocalPerson;
+
+use crate::config::Config;
+use crate::demo::model::{DemoSize, Departement, generate};
+use crate::demo::names::SHOWCASE_AGENT;
+use crate::demo::{self, DemoAccount, DemoAccounts};
+use crate::import::BarProgress;
+
+/// What `preau demo` was asked.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub schools: usize,
+    pub people: usize,
+    pub seed: u64,
+    pub dir: Option<PathBuf>,
+    pub serve: bool,
+    pub generate_only: bool,
+}
+
+/// The file the showcase accounts are written to, in the data directory.
+pub const ACCOUNTS_FILE: &str = "demo-accounts.json";
+
+/// Runs the demo.
+///
+/// # Errors
+/// Any step's failure, in French.
+pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
+    if options.schools == 0 || options.schools > 500 {
+        anyhow::bail!("--schools : attendu entre 1 et 500 collèges");
+    }
+    if options.people < 100 * options.schools.min(10) || options.people > 2_000_000 {
+        anyhow::bail!(
+            "--people : trop peu ou trop de personnes pour {} collège(s)",
+            options.schools
+        );
+    }
+    config.ensure_data_dir()?;
+    let dir = options.dir.clone().unwrap_or_else(|| config.data_dir.join("demo-aaf"));
+
+    let started = Instant::now();
+    let size = DemoSize {
+        schools: options.schools,
+        people: options.people,
+        seed: options.seed,
+        export_date: demo::today(),
+        departement_code: config.departement_code.clone(),
+    };
+    let departement = generate(&size);
+    let written = demo::write_files(&departement, &size, &dir)?;
+    eprintln!(
+        "Département de démonstration : {} collèges, {} personnes ({} élèves, {} parents, {} \
+         personnels), {} fichiers AAF écrits dans {} en {:.1} s.",
+        departement.schools.len(),
+        departement.people(),
+        departement.pupils.len(),
+        departement.relatives.len(),
+        departement.staff.len(),
+        written.files.len(),
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if options.generate_only {
+        return Ok(());
+    }
+
+    let store = crate::open_store(config).await?;
+    let accounts = match import_demo(config, &store, &departement, &dir).await {
+        Ok(accounts) => accounts,
+        Err(error) => {
+            store.close().await;
+            return Err(error);
+        }
+    };
+    println!("{}", accounts_text(&accounts, options.serve));
+    if options.serve {
+        crate::serve::serve(config, store).await
+    } else {
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// Writes the département's identity, imports the files of `dir`, creates the département
+/// agent, and returns the showcase accounts (also written to `<data_dir>/demo-accounts.json`).
+///
+/// # Errors
+/// A database failure, or an import that reports any problem.
+pub async fn import_demo(
+    config: &Config,
+    store: &store::Store,
+    departement: &Departement,
+    dir: &Path,
+) -> anyhow::Result<DemoAccounts> {
+    store
+        .set_departement(&config.departement_code, &config.departement_name)
+        .await
+        .map_err(|error| anyhow::anyhow!("écriture du département impossible : {error}"))?;
+
+    let started = Instant::now();
+    let bars = BarProgress::new();
+    let progress: &dyn store::import::ImportProgress =
+        if std::io::stderr().is_terminal() { &bars } else { &NoProgress };
+    let report =
+        store
+            .import_aaf(&[dir.to_path_buf()], &config.import_options(), progress)
+            .await
+            .map_err(|error| anyhow::anyhow!("l'import de la démonstration a échoué : {error}"))?;
+    eprintln!("Import terminé en {:.1} s.", started.elapsed().as_secs_f64());
+    if report.has_problems() {
+        eprint!("{}", report.to_french_text());
+        anyhow::bail!("l'import des fichiers de démonstration a signalé des problèmes");
+    }
+
+    let agent = store
+        .create_local_person(
+            &NewLocalPerson {
+                profile: Profile::Agent,
+                last_name: SHOWCASE_AGENT.0.to_owned(),
+                first_name: SHOWCASE_AGENT.1.to_owned(),
+                email: Some("segolene.marsac@example.org".to_owned()),
+                scope_uais: Vec::new(),
+                departement_admin: true,
+            },
+            config.activation_validity,
+        )
+        .await
+        .map_err(|error| anyhow::anyhow!("création de l'agent impossible : {error}"))?;
+
+    let mut accounts = showcase_accounts(config, store, departement).await?;
+    accounts.push(DemoAccount {
+        role: "agent".to_owned(),
+        description: format!(
+            "Agent du département ({}), administratrice, tous les collèges",
+            config.departement_name
+        ),
+        name: format!("{} {}", SHOWCASE_AGENT.1, SHOWCASE_AGENT.0),
+        login: agent.login,
+        activation_code: Some(format_code(&agent.activation_code)),
+        birth_date: None,
+        birth_date_fr: None,
+    });
+
+    let accounts = DemoAccounts { base_url: config.base_url.clone(), accounts };
+    let path = config.data_dir.join(ACCOUNTS_FILE);
+    let json = serde_json::to_string_pretty(&accounts).context("comptes de démonstration")?;
+    std::fs::write(&path, json + "\n")
+        .with_context(|| format!("impossible d'écrire {}", path.display()))?;
+    Ok(accounts)
+}
+
+/// The showcase people's logins and codes, found among the first collèges' activation codes.
+async fn showcase_accounts(
+    config: &Config,
+    store: &store::Store,
+    departement: &Departement,
+) -> anyhow::Result<Vec<DemoAccount>> {
+    let showcase = &departement.showcase;
+    let first = &departement.schools[0];
+    let rows = store
+        .activation_codes(&first.uai, None, config.activation_validity)
+        .await
+        .map_err(|error| anyhow::anyhow!("lecture des codes du collège {} : {error}", first.uai))?;
+    let find = |profile: Profile, last: &str, first_name: &str| {
+        rows.iter()
+            .find(|row| {
+                row.profile == profile && row.last_name == last && row.first_name == first_name
+            })
+            .with_context(|| format!("compte introuvable après l'import : {first_name} {last}"))
+    };
+    let school_name = |index: usize| {
+        let school = &departement.schools[index];
+        format!("{} ({})", school.name, school.town.name)
+    };
+
+    let mut accounts = Vec::new();
+    let pupil = &departement.pupils[showcase.pupil];
+    let row = find(Profile::Pupil, &pupil.surname, &pupil.first_name)?;
+    accounts.push(account(
+        "pupil",
+        format!("Élève de {} au {}", pupil.class, school_name(0)),
+        row,
+        Some(pupil.birth),
+    ));
+
+    let parent = &departement.relatives[showcase.parent];
+    let sibling = &departement.pupils[showcase.sibling];
+    let row = find(Profile::Relative, &parent.surname, &parent.first_name)?;
+    accounts.push(account(
+        "parent",
+        format!(
+            "Parent de {}, en {} au {}, et de {}, en {} au {}",
+            pupil.first_name,
+            pupil.class,
+            school_name(0),
+            sibling.first_name,
+            sibling.class,
+            school_name(sibling.school)
+        ),
+        row,
+        None,
+    ));
+
+    let teacher = &departement.staff[showcase.teacher];
+    let row = find(Profile::Teacher, &teacher.surname, &teacher.first_name)?;
+    let schools: Vec<String> = teacher.schools.iter().map(|&s| school_name(s)).collect();
+    accounts.push(account(
+        "teacher",
+        format!("Enseignant au {}", schools.join(" et au ")),
+        row,
+        None,
+    ));
+
+    let head = &departement.staff[showcase.head];
+    let row = find(Profile::Staff, &head.surname, &head.first_name)?;
+    accounts.push(account("head", format!("Principale du {}", school_name(0)), row, None));
+    Ok(accounts)
+}
+
+fn account(
+    role: &str,
+    description: String,
+    row: &store::accounts::ActivationCodeRow,
+    birth: Option<demo::model::SimpleDate>,
+) -> DemoAccount {
+    DemoAccount {
+        role: role.to_owned(),
+        description,
+        name: format!("{} {}", row.first_name, row.last_name),
+        login: row.login.clone(),
+        activation_code: row.code.as_deref().map(format_code),
+        birth_date: birth.map(|b| b.iso()),
+        birth_date_fr: birth.map(|b| b.aaf()),
+    }
+}
+
+/// The French text printed at the end of the demo.
+pub fn accounts_text(accounts: &DemoAccounts, serving: bool) -> String {
+    let start = if serving { "Préau est prêt" } else { "Lancez « preau serve »" };
+    let mut text = format!(
+        "\n{start}. Pour entrer, ouvrez {base}/activation, saisissez l'identifiant et le code \
+         d'un compte ci-dessous, choisissez un mot de passe, puis connectez-vous sur \
+         {base}/connexion.\n",
+        base = accounts.base_url
+    );
+    for account in &accounts.accounts {
+        text.push_str(&format!("\n  {} — {}\n", account.name, account.description));
+        text.push_str(&format!("    identifiant : {}\n", account.login));
+        match &account.activation_code {
+            Some(code) => text.push_str(&format!("    code d'activation : {code}\n")),
+            None => text.push_str("    compte déjà activé\n"),
+        }
+        if let Some(birth) = &account.birth_date_fr {
+            text.push_str(&format!("    date de naissance : {birth}\n"));
+        }
+    }
+    text
+}

@@ -1,0 +1,91 @@
+//! `preau import aaf`: runs the store's AAF import on the folders given, draws a progress bar
+//! per file when standard error is a terminal, and prints the import's French report.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use store::import::{ImportProgress, NoProgress};
+
+use crate::config::Config;
+
+/// Imports the folders and prints the report; returns whether the report holds problems (a
+/// file refused or a record rejected), for the exit code.
+///
+/// # Errors
+/// When a folder cannot be read or the database fails.
+pub async fn import_aaf(
+    config: &Config,
+    store: &store::Store,
+    dirs: &[PathBuf],
+) -> anyhow::Result<bool> {
+    for dir in dirs {
+        if !dir.is_dir() {
+            anyhow::bail!("{} n'est pas un dossier", dir.display());
+        }
+    }
+
+    let bars = BarProgress::new();
+    let progress: &dyn ImportProgress =
+        if std::io::stderr().is_terminal() { &bars } else { &NoProgress };
+    let report = store
+        .import_aaf(dirs, &config.import_options(), progress)
+        .await
+        .map_err(|error| anyhow::anyhow!("l'import a échoué : {error}"))?;
+
+    print!("{}", report.to_french_text());
+    tracing::info!(run = %report.run_id, files = report.files.len(), "import terminé");
+    Ok(report.has_problems())
+}
+
+/// A progress bar per file, stacked.
+pub struct BarProgress {
+    bars: MultiProgress,
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Default for BarProgress {
+    fn default() -> BarProgress {
+        BarProgress::new()
+    }
+}
+
+impl BarProgress {
+    pub fn new() -> BarProgress {
+        BarProgress { bars: MultiProgress::new(), current: Mutex::new(None) }
+    }
+
+    fn style() -> ProgressStyle {
+        ProgressStyle::with_template("[{bar:25}] {pos:>6}/{len:6} {elapsed:>4} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+    }
+}
+
+impl ImportProgress for BarProgress {
+    fn file_started(&self, file: &str, records: u64) {
+        let bar = self.bars.add(ProgressBar::new(records));
+        bar.set_style(BarProgress::style());
+        bar.set_message(file.to_owned());
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some(bar);
+        }
+    }
+
+    fn records_done(&self, n: u64) {
+        if let Ok(current) = self.current.lock()
+            && let Some(bar) = current.as_ref()
+        {
+            bar.inc(n);
+        }
+    }
+
+    fn file_finished(&self, _file: &str) {
+        if let Ok(mut current) = self.current.lock()
+            && let Some(bar) = current.take()
+        {
+            bar.finish();
+        }
+    }
+}

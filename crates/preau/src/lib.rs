@@ -1,0 +1,28 @@
+//! The library half of the `preau` program: configuration, logging, serving, the import and
+//! account commands, and the demo département. `main.rs` only parses the command line and calls
+//! these; integration tests call them directly.
+
+pub mod accounts;
+pub mod config;
+pub mod demo;
+pub mod demo_run;
+pub mod import;
+pub mod letters;
+pub mod logging;
+pub mod serve;
+
+use crate::config::Config;
+
+/// Opens the configured database (creating the data directory for SQLite) and migrates it.
+///
+/// # Errors
+/// An unreachable or unmigratable database, with its URL redacted.
+pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    config.ensure_data_dir()?;
+    store::Store::open(&config.store_config()).await.map_err(|error| {
+        anyhow::anyhow!(
+            "impossible d'ouvrir la base de données {} : {error}",
+            store::redact(secrecy::ExposeSecret::expose_secret(&config.database_url))
+        )
+    })
+}

@@ -1,0 +1,222 @@
+// The browser test: starts a small demo Préau (the debug binary, a free loopback port, a
+// temporary data folder and SQLite database), then, for each profile the demo prints (pupil,
+// parent, teacher, head, département agent), activates the account through the form, logs in,
+// walks that profile's pages in headless Chromium and checks each page with axe-core against
+// WCAG 2.1 A and AA. Every violation of every page is listed before the test fails.
+//
+// Environment: PREAU_BIN (default: ../../target/debug/preau), CHROMIUM (default:
+// /usr/bin/chromium).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BIN = process.env.PREAU_BIN ?? resolve(here, '../../target/debug/preau');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const PASSWORD = 'Cerisiers en fleurs sur la colline 47 !';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A port free on the loopback interface. */
+function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/** Starts `preau demo` and waits until it serves and has written its accounts. */
+async function startDemo() {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'preau-browser-'));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? dataDir,
+    PREAU_DATA_DIR: dataDir,
+    PREAU_LISTEN: `127.0.0.1:${port}`,
+    PREAU_BASE_URL: baseUrl,
+    RUST_LOG: 'warn',
+  };
+  const server = spawn(BIN, ['demo', '--schools', '4', '--people', '3000', '--seed', '7'], {
+    cwd: dataDir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  server.stdout.on('data', (chunk) => { output += chunk; });
+  server.stderr.on('data', (chunk) => { output += chunk; });
+  let exited = null;
+  server.on('exit', (code) => { exited = code; });
+
+  const accountsFile = join(dataDir, 'demo-accounts.json');
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (exited !== null) {
+      throw new Error(`preau demo s'est arrêté (code ${exited}) :\n${output}`);
+    }
+    if (Date.now() > deadline) {
+      server.kill('SIGTERM');
+      throw new Error(`preau demo n'a pas répondu à temps :\n${output}`);
+    }
+    if (existsSync(accountsFile)) {
+      try {
+        const response = await fetch(`${baseUrl}/healthz`);
+        if (response.ok) break;
+      } catch {
+        // Not listening yet.
+      }
+    }
+    await sleep(250);
+  }
+  const accounts = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts;
+  const stop = async () => {
+    if (exited === null) {
+      server.kill('SIGTERM');
+      for (let i = 0; i < 40 && exited === null; i++) await sleep(250);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { baseUrl, accounts, stop, output: () => output };
+}
+
+/** Runs axe-core on the page; returns its violations labelled with the page. */
+async function audit(page, label) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(
+    async (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
+    WCAG_TAGS,
+  );
+  return result.violations.map((violation) => ({
+    page: label,
+    url: page.url(),
+    id: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    nodes: violation.nodes.map((node) => `${node.target.join(' ')} — ${node.failureSummary?.split('\n').join(' ')}`),
+  }));
+}
+
+/** Activates the account through the form, then logs in if the app did not already. */
+async function activateAndLogIn(page, baseUrl, account) {
+  await page.goto(`${baseUrl}/activation`);
+  await page.fill('#login', account.login);
+  await page.fill('#code', account.activation_code);
+  if (account.birth_date_fr) {
+    await page.fill('#birth_date', account.birth_date_fr);
+  }
+  await page.fill('#password', PASSWORD);
+  await page.fill('#password_confirm', PASSWORD);
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[type=submit]')]);
+  const error = await page.locator('.erreur').allTextContents();
+  assert.deepEqual(error, [], `activation de ${account.login} refusée`);
+
+  if (!new URL(page.url()).pathname.startsWith('/accueil')) {
+    await page.goto(`${baseUrl}/connexion`);
+    await page.fill('#login', account.login);
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[type=submit]')]);
+  }
+  assert.equal(new URL(page.url()).pathname, '/accueil', `${account.login} n'arrive pas sur l'accueil`);
+}
+
+/** Walks one profile's pages and returns the violations found. */
+async function walk(browser, baseUrl, account) {
+  const violations = [];
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
+  const page = await context.newPage();
+  const role = account.role;
+
+  await activateAndLogIn(page, baseUrl, account);
+  violations.push(...(await audit(page, `${role} : accueil`)));
+
+  const surname = account.name.split(' ').slice(-1)[0];
+  const query = surname.slice(0, 3);
+  await page.goto(`${baseUrl}/annuaire?q=${encodeURIComponent(query)}`);
+  assert.equal((await page.locator('h1').count()) > 0, true, 'annuaire sans titre');
+  violations.push(...(await audit(page, `${role} : annuaire (« ${query} »)`)));
+
+  await page.goto(`${baseUrl}/parametres`);
+  violations.push(...(await audit(page, `${role} : paramètres`)));
+  await page.check('#reading_mode');
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('form[action="/parametres"] button[type=submit]').click()]);
+  assert.equal(await page.isChecked('#reading_mode'), true, 'le mode lecture ne reste pas coché');
+  violations.push(...(await audit(page, `${role} : paramètres, mode lecture activé`)));
+  await page.goto(`${baseUrl}/accueil`);
+  violations.push(...(await audit(page, `${role} : accueil en mode lecture`)));
+
+  if (role === 'parent') {
+    const other = page.locator('nav.enfants a:not([aria-current])');
+    assert.ok((await other.count()) >= 1, 'le parent ne voit pas son second enfant');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), other.first().click()]);
+    violations.push(...(await audit(page, `${role} : accueil, second enfant`)));
+  }
+
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 360, height: 740 });
+  await phone.goto(`${baseUrl}/accueil`);
+  violations.push(...(await audit(phone, `${role} : accueil sur téléphone`)));
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 1) {
+    violations.push({ page: `${role} : accueil sur téléphone`, url: phone.url(), id: 'horizontal-scroll', impact: 'serious', help: `la page déborde de ${overflow} px en largeur`, nodes: [] });
+  }
+
+  await context.close();
+  return violations;
+}
+
+test('every profile activates, logs in and walks its pages without an accessibility violation', { timeout: 900_000 }, async () => {
+  const demo = await startDemo();
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    const violations = [];
+
+    const anonymous = await browser.newContext({ bypassCSP: true });
+    const page = await anonymous.newPage();
+    for (const path of ['/connexion', '/activation', '/mot-de-passe-oublie']) {
+      await page.goto(`${demo.baseUrl}${path}`);
+      violations.push(...(await audit(page, `public : ${path}`)));
+    }
+    await anonymous.close();
+
+    const roles = demo.accounts.map((account) => account.role);
+    assert.deepEqual(roles, ['pupil', 'parent', 'teacher', 'head', 'agent']);
+    for (const account of demo.accounts) {
+      violations.push(...(await walk(browser, demo.baseUrl, account)));
+    }
+
+    const report = violations
+      .map((v) => `- [${v.page}] ${v.id} (${v.impact}) : ${v.help}\n    ${v.url}\n${v.nodes.map((n) => `    · ${n}`).join('\n')}`)
+      .join('\n');
+    assert.equal(violations.length, 0, `violations WCAG 2.1 A/AA :\n${report}`);
+  } finally {
+    if (browser) await browser.close();
+    await demo.stop();
+  }
+});
