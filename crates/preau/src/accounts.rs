@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use domain::activation::format_code;
 use domain::profile::Profile;
-use store::accounts::ActivationCodeRow;
 use store::provisioning::NewLocalPerson;
 
+use web::letters::{french_date, render_letters, write_codes_csv};
+
 use crate::config::Config;
-use crate::letters;
 
 /// The output formats of `accounts codes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,21 +41,6 @@ pub struct AgentRequest {
     pub admin: bool,
 }
 
-/// The header of the CSV export.
-pub const CSV_HEADER: [&str; 11] = [
-    "Établissement",
-    "UAI",
-    "Classe",
-    "Profil",
-    "Nom",
-    "Prénom",
-    "Pour l'élève",
-    "Identifiant",
-    "Code d'activation",
-    "Valable jusqu'au",
-    "État",
-];
-
 /// Writes the codes of a school or class where asked.
 ///
 /// # Errors
@@ -80,7 +65,7 @@ pub async fn export_codes(
     let mut bytes = Vec::new();
     match request.format {
         Format::Csv => write_codes_csv(&mut bytes, &rows)?,
-        Format::Html => bytes = letters::render(&rows, &config.base_url).into_bytes(),
+        Format::Html => bytes = render_letters(&rows, &config.base_url).into_bytes(),
     }
     match &request.output {
         Some(path) => std::fs::write(path, &bytes)
@@ -91,29 +76,6 @@ pub async fn export_codes(
     let activated = rows.iter().filter(|row| row.code.is_none()).count();
     eprintln!("{} personne(s) exportée(s), dont {activated} compte(s) déjà activé(s).", rows.len());
     Ok(())
-}
-
-/// The codes as CSV, formula-safe, through [`formats::csv_export::write_csv`].
-///
-/// # Errors
-/// Only the writer's.
-pub fn write_codes_csv<W: Write>(out: W, rows: &[ActivationCodeRow]) -> std::io::Result<()> {
-    let lines = rows.iter().map(|row| {
-        vec![
-            row.school_name.clone(),
-            row.uai.clone(),
-            row.class_code.clone().unwrap_or_default(),
-            row.profile.label_fr().to_owned(),
-            row.last_name.clone(),
-            row.first_name.clone(),
-            row.for_pupils.join(", "),
-            row.login.clone(),
-            row.code.as_deref().map(format_code).unwrap_or_default(),
-            row.expires_on.as_deref().map(letters::french_date).unwrap_or_default(),
-            if row.code.is_some() { "à activer" } else { "déjà activé" }.to_owned(),
-        ]
-    });
-    formats::csv_export::write_csv(out, &CSV_HEADER, lines)
 }
 
 /// Creates an agent or official; returns the French text to print (login, code, expiry).
@@ -152,11 +114,14 @@ pub async fn create_agent(
 pub fn expiry_text(validity: Duration) -> String {
     let seconds = i64::try_from(validity.as_secs()).unwrap_or(i64::MAX / 2);
     let expires = store::now_unix().saturating_add(seconds);
-    store::accounts::paris_date(expires).map(|d| letters::french_date(&d)).unwrap_or_default()
+    store::accounts::paris_date(expires).map(|d| french_date(&d)).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
+    use domain::profile::Profile;
+    use store::accounts::ActivationCodeRow;
+
     use super::*;
 
     fn row(last_name: &str, code: Option<&str>) -> ActivationCodeRow {

@@ -379,7 +379,7 @@ fn write_pupils(writer: &mut AafWriter, departement: &Departement) -> std::io::R
 }
 
 /// One person the demo prints, as written to `demo-accounts.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DemoAccount {
     /// `pupil`, `parent`, `teacher`, `head`, `agent`.
     pub role: String,

@@ -124,20 +124,7 @@ pub async fn import_demo(
         anyhow::bail!("l'import des fichiers de démonstration a signalé des problèmes");
     }
 
-    let agent = store
-        .create_local_person(
-            &NewLocalPerson {
-                profile: Profile::Agent,
-                last_name: SHOWCASE_AGENT.0.to_owned(),
-                first_name: SHOWCASE_AGENT.1.to_owned(),
-                email: Some("segolene.marsac@example.org".to_owned()),
-                scope_uais: Vec::new(),
-                departement_admin: true,
-            },
-            config.activation_validity,
-        )
-        .await
-        .map_err(|error| anyhow::anyhow!("création de l'agent impossible : {error}"))?;
+    let agent = showcase_agent(config, store).await?;
 
     let mut accounts = showcase_accounts(config, store, departement).await?;
     accounts.push(DemoAccount {
@@ -147,8 +134,8 @@ pub async fn import_demo(
             config.departement_name
         ),
         name: format!("{} {}", SHOWCASE_AGENT.1, SHOWCASE_AGENT.0),
-        login: agent.login,
-        activation_code: Some(format_code(&agent.activation_code)),
+        login: agent.0,
+        activation_code: agent.1.as_deref().map(format_code),
         birth_date: None,
         birth_date_fr: None,
     });
@@ -159,6 +146,39 @@ pub async fn import_demo(
     std::fs::write(&path, json + "\n")
         .with_context(|| format!("impossible d'écrire {}", path.display()))?;
     Ok(accounts)
+}
+
+/// The département's showcase agent: created the first time, found again afterwards, so that
+/// running the demo again on the same data creates nobody twice. Returns the login and the live
+/// code (`None` once the account is activated).
+async fn showcase_agent(
+    config: &Config,
+    store: &store::Store,
+) -> anyhow::Result<(String, Option<String>)> {
+    let (last_name, first_name) = SHOWCASE_AGENT;
+    let existing = store
+        .local_account_by_name(Profile::Agent, last_name, first_name)
+        .await
+        .map_err(|error| anyhow::anyhow!("lecture des agents impossible : {error}"))?;
+    if let Some(found) = existing {
+        return Ok(found);
+    }
+
+    let created = store
+        .create_local_person(
+            &NewLocalPerson {
+                profile: Profile::Agent,
+                last_name: last_name.to_owned(),
+                first_name: first_name.to_owned(),
+                email: Some("segolene.marsac@example.org".to_owned()),
+                scope_uais: Vec::new(),
+                departement_admin: true,
+            },
+            config.activation_validity,
+        )
+        .await
+        .map_err(|error| anyhow::anyhow!("création de l'agent impossible : {error}"))?;
+    Ok((created.login, Some(created.activation_code)))
 }
 
 /// The showcase people's logins and codes, found among the first collèges' activation codes.

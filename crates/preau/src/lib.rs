@@ -7,7 +7,6 @@ pub mod config;
 pub mod demo;
 pub mod demo_run;
 pub mod import;
-pub mod letters;
 pub mod logging;
 pub mod serve;
 

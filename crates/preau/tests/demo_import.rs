@@ -2,11 +2,12 @@
 //! `PREAU_TEST_DATABASE` names one): no record is rejected, the showcase people get their
 //! logins and codes, and the account tools export and create what they promise.
 
-use preau::accounts::{AgentRequest, write_codes_csv};
+use preau::accounts::AgentRequest;
 use preau::config::Config;
 use preau::demo::model::{DemoSize, SimpleDate, generate};
 use preau::demo::write_files;
 use preau::demo_run::{ACCOUNTS_FILE, import_demo};
+use web::letters::write_codes_csv;
 
 fn config(data_dir: &std::path::Path) -> Config {
     let env = vec![("PREAU_DATA_DIR".to_owned(), data_dir.display().to_string())];
@@ -57,6 +58,14 @@ async fn a_small_demo_imports_cleanly_and_prints_every_showcase_account() {
     for (category, counts) in &again.counts {
         assert_eq!((counts.created, counts.updated), (0, 0), "{category} changed on re-import");
     }
+
+    let rerun = import_demo(&config, &store, &departement, &aaf).await.unwrap();
+    assert_eq!(rerun.accounts, accounts.accounts, "a second demo run hands out the same accounts");
+    let agents = store
+        .fixture_count("SELECT COUNT(*) FROM people WHERE profile = 'agent'", &[])
+        .await
+        .unwrap();
+    assert_eq!(agents, 1);
 }
 
 #[tokio::test]

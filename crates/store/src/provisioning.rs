@@ -132,6 +132,38 @@ impl Store {
         created.pop().ok_or_else(|| StoreError::Corrupt("compte non créé".to_owned()))
     }
 
+    /// The login and live activation code (`None` once activated or frozen) of an active
+    /// département person with exactly these names and profile, if there is one. The demo uses
+    /// it so that running it again does not create its agent twice.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn local_account_by_name(
+        &self,
+        profile: Profile,
+        last_name: &str,
+        first_name: &str,
+    ) -> StoreResult<Option<(String, Option<String>)>> {
+        let row = sqlx::query(
+            "SELECT a.login, a.activation_code, a.activated_at, a.frozen FROM people p \
+             JOIN accounts a ON a.person_id = p.id WHERE p.source = 'local' AND p.active = 1 \
+             AND p.profile = $1 AND p.last_name = $2 AND p.first_name = $3 \
+             ORDER BY p.created_at LIMIT 1",
+        )
+        .bind(profile.as_str())
+        .bind(last_name)
+        .bind(first_name)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+
+        let activated: Option<i64> = row.try_get("activated_at")?;
+        let frozen: i64 = row.try_get("frozen")?;
+        let code: Option<String> = row.try_get("activation_code")?;
+        let live = activated.is_none() && frozen == 0;
+        Ok(Some((row.try_get("login")?, code.filter(|_| live))))
+    }
+
     /// Writes the département's code and name (the single row of `departement`).
     ///
     /// # Errors
