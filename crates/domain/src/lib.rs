@@ -8,3 +8,4 @@ pub mod login;
 pub mod names;
 pub mod password;
 pub mod profile;
+pub mod time_zone;

@@ -328,8 +328,8 @@ async fn write_schools(
     let mut rows = Rows::new(
         "INSERT INTO schools (id, jointure, uai, name, kind, contract, siret, street, \
          postal_code, city, phone, email, academy, attributes, active, missing_since, \
-         deactivated_at, last_seen_run, created_at, updated_at)",
-        20,
+         deactivated_at, last_seen_run, created_at, updated_at, time_zone)",
+        21,
         "ON CONFLICT (jointure) DO UPDATE SET uai = excluded.uai, name = excluded.name, \
          kind = excluded.kind, contract = excluded.contract, siret = excluded.siret, \
          street = excluded.street, postal_code = excluded.postal_code, city = excluded.city, \
@@ -367,6 +367,7 @@ async fn write_schools(
             Value::from(run_mark),
             Value::Int(context.now),
             Value::Int(context.now),
+            Value::from(domain::time_zone::zone_for_uai(&school.uai)),
         ]);
     }
     if !rows.is_empty() {
