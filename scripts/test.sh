@@ -70,11 +70,11 @@ drop_test_databases() {
 }
 
 tests_sqlite() {
-  env -u PREAU_TEST_DATABASE cargo test --workspace
+  env -u PREAU_TEST_DATABASE cargo test --workspace --no-fail-fast
 }
 
 tests_postgres() {
-  PREAU_TEST_DATABASE="$PG_URL" cargo test --workspace
+  PREAU_TEST_DATABASE="$PG_URL" cargo test --workspace --no-fail-fast
 }
 
 # Steps run as `if` conditions, where `set -e` does not apply: each one chains with &&.
