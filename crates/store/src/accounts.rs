@@ -60,6 +60,17 @@ pub struct ThrottleState {
     pub last_failure_ms: i64,
 }
 
+/// The wait after `extra` failures beyond the free ones, as [`Store::throttle_reserve`]
+/// applies it: 1 s, doubling, capped at `max_delay_ms`.
+pub fn throttle_delay_ms(extra: i64, max_delay_ms: i64) -> i64 {
+    match extra {
+        ..=0 => 1000,
+        1..=5 => 1000 << extra,
+        _ => max_delay_ms,
+    }
+    .min(max_delay_ms)
+}
+
 /// A fresh activation code from the operating system's CSPRNG.
 pub fn new_activation_code() -> String {
     loop {
@@ -272,6 +283,51 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Reserves one attempt for a typed login key at `now_ms`, atomically, and counts it as a
+    /// failure in advance (a success then calls [`Store::throttle_reset`]). The first
+    /// `free_failures` attempts always pass; after that an attempt passes only once the delay
+    /// since the last one has run out: 1 s, 2 s, 4 s … doubling up to `max_delay_ms`. Because
+    /// the check and the count are one statement, a burst of parallel attempts cannot slip
+    /// through between them. Returns `None` when the attempt may go on, or the milliseconds
+    /// left to wait.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn throttle_reserve(
+        &self,
+        key: &str,
+        now_ms: i64,
+        free_failures: i64,
+        max_delay_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let reserved = sqlx::query(
+            "INSERT INTO login_throttle (login_key, failures, last_failure_ms) VALUES ($1, 1, $2) \
+             ON CONFLICT (login_key) DO UPDATE SET failures = login_throttle.failures + 1, \
+             last_failure_ms = excluded.last_failure_ms \
+             WHERE login_throttle.failures < $3 OR login_throttle.last_failure_ms + \
+               CASE login_throttle.failures - $3 WHEN 0 THEN 1000 WHEN 1 THEN 2000 \
+               WHEN 2 THEN 4000 WHEN 3 THEN 8000 WHEN 4 THEN 16000 WHEN 5 THEN 32000 \
+               ELSE $4 END <= excluded.last_failure_ms",
+        )
+        .bind(key)
+        .bind(now_ms)
+        .bind(free_failures)
+        .bind(max_delay_ms)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if reserved == 1 {
+            return Ok(None);
+        }
+
+        let state = self.throttle_state(key).await?;
+        let remaining = state.map_or(1000, |state| {
+            let delay = throttle_delay_ms(state.failures - free_failures, max_delay_ms);
+            state.last_failure_ms.saturating_add(delay) - now_ms
+        });
+        Ok(Some(remaining.max(1)))
     }
 
     /// Forgets the failures of a typed login key (after a success).

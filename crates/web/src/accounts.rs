@@ -180,16 +180,10 @@ pub(crate) async fn login_form(
     login_page(&headers, &state, StatusCode::OK, &next, None, notice)
 }
 
-/// How long the typed login must still wait, in milliseconds, if it is throttled.
-async fn throttled_for(state: &AppState, key: &str) -> Result<Option<i64>, AppError> {
-    let Some(throttle) = state.store.throttle_state(key).await? else { return Ok(None) };
-    if throttle.failures < FREE_FAILURES {
-        return Ok(None);
-    }
-    let exponent = u32::try_from((throttle.failures - FREE_FAILURES).min(20)).unwrap_or(20);
-    let delay = 1000i64.saturating_mul(1i64 << exponent).min(MAX_DELAY_MS);
-    let remaining = throttle.last_failure_ms.saturating_add(delay) - now_ms();
-    Ok((remaining > 0).then_some(remaining))
+/// Reserves an attempt for the typed login key: `None` when it may go on (it is counted as a
+/// failure until a success resets it), else how long it must still wait, in milliseconds.
+async fn reserve_attempt(state: &AppState, key: &str) -> Result<Option<i64>, AppError> {
+    Ok(state.store.throttle_reserve(key, now_ms(), FREE_FAILURES, MAX_DELAY_MS).await?)
 }
 
 fn too_many_attempts(
@@ -228,7 +222,7 @@ pub(crate) async fn login(
         return login_page(headers, &state, StatusCode::BAD_REQUEST, &next, error, None);
     }
 
-    if let Some(remaining) = throttled_for(&state, &key).await? {
+    if let Some(remaining) = reserve_attempt(&state, &key).await? {
         return too_many_attempts(headers, &state, &next, remaining);
     }
     let ip = client_ip(headers, peer_of(&extensions), &state.config.trusted_proxies);
@@ -245,7 +239,6 @@ pub(crate) async fn login(
     let account = match account {
         Some(account) if verified && account.usable => account,
         _ => {
-            state.store.throttle_failure(&key, now_ms()).await?;
             state.ip_failures.record(ip, now_ms());
             tracing::info!("login failed");
             let error = Some(LOGIN_FAILED.to_owned());
@@ -344,7 +337,7 @@ pub(crate) async fn activate(
     }
     let key = domain::login::normalize_typed_login(typed_login);
     let throttle_key = format!("activation:{key}");
-    if let Some(remaining) = throttled_for(&state, &throttle_key).await? {
+    if let Some(remaining) = reserve_attempt(&state, &throttle_key).await? {
         let seconds = (remaining + 999) / 1000;
         let error = format!("Trop de tentatives : réessayez dans {seconds} secondes.");
         let status = StatusCode::TOO_MANY_REQUESTS;
@@ -366,11 +359,12 @@ pub(crate) async fn activate(
         target.code_alive && code_matches && birth_matches
     });
     let Some(target) = target.filter(|_| accepted) else {
-        state.store.throttle_failure(&throttle_key, now_ms()).await?;
         let error = Some(ACTIVATION_FAILED.to_owned());
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return activation_page(&headers, &state, status, typed_login, error, None);
     };
+    // The code and birth date were right: a refused new password must not throttle the person.
+    state.store.throttle_reset(&throttle_key).await?;
 
     let password = fields.get("password");
     let words = personal_words(
@@ -390,7 +384,6 @@ pub(crate) async fn activate(
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return activation_page(&headers, &state, status, typed_login, error, None);
     }
-    state.store.throttle_reset(&throttle_key).await?;
     state
         .store
         .audit(Some(&target.person_id), "account_activated", Some(&target.person_id), "")

@@ -224,6 +224,27 @@ async fn a_frozen_account_gets_the_same_refusal_even_with_the_right_password() {
     assert_eq!(frozen.body, unknown.body);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_parallel_attempts_gets_only_the_free_attempts_through() {
+    let app = std::sync::Arc::new(app().await);
+    app.set_password(ids::ALICE).await;
+
+    let attempts = (0..20).map(|_| {
+        let app = app.clone();
+        tokio::spawn(async move { app.try_login("alice.martin", "not the password").await.status })
+    });
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (3, 17), "{statuses:?}");
+    let right = app.try_login("alice.martin", PASSWORD).await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "the right password waits too");
+}
+
 #[tokio::test]
 async fn repeated_failures_are_throttled_the_same_for_known_and_unknown_logins() {
     let app = app().await;
