@@ -28,6 +28,10 @@ use crate::{Store, StoreError, StoreResult, new_id, now_unix};
 /// How long an unfinished run blocks the next one before it is taken for abandoned by a crash.
 pub const STALE_RUN_SECONDS: i64 = 6 * 3600;
 
+/// The largest share of a category's active people (or schools) that one complete export may
+/// leave out before the import refuses to take them for missing.
+pub const MAX_MISSING_SHARE: f64 = 0.5;
+
 /// How an import treats disappearances and new accounts.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -393,13 +397,11 @@ impl Store {
             progress.file_finished(&found.file);
         }
 
-        for (category, chunks) in incomplete {
-            let chunks: Vec<String> = chunks.iter().map(|chunk| format!("{chunk:04}")).collect();
+        for (category, reason) in incomplete {
             report.warnings.push(format!(
-                "Export complet des {} incomplet (tranches présentes : {}) : aucune absence \
-                 n'est relevée pour cette catégorie.",
+                "Export complet des {} incomplet ({reason}) : aucune absence n'est relevée pour \
+                 cette catégorie.",
                 files::category_label(category),
-                chunks.join(", ")
             ));
         }
 
@@ -408,7 +410,7 @@ impl Store {
             apply::refresh_statistics(&mut tx).await?;
         }
         let now = now_unix();
-        track_missing(&mut tx, &run_id, &complete, now).await?;
+        track_missing(&mut tx, &run_id, &complete, now, &mut report.warnings).await?;
         deactivate_missing(&mut tx, options.grace_period, now, &mut report).await?;
         report.resolved =
             resolve_pending(&mut tx, &mut structures, now, &mut report.warnings).await?;
@@ -471,6 +473,7 @@ async fn track_missing(
     run_id: &str,
     complete: &BTreeSet<Category>,
     now: i64,
+    warnings: &mut Vec<String>,
 ) -> StoreResult<()> {
     for category in complete {
         let (seen, unseen) = match category {
@@ -499,6 +502,10 @@ async fn track_missing(
             Category::Subject | Category::Mef => continue,
         };
         sqlx::query(sqlx::AssertSqlSafe(seen)).bind(run_id.to_owned()).execute(&mut *conn).await?;
+        if let Some(warning) = too_many_missing(conn, run_id, *category).await? {
+            warnings.push(warning);
+            continue;
+        }
         sqlx::query(sqlx::AssertSqlSafe(unseen))
             .bind(run_id.to_owned())
             .bind(now)
@@ -506,6 +513,43 @@ async fn track_missing(
             .await?;
     }
     Ok(())
+}
+
+/// When a complete export leaves out more than [`MAX_MISSING_SHARE`] of a category's active
+/// entities, it is more likely a wrong or partial file than half the département leaving: the
+/// French warning that says so, and nobody is taken for missing. A yearly rollover (a quarter
+/// of the pupils leave) stays well below it.
+async fn too_many_missing(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    category: Category,
+) -> StoreResult<Option<String>> {
+    let (table, filter) = match category {
+        Category::School => ("schools", "1 = 1".to_owned()),
+        other => ("people", format!("source = 'aaf' AND {}", profiles_of(other))),
+    };
+    let active: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {table} WHERE active = 1 AND {filter}"
+    )))
+    .fetch_one(&mut *conn)
+    .await?;
+    let unseen: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {table} WHERE active = 1 AND {filter} \
+         AND (last_seen_run IS NULL OR last_seen_run <> $1)"
+    )))
+    .bind(run_id.to_owned())
+    .fetch_one(&mut *conn)
+    .await?;
+
+    let share = if active == 0 { 0.0 } else { unseen as f64 / active as f64 };
+    Ok((unseen > 0 && share > MAX_MISSING_SHARE).then(|| {
+        format!(
+            "L'export complet des {label} ne mentionne pas {unseen} des {active} {label} actifs : \
+             par prudence, personne n'est relevé absent. Vérifiez qu'il s'agit bien de l'export \
+             de tout le département.",
+            label = files::category_label(category),
+        )
+    }))
 }
 
 /// Deactivates the people and schools missing for longer than the grace period, and ends the

@@ -167,3 +167,69 @@ async fn schools_missing_from_a_complete_export_or_deleted_are_deactivated() {
     let stamped = "SELECT COUNT(*) FROM schools WHERE deactivated_at IS NOT NULL";
     assert_eq!(count(&store, stamped).await, 2);
 }
+
+const PUPILS_ACTIVE: &str = "SELECT COUNT(*) FROM people WHERE profile = 'pupil' AND active = 1";
+
+#[tokio::test]
+async fn an_export_that_leaves_out_most_pupils_marks_nobody_missing_and_says_why() {
+    let store = store::testing::store().await;
+    let full = tempfile::tempdir().unwrap();
+    export(full.path(), |record| Some(record.to_owned()));
+    import_with(&store, &[full.path().to_path_buf()], &options(0)).await;
+    let empty = tempfile::tempdir().unwrap();
+    export(empty.path(), |_| None);
+    let few = tempfile::tempdir().unwrap();
+    export(few.path(), |record| record.contains("<id>2605692</id>").then(|| record.to_owned()));
+
+    for dir in [empty.path(), few.path()] {
+        let report = import_with(&store, &[dir.to_path_buf()], &options(0)).await;
+
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("par prudence, personne n'est relevé absent")),
+            "{:?}",
+            report.warnings
+        );
+        assert_eq!(report.counts["pupil"].deactivated, 0);
+        assert_eq!(count(&store, PUPILS_ACTIVE).await, 642);
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM people WHERE missing_since IS NOT NULL").await,
+            0
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_single_schools_export_or_two_mixed_exports_are_not_taken_for_the_departement() {
+    let store = store::testing::store().await;
+    let full = tempfile::tempdir().unwrap();
+    export(full.path(), |record| Some(record.to_owned()));
+    import_with(&store, &[full.path().to_path_buf()], &options(0)).await;
+    let one_school = tempfile::tempdir().unwrap();
+    let (head, records, tail) = split_records(&read("entcore-2013", ELEVE));
+    write(
+        one_school.path(),
+        "ENT_1004001V_Complet_20130117_Eleve_0000.xml",
+        &format!("{head}{}{tail}", records[0]),
+    );
+    let mixed = tempfile::tempdir().unwrap();
+    export(mixed.path(), |record| Some(record.to_owned()));
+    write(
+        mixed.path(),
+        "OTHER_Complet_20200101_Eleve_0001.xml",
+        &format!("{head}{}{tail}", records[1]),
+    );
+
+    let single = import_with(&store, &[one_school.path().to_path_buf()], &options(0)).await;
+    let both = import_with(&store, &[mixed.path().to_path_buf()], &options(0)).await;
+
+    assert!(single.warnings.iter().any(|w| w.contains("export d'un seul établissement")));
+    assert!(both.warnings.iter().any(|w| w.contains("plusieurs exports mêlés")));
+    assert_eq!(count(&store, PUPILS_ACTIVE).await, 642);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM people WHERE missing_since IS NOT NULL").await,
+        0
+    );
+}

@@ -96,29 +96,56 @@ fn order_key(found: &FoundFile) -> (usize, &str, bool, u32, &str, &Path) {
     )
 }
 
-/// The categories whose full-export chunks in this run form a contiguous set from `0000`,
-/// with, for the others that have full files, the chunks found (for the warning).
+/// The categories of which this run holds one whole département export: full files of a single
+/// export (one prefix, one date) whose chunks form a contiguous set from `0000`, under a prefix
+/// that is not a single school's (`ENT_<UAI>_Complet_…`). For the other categories with full
+/// files, the French reason why nobody can be taken for missing.
 pub(crate) fn full_export_sets(
     files: &[FoundFile],
-) -> (BTreeSet<Category>, BTreeMap<Category, Vec<u32>>) {
-    let mut chunks: BTreeMap<Category, BTreeSet<u32>> = BTreeMap::new();
+) -> (BTreeSet<Category>, BTreeMap<Category, String>) {
+    let mut exports: BTreeMap<Category, BTreeMap<(String, String), BTreeSet<u32>>> =
+        BTreeMap::new();
     for found in files.iter().filter(|found| found.name.full) {
-        chunks.entry(found.name.category).or_default().insert(found.name.chunk);
+        let key = (found.name.prefix.clone(), found.name.date.clone());
+        exports
+            .entry(found.name.category)
+            .or_default()
+            .entry(key)
+            .or_default()
+            .insert(found.name.chunk);
     }
+
     let mut complete = BTreeSet::new();
     let mut incomplete = BTreeMap::new();
-    for (category, set) in chunks {
-        let contiguous = set
+    for (category, by_export) in exports {
+        if by_export.len() > 1 {
+            let names: Vec<String> =
+                by_export.keys().map(|(prefix, date)| format!("{prefix} du {date}")).collect();
+            incomplete.insert(category, format!("plusieurs exports mêlés ({})", names.join(", ")));
+            continue;
+        }
+        let Some(((prefix, _), chunks)) = by_export.into_iter().next() else { continue };
+        let contiguous = chunks
             .iter()
             .enumerate()
             .all(|(index, chunk)| u32::try_from(index).is_ok_and(|index| index == *chunk));
-        if contiguous {
-            complete.insert(category);
+        if !contiguous {
+            let present: Vec<String> = chunks.iter().map(|chunk| format!("{chunk:04}")).collect();
+            incomplete.insert(category, format!("tranches présentes : {}", present.join(", ")));
+        } else if names_one_school(&prefix) {
+            incomplete.insert(category, format!("export d'un seul établissement ({prefix})"));
         } else {
-            incomplete.insert(category, set.into_iter().collect());
+            complete.insert(category);
         }
     }
     (complete, incomplete)
+}
+
+/// Whether an export prefix names one school, as in `ENT_0860001A`: it ends with a UAI.
+fn names_one_school(prefix: &str) -> bool {
+    let last = prefix.rsplit(['_', '-']).next().unwrap_or("");
+    let bytes = last.as_bytes();
+    bytes.len() == 8 && bytes[..7].iter().all(u8::is_ascii_digit) && bytes[7].is_ascii_uppercase()
 }
 
 /// The French name of a category, plural, for reports.
