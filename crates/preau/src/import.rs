@@ -29,10 +29,19 @@ pub async fn import_aaf(
     let bars = BarProgress::new();
     let progress: &dyn ImportProgress =
         if std::io::stderr().is_terminal() { &bars } else { &NoProgress };
-    let report = store
-        .import_aaf(dirs, &config.import_options(), progress)
-        .await
-        .map_err(|error| anyhow::anyhow!("l'import a échoué : {error}"))?;
+    let options = config.import_options();
+    let import = store.import_aaf(dirs, &options, progress);
+    let report = tokio::select! {
+        report = import => report.map_err(|error| anyhow::anyhow!("l'import a échoué : {error}"))?,
+        () = crate::serve::shutdown_signal() => {
+            // Dropping the import rolls back the file under way; files already applied stay.
+            store.abandon_unfinished_imports().await?;
+            anyhow::bail!(
+                "import interrompu : les fichiers déjà appliqués sont gardés, relancez l'import \
+                 pour finir"
+            );
+        }
+    };
 
     print!("{}", report.to_french_text());
     tracing::info!(run = %report.run_id, files = report.files.len(), "import terminé");

@@ -30,7 +30,7 @@ pub async fn serve(config: &Config, store: store::Store) -> anyhow::Result<()> {
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -25,8 +25,9 @@ use self::links::{Linked, Structures, delete_links, write_links};
 use self::sql::{Rows, Value, fetch_in};
 use crate::{Store, StoreError, StoreResult, new_id, now_unix};
 
-/// How long an unfinished run blocks the next one before it is taken for abandoned by a crash.
-pub const STALE_RUN_SECONDS: i64 = 6 * 3600;
+/// How long after its last sign of life (its start, then the end of each file) an unfinished
+/// run stops blocking the next one: its process was killed.
+pub const STALE_RUN_SECONDS: i64 = 10 * 60;
 
 /// The largest share of a category's active people (or schools) that one complete export may
 /// leave out before the import refuses to take them for missing.
@@ -255,15 +256,31 @@ impl Store {
         outcome
     }
 
+    /// Marks every unfinished run as abandoned; the CLI calls it when an import is interrupted
+    /// (Ctrl-C, SIGTERM), so that the next import need not wait for the run to go stale.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn abandon_unfinished_imports(&self) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE import_runs SET finished_at = $1, report = '{\"interrompu\":true}' \
+             WHERE finished_at IS NULL",
+        )
+        .bind(now_unix())
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+
     /// Starts a run, or refuses when another one is under way: two imports at once would race
-    /// for the same logins. A run left unfinished by a crash stops counting after
-    /// [`STALE_RUN_SECONDS`]. The partial unique index `import_runs_one_running` makes the check
-    /// and the claim one atomic step on both engines.
+    /// for the same logins. A run whose last sign of life is older than [`STALE_RUN_SECONDS`]
+    /// died with its process and no longer counts. The partial unique index
+    /// `import_runs_one_running` makes the check and the claim one atomic step on both engines.
     async fn claim_import_run(&self) -> StoreResult<String> {
         let now = now_unix();
         sqlx::query(
             "UPDATE import_runs SET finished_at = $1, report = '{\"abandonne\":true}' \
-             WHERE finished_at IS NULL AND started_at < $2",
+             WHERE finished_at IS NULL AND COALESCE(heartbeat_at, started_at) < $2",
         )
         .bind(now)
         .bind(now - STALE_RUN_SECONDS)
@@ -395,6 +412,11 @@ impl Store {
                 error: None,
             });
             progress.file_finished(&found.file);
+            sqlx::query("UPDATE import_runs SET heartbeat_at = $1 WHERE id = $2")
+                .bind(now_unix())
+                .bind(&run_id)
+                .execute(self.pool())
+                .await?;
         }
 
         for (category, reason) in incomplete {

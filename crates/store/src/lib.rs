@@ -32,7 +32,8 @@ pub enum Backend {
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    #[error("conflict: {0}")]
+    /// The request contradicts the stored state; the text is French and shown as is.
+    #[error("{0}")]
     Conflict(String),
     #[error("database url not understood: {0}")]
     BadUrl(String),

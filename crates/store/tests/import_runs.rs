@@ -57,3 +57,27 @@ async fn a_run_abandoned_long_ago_no_longer_blocks_and_finished_runs_never_do() 
         0
     );
 }
+
+#[tokio::test]
+async fn a_run_alive_recently_blocks_and_an_interrupted_one_is_released_at_once() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2024", "EtabEducNat", dir.path());
+    let dirs = [dir.path().to_path_buf()];
+    let long_ago = now_unix() - STALE_RUN_SECONDS - 60;
+    store
+        .fixture_execute(
+            "INSERT INTO import_runs (id, started_at, heartbeat_at) \
+             VALUES ('slow', CAST($1 AS BIGINT), CAST($2 AS BIGINT))",
+            &[&long_ago.to_string(), &now_unix().to_string()],
+        )
+        .await
+        .unwrap_or_else(|_| panic!("insert a slow run"));
+
+    let refused = store.import_aaf(&dirs, &ImportOptions::default(), &NoProgress).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+
+    assert_eq!(store.abandon_unfinished_imports().await.unwrap(), 1);
+    store.import_aaf(&dirs, &ImportOptions::default(), &NoProgress).await.unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM schools").await, 1);
+}

@@ -209,6 +209,8 @@ CREATE TABLE login_counters (
 CREATE TABLE import_runs (
     id TEXT PRIMARY KEY,
     started_at BIGINT NOT NULL,
+    -- Renewed after every file: a run whose heartbeat stopped long ago died with its process.
+    heartbeat_at BIGINT,
     finished_at BIGINT,
     report TEXT NOT NULL DEFAULT '{}'
 );
