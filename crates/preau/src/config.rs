@@ -76,7 +76,8 @@ struct RawConfig {
     #[serde(deserialize_with = "number")]
     database_max_connections: u64,
     listen: String,
-    base_url: String,
+    #[serde(default)]
+    base_url: Option<String>,
     data_dir: String,
     log_format: String,
     #[serde(deserialize_with = "duration")]
@@ -100,7 +101,6 @@ fn defaults() -> Vec<(&'static str, &'static str)> {
     vec![
         ("database_max_connections", "8"),
         ("listen", "127.0.0.1:8080"),
-        ("base_url", "http://127.0.0.1:8080"),
         ("data_dir", "./data"),
         ("log_format", "pretty"),
         ("session_idle", "30m"),
@@ -251,13 +251,19 @@ fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Conf
         )
     })?;
 
-    let base_url = raw.base_url.trim().trim_end_matches('/').to_owned();
+    // Without a base URL, the server is reached where it listens (a wildcard address through
+    // the loopback one), so that changing the port alone keeps every form working.
+    let raw_base_url = raw.base_url.unwrap_or_else(|| match listen.ip() {
+        ip if ip.is_unspecified() => format!("http://127.0.0.1:{}", listen.port()),
+        _ => format!("http://{listen}"),
+    });
+    let base_url = raw_base_url.trim().trim_end_matches('/').to_owned();
     let host = base_url.strip_prefix("http://").or_else(|| base_url.strip_prefix("https://"));
     match host {
         Some(host) if !host.is_empty() && !host.starts_with('/') => {}
         _ => bail!(
-            "base_url : « {} » doit être une adresse http:// ou https:// avec un nom d'hôte",
-            raw.base_url
+            "base_url : « {raw_base_url} » doit être une adresse http:// ou https:// avec un \
+             nom d'hôte"
         ),
     }
 
@@ -510,6 +516,20 @@ mod tests {
         assert_eq!(config.departement_code, "79");
         assert_eq!(config.departement_name, "Deux-Sèvres");
         assert_eq!(config.session_idle, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn without_a_base_url_the_server_is_reached_where_it_listens() {
+        let moved = Config::load(None, env(&[("PREAU_LISTEN", "127.0.0.1:8094")])).unwrap();
+        assert_eq!(moved.base_url, "http://127.0.0.1:8094");
+        let everywhere = Config::load(None, env(&[("PREAU_LISTEN", "0.0.0.0:9000")])).unwrap();
+        assert_eq!(everywhere.base_url, "http://127.0.0.1:9000");
+        let explicit = Config::load(
+            None,
+            env(&[("PREAU_LISTEN", "0.0.0.0:9000"), ("PREAU_BASE_URL", "https://ent.example/")]),
+        )
+        .unwrap();
+        assert_eq!(explicit.base_url, "https://ent.example");
     }
 
     #[test]

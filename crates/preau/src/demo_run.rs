@@ -76,6 +76,11 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    // Bound before the import, so that a busy port fails at once rather than after it.
+    let listener = match options.serve {
+        true => Some(crate::serve::bind(config).await?),
+        false => None,
+    };
     let store = crate::open_store(config).await?;
     let accounts = match import_demo(config, &store, &departement, &dir).await {
         Ok(accounts) => accounts,
@@ -85,11 +90,12 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
         }
     };
     println!("{}", accounts_text(&accounts, options.serve));
-    if options.serve {
-        crate::serve::serve(config, store).await
-    } else {
-        store.close().await;
-        Ok(())
+    match listener {
+        Some(listener) => crate::serve::serve_on(listener, config, store).await,
+        None => {
+            store.close().await;
+            Ok(())
+        }
     }
 }
 

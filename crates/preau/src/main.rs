@@ -11,6 +11,10 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use preau::config::Config;
 use preau::{accounts, demo_run, import, logging, open_store, serve};
 
+/// The exit code of a command line that is not understood (sysexits' `EX_USAGE`), apart from
+/// 2, which says that an import refused a file or a record.
+const USAGE_ERROR: u8 = 64;
+
 const HELP_TEMPLATE: &str = "\
 {before-help}{name} {version} — {about-with-newline}
 Utilisation : {usage}
@@ -228,7 +232,7 @@ fn command_line_error(error: &clap::Error) -> ExitCode {
     }
     if kind == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         let _ = error.print();
-        return ExitCode::from(2);
+        return ExitCode::from(USAGE_ERROR);
     }
 
     let context =
@@ -253,7 +257,7 @@ fn command_line_error(error: &clap::Error) -> ExitCode {
         _ => "ligne de commande incorrecte".to_owned(),
     };
     eprintln!("erreur : {message}\nVoir « preau --help » pour l'aide.");
-    ExitCode::from(2)
+    ExitCode::from(USAGE_ERROR)
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {

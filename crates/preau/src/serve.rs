@@ -1,32 +1,109 @@
 //! Serving the web application: bind the configured address first (so that a busy port fails
-//! at once, with a clear message), log where Préau answers, serve until Ctrl-C or SIGTERM, let
-//! the requests in flight finish, then close the database.
+//! at once, with a clear message), log where Préau answers, serve until Ctrl-C or SIGTERM with
+//! a bounded number of connections and a deadline for each request's headers, give the requests
+//! in flight a few seconds to finish, then close the database.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::config::Config;
+
+/// How long a client may take to send a request's headers before its connection is closed, so
+/// that slow clients (slowloris) cannot hold connections open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most connections served at once; the next ones wait in the kernel's backlog. It stays
+/// below the usual limit of 1,024 open files, so that the server never fails to accept.
+pub const MAX_CONNECTIONS: usize = 768;
+
+/// How long requests in flight may run after a shutdown signal before the process stops anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Binds the configured address, so that a busy port fails at once with a clear message.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("impossible d'écouter sur {}", config.listen))
+}
 
 /// Serves `web::router` on the configured address until a shutdown signal.
 ///
 /// # Errors
 /// When the address cannot be bound or the server fails.
 pub async fn serve(config: &Config, store: store::Store) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("impossible d'écouter sur {}", config.listen))?;
+    let listener = bind(config).await?;
+    serve_on(listener, config, store).await
+}
+
+/// Serves `web::router` on a bound listener until a shutdown signal: at most
+/// [`MAX_CONNECTIONS`] at once, headers read within [`HEADER_READ_TIMEOUT`], then the requests
+/// in flight get [`SHUTDOWN_GRACE`] to finish before the database is closed.
+///
+/// # Errors
+/// When the listener's address cannot be read.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: &Config,
+    store: store::Store,
+) -> anyhow::Result<()> {
     let address = listener.local_addr().context("adresse d'écoute inconnue")?;
     tracing::info!(%address, base_url = %config.base_url, "préau à l'écoute");
-
     let app = web::router(store.clone(), config.web_config());
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
 
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { break };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "connexion refusée");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+
+        let service =
+            app.clone().map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                request.map(axum::body::Body::new)
+            });
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("arrêt : des requêtes n'ont pas fini à temps");
+    }
     tracing::info!("arrêt : fermeture de la base de données");
     store.close().await;
-    served.context("le serveur s'est arrêté sur une erreur")
+    Ok(())
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one.

@@ -80,7 +80,7 @@ fn the_demo_can_write_its_files_without_importing_them() {
 fn unknown_commands_are_refused_in_french() {
     let dir = tempfile::tempdir().unwrap();
     let output = preau(dir.path(), &["importer"], &[]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(64));
     assert!(text(&output.stderr).contains("commande inconnue : importer"));
 }
 
@@ -128,6 +128,20 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
     }
     assert_eq!(status.as_deref(), Some("HTTP/1.1 200 OK"));
     assert_eq!(get_status(port, "/readyz").as_deref(), Some("HTTP/1.1 200 OK"));
+
+    // A client that never finishes its headers (slowloris) is cut off, and does not keep the
+    // server from stopping.
+    let mut slow = std::net::TcpStream::connect(&listen).unwrap();
+    std::io::Write::write_all(&mut slow, b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut buffer = [0u8; 256];
+    let read = std::io::Read::read(&mut slow, &mut buffer);
+    assert!(
+        matches!(read, Ok(0))
+            || read.as_ref().is_ok_and(|n| buffer[..*n].starts_with(b"HTTP/1.1 408")),
+        "the slow connection was not closed: {read:?}"
+    );
+    let _still_open = std::net::TcpStream::connect(&listen).unwrap();
 
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());

@@ -73,8 +73,12 @@ pub(crate) struct AppState {
     pub(crate) last_purge: Arc<AtomicI64>,
 }
 
+/// How long a request's body may take to arrive.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The whole application: pages, forms, static assets, `/healthz`, `/readyz`.
-/// Serve it with `axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())`.
+/// Serve it with `ConnectInfo<SocketAddr>` in each request's extensions (the `preau` binary
+/// does), so that throttling sees the client's address.
 pub fn router(store: store::Store, config: WebConfig) -> Router {
     let site = security::Site::from_base_url(&config.base_url);
     let state = AppState {
@@ -119,6 +123,9 @@ pub fn router(store: store::Store, config: WebConfig) -> Router {
         .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::guard))
         .layer(DefaultBodyLimit::max(form::MAX_BODY))
+        // A body that trickles in (slowloris on the body) is cut off rather than holding a
+        // connection for ever.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {

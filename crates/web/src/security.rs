@@ -106,10 +106,16 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
     response
 }
 
+/// Whether a state-changing request comes from another site. A browser's own
+/// `Sec-Fetch-Site` decides when present (`same-origin` passes even when the page was opened
+/// under another name of this server, such as `localhost` for `127.0.0.1`); without it, the
+/// `Origin`, when sent, must be the base URL's.
 fn is_cross_site(headers: &HeaderMap, origin: &str) -> bool {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if matches!(fetch_site, Some("cross-site" | "same-site")) {
-        return true;
+    match fetch_site {
+        Some(site) if site.eq_ignore_ascii_case("same-origin") => return false,
+        Some(site) if !site.eq_ignore_ascii_case("none") => return true,
+        _ => {}
     }
     match headers.get(header::ORIGIN) {
         Some(value) => value.to_str().map_or(true, |value| !value.eq_ignore_ascii_case(origin)),
