@@ -298,6 +298,39 @@ impl Store {
         Ok(SchoolRoster { classes, staff })
     }
 
+    /// Among the people of `school_id`'s console, those who also belong to a school that
+    /// `actor_id` does not administer: only the département (or every head together) may
+    /// freeze them or give them a new code. Empty for a département administrator.
+    pub async fn people_beyond(
+        &self,
+        actor_id: &str,
+        school_id: &str,
+    ) -> StoreResult<std::collections::BTreeSet<String>> {
+        let memberships = "SELECT person_id, school_id FROM person_schools \
+             UNION SELECT pc.pupil_id, c.school_id FROM pupil_classes pc \
+               JOIN classes c ON c.id = pc.class_id \
+             UNION SELECT g.relative_id, c.school_id FROM guardianships g \
+               JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
+               JOIN classes c ON c.id = pc.class_id WHERE g.legal IN (1, 2)";
+        let sql = format!(
+            "SELECT DISTINCT here.person_id FROM ({memberships}) here \
+             JOIN ({memberships}) there ON there.person_id = here.person_id \
+             WHERE here.school_id = $2 AND there.school_id <> $2 \
+             AND NOT EXISTS (SELECT 1 FROM roles r WHERE r.person_id = $1 \
+               AND r.role = 'departement_admin') \
+             AND there.school_id NOT IN (SELECT school_id FROM roles \
+                 WHERE person_id = $1 AND role = 'school_admin' \
+               UNION SELECT school_id FROM person_functions \
+                 WHERE person_id = $1 AND code = 'DIR')"
+        );
+        let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(actor_id)
+            .bind(school_id)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(ids.into_iter().collect())
+    }
+
     /// Every active school of the département, when `actor_id` administers it; `None` else.
     pub async fn departement_schools(&self, actor_id: &str) -> StoreResult<Option<Vec<SchoolRef>>> {
         if !self.is_departement_admin(actor_id).await? {

@@ -576,36 +576,41 @@ impl Store {
     }
 
     /// The person `target_id` when `actor_id` may administer them: a département
-    /// administrator, or a school administrator (role `school_admin` or function `DIR`) of a
-    /// school the target belongs to (attached, pupil of a class, or guardian of such a pupil).
+    /// administrator, or a school administrator (role `school_admin` or function `DIR`) of
+    /// **every** school the target belongs to (attached, pupil of a class, or guardian of such a
+    /// pupil). A teacher of two collèges, or a parent with children in two, is thus administered
+    /// by the département or by both heads together, never by one head alone.
     pub async fn administrable_person(
         &self,
         actor_id: &str,
         target_id: &str,
     ) -> StoreResult<Option<PersonRef>> {
-        let row = sqlx::query(
+        let target_schools = "SELECT school_id FROM person_schools WHERE person_id = $2 \
+             UNION SELECT c.school_id FROM pupil_classes pc \
+               JOIN classes c ON c.id = pc.class_id WHERE pc.pupil_id = $2 \
+             UNION SELECT c.school_id FROM guardianships g \
+               JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
+               JOIN classes c ON c.id = pc.class_id \
+               WHERE g.relative_id = $2 AND g.legal IN (1, 2)";
+        let administered = "SELECT school_id FROM roles \
+               WHERE person_id = $1 AND role = 'school_admin' \
+             UNION SELECT school_id FROM person_functions WHERE person_id = $1 AND code = 'DIR'";
+        let sql = format!(
             "SELECT t.id, t.last_name, t.first_name, t.profile FROM people t \
              JOIN accounts a ON a.person_id = t.id \
              WHERE t.id = $2 AND t.active = 1 AND ( \
                EXISTS (SELECT 1 FROM roles r WHERE r.person_id = $1 \
                  AND r.role = 'departement_admin') \
-               OR EXISTS (SELECT 1 FROM ( \
-                   SELECT school_id FROM roles WHERE person_id = $1 AND role = 'school_admin' \
-                   UNION SELECT school_id FROM person_functions \
-                     WHERE person_id = $1 AND code = 'DIR') adm \
-                 WHERE adm.school_id IN ( \
-                   SELECT school_id FROM person_schools WHERE person_id = $2 \
-                   UNION SELECT c.school_id FROM pupil_classes pc \
-                     JOIN classes c ON c.id = pc.class_id WHERE pc.pupil_id = $2 \
-                   UNION SELECT c.school_id FROM guardianships g \
-                     JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
-                     JOIN classes c ON c.id = pc.class_id \
-                     WHERE g.relative_id = $2 AND g.legal IN (1, 2))))",
-        )
-        .bind(actor_id)
-        .bind(target_id)
-        .fetch_optional(self.pool())
-        .await?;
+               OR (EXISTS (SELECT 1 FROM ({target_schools}) ts \
+                     WHERE ts.school_id IN ({administered})) \
+                 AND NOT EXISTS (SELECT 1 FROM ({target_schools}) ts \
+                     WHERE ts.school_id NOT IN ({administered}))))"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(actor_id)
+            .bind(target_id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(person_ref).transpose()
     }
 }

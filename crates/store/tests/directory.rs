@@ -201,11 +201,17 @@ async fn agents_see_their_scope() {
 }
 
 #[tokio::test]
-async fn school_admins_administer_only_their_school() {
+async fn school_admins_administer_only_people_of_their_school_alone() {
     let store = fixture().await;
     assert!(store.administrable_person(ids::HELENE, ids::ALICE).await.unwrap().is_some());
-    assert!(store.administrable_person(ids::HELENE, ids::PAUL).await.unwrap().is_some());
-    assert!(store.administrable_person(ids::HELENE, ids::THOMAS).await.unwrap().is_some());
+    assert!(store.administrable_person(ids::HELENE, ids::QUITTERIE).await.unwrap().is_some());
+    // Paul has a child in each collège and Thomas teaches in both: one head alone may not
+    // freeze them or hand out their codes; the département may.
+    assert!(store.administrable_person(ids::HELENE, ids::PAUL).await.unwrap().is_none());
+    assert!(store.administrable_person(ids::HELENE, ids::THOMAS).await.unwrap().is_none());
+    assert!(store.administrable_person(ids::MARC, ids::THOMAS).await.unwrap().is_none());
+    assert!(store.administrable_person(ids::AGNES, ids::PAUL).await.unwrap().is_some());
+    assert!(store.administrable_person(ids::AGNES, ids::THOMAS).await.unwrap().is_some());
     assert!(store.administrable_person(ids::HELENE, ids::DAVID).await.unwrap().is_none());
     assert!(store.administrable_person(ids::HELENE, ids::HUGO).await.unwrap().is_none());
     assert!(store.administrable_person(ids::MARC, ids::DAVID).await.unwrap().is_some());

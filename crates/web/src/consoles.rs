@@ -57,6 +57,7 @@ pub(crate) async fn school_console(
 
     let figures = state.store.school_figures(&school).await?;
     let roster = state.store.school_roster(&school).await?;
+    let beyond = state.store.people_beyond(viewer.id(), &school.id).await?;
     let html = render(&SchoolConsolePage {
         chrome: viewer_chrome(&school.name, &viewer),
         csrf: viewer.csrf_token.clone(),
@@ -67,6 +68,7 @@ pub(crate) async fn school_console(
         roster,
         notice: account_notice(&uri),
         viewer_id: viewer.id().to_owned(),
+        beyond,
     })?;
     Ok(Html(html).into_response())
 }

@@ -148,9 +148,16 @@ pub(crate) struct SchoolConsolePage {
     /// Where the freeze forms come back to.
     pub(crate) back: String,
     pub(crate) viewer_id: String,
+    /// People who also belong to a school the viewer does not administer: no actions here.
+    pub(crate) beyond: std::collections::BTreeSet<String>,
 }
 
 impl SchoolConsolePage {
+    /// Whether the viewer may act on this person from this console.
+    pub(crate) fn locked(&self, holder: &store::admin::AccountHolder) -> bool {
+        self.beyond.contains(&holder.person.id)
+    }
+
     /// The path-safe form of a class code, for anchors and query strings.
     pub(crate) fn class_query(&self, code: &str) -> String {
         crate::error::percent_encode(code)

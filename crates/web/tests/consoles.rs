@@ -86,6 +86,15 @@ async fn a_school_console_shows_figures_classes_pupils_and_guardians_without_cod
     assert!(page.body.contains(&format!("action=\"/personnes/{}/gel\"", ids::BRUNO)));
     assert!(page.body.contains(&format!("href=\"/personnes/{}/nouveau-code\"", ids::SAMI)));
     assert!(!page.body.contains(&format!("action=\"/personnes/{}/gel\"", ids::HELENE)));
+    // Paul (a child in each collège) and Thomas (teaching in both) are the département's.
+    for shared in [ids::PAUL, ids::THOMAS] {
+        assert!(!page.body.contains(&format!("/personnes/{shared}/gel")), "{shared}");
+        assert!(!page.body.contains(&format!("/personnes/{shared}/nouveau-code")), "{shared}");
+    }
+    assert!(page.body.contains("Géré par le département (plusieurs collèges)"));
+    let agnes = app.login_as(ids::AGNES, "agnes.vidal").await;
+    let as_departement = app.get(&console(ids::UAI_1), Some(&agnes)).await;
+    assert!(as_departement.body.contains(&format!("/personnes/{}/gel", ids::PAUL)));
 }
 
 #[tokio::test]
