@@ -59,6 +59,20 @@ impl std::fmt::Display for PersonName {
     }
 }
 
+/// A name or a typed search folded for matching: transliterated to ASCII, lower-cased, white
+/// space folded, so that `jerome` finds `Jérôme`, `celik` finds `Çelik` and `lefevre` finds
+/// `Lefèvre`.
+pub fn fold_for_search(text: &str) -> String {
+    let ascii = deunicode::deunicode(text).to_ascii_lowercase();
+    ascii.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What the directory search matches a person against: their names folded, surname first and
+/// last, so that "prénom nom" and "nom prénom" both match.
+pub fn search_key(last_name: &str, first_name: &str) -> String {
+    fold_for_search(&format!("{last_name} {first_name} {last_name}"))
+}
+
 /// Characters never accepted in a name: C0/C1 controls (tab and newline included), bidi
 /// embeddings, overrides and isolates, and zero-width characters used to forge look-alikes.
 pub fn is_forbidden(c: char) -> bool {
@@ -88,6 +102,13 @@ mod tests {
     fn apostrophes_quotes_and_dollars_are_kept_verbatim() {
         assert_eq!(PersonName::parse("D'Artagnan").unwrap().as_ref(), "D'Artagnan");
         assert_eq!(PersonName::parse("\"Bob\" $x").unwrap().as_ref(), "\"Bob\" $x");
+    }
+
+    #[test]
+    fn search_keys_ignore_accents_case_and_order() {
+        assert_eq!(search_key("Lefèvre", "Jérôme"), "lefevre jerome lefevre");
+        assert_eq!(fold_for_search("  ÇELIK "), "celik");
+        assert!(search_key("Çelik", "Anaïs").contains(&fold_for_search("anais celik")));
     }
 
     #[test]

@@ -133,10 +133,11 @@ pub(crate) fn school_ref(row: &AnyRow) -> StoreResult<SchoolRef> {
     })
 }
 
-/// Escapes a typed search for `LIKE … ESCAPE '\'` and wraps it in `%`.
+/// Folds a typed search like [`domain::names::search_key`], escapes it for
+/// `LIKE … ESCAPE '\'` and wraps it in `%`.
 fn like_pattern(query: &str) -> String {
     let mut pattern = String::from("%");
-    for c in query.trim().to_lowercase().chars() {
+    for c in domain::names::fold_for_search(query).chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }
@@ -486,9 +487,7 @@ impl Store {
         let sql = format!(
             "SELECT p.id, p.last_name, p.first_name, p.profile FROM people p \
              WHERE p.active = 1 AND p.id <> $1 \
-             AND (LOWER(p.last_name) LIKE $2 ESCAPE '\\' OR LOWER(p.first_name) LIKE $2 ESCAPE '\\' \
-               OR LOWER(p.first_name || ' ' || p.last_name) LIKE $2 ESCAPE '\\' \
-               OR LOWER(p.last_name || ' ' || p.first_name) LIKE $2 ESCAPE '\\') \
+             AND p.search_key LIKE $2 ESCAPE '\\' \
              AND ( \
                p.id IN (SELECT g.pupil_id FROM guardianships g \
                  WHERE g.relative_id = $1 AND g.legal IN (1, 2)) \

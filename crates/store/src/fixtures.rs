@@ -161,7 +161,8 @@ impl Store {
         for (id, profile, last, first, birth, login) in PEOPLE {
             sqlx::query(
                 "INSERT INTO people (id, source, external_id, profile, last_name, first_name, \
-                 birth_date, created_at, updated_at) VALUES ($1, 'aaf', $1, $2, $3, $4, $5, $6, $6)",
+                 birth_date, created_at, updated_at, search_key) \
+                 VALUES ($1, 'aaf', $1, $2, $3, $4, $5, $6, $6, $7)",
             )
             .bind(*id)
             .bind(*profile)
@@ -169,6 +170,7 @@ impl Store {
             .bind(*first)
             .bind(birth.map(str::to_owned))
             .bind(now)
+            .bind(domain::names::search_key(last, first))
             .execute(pool)
             .await?;
             sqlx::query("INSERT INTO logins (login, person_id, created_at) VALUES ($1, $2, $3)")

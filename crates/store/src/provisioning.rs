@@ -84,7 +84,8 @@ impl Store {
         let person_id = new_id();
         sqlx::query(
             "INSERT INTO people (id, source, external_id, profile, last_name, first_name, email, \
-             created_at, updated_at) VALUES ($1, 'local', $2, $3, $4, $5, $6, $7, $8)",
+             created_at, updated_at, search_key) \
+             VALUES ($1, 'local', $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(person_id.clone())
         .bind(person_id.clone())
@@ -94,6 +95,7 @@ impl Store {
         .bind(new.email.clone().filter(|email| !email.trim().is_empty()))
         .bind(now)
         .bind(now)
+        .bind(domain::names::search_key(last_name.as_ref(), first_name.as_ref()))
         .execute(&mut *tx)
         .await?;
 

@@ -107,6 +107,17 @@ async fn a_teacher_in_two_collèges_reaches_people_of_both() {
 }
 
 #[tokio::test]
+async fn the_search_ignores_accents_case_and_the_order_of_names() {
+    let store = fixture().await;
+
+    for query in ["chloe", "CHLOÉ", "petit chloe", "Chloé Petit", "  chloe   petit "] {
+        assert_eq!(found(&store, ids::THOMAS, query).await, [ids::CHLOE], "{query}");
+    }
+    assert_eq!(found(&store, ids::THOMAS, "helene").await, [ids::HELENE]);
+    assert!(found(&store, ids::THOMAS, "chloe martin").await.is_empty());
+}
+
+#[tokio::test]
 async fn the_search_matches_names_and_escapes_wildcards() {
     let store = fixture().await;
     assert_eq!(found(&store, ids::ALICE, "BERN").await, sorted(&[ids::THOMAS]));

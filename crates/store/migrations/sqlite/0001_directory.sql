@@ -85,6 +85,8 @@ CREATE TABLE people (
     country TEXT,
     mef_code TEXT,
     mef_label TEXT,
+    -- The names folded for the directory search (domain::names::search_key).
+    search_key TEXT NOT NULL DEFAULT '',
     attributes TEXT NOT NULL DEFAULT '{}',
     active BIGINT NOT NULL DEFAULT 1,
     missing_since BIGINT,

@@ -433,8 +433,8 @@ async fn write_people(
         "INSERT INTO people (id, source, external_id, profile, last_name, first_name, \
          birth_name, title, birth_date, email, ine, mobile, address_lines, postal_code, city, \
          country, mef_code, mef_label, attributes, active, missing_since, deactivated_at, \
-         last_seen_run, created_at, updated_at)",
-        25,
+         last_seen_run, created_at, updated_at, search_key)",
+        26,
         "ON CONFLICT (source, external_id) DO UPDATE SET profile = excluded.profile, \
          last_name = excluded.last_name, first_name = excluded.first_name, \
          birth_name = excluded.birth_name, title = excluded.title, \
@@ -442,6 +442,7 @@ async fn write_people(
          mobile = excluded.mobile, address_lines = excluded.address_lines, \
          postal_code = excluded.postal_code, city = excluded.city, country = excluded.country, \
          mef_code = excluded.mef_code, mef_label = excluded.mef_label, \
+         search_key = excluded.search_key, \
          attributes = excluded.attributes, active = 1, missing_since = NULL, \
          deactivated_at = NULL, \
          last_seen_run = COALESCE(excluded.last_seen_run, people.last_seen_run), \
@@ -516,6 +517,10 @@ async fn write_people(
             Value::from(run_mark),
             Value::Int(context.now),
             Value::Int(context.now),
+            Value::from(domain::names::search_key(
+                identity.last_name.as_ref(),
+                identity.first_name.as_ref(),
+            )),
         ]);
         ids.push((write, id));
     }
