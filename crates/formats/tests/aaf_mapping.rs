@@ -112,6 +112,13 @@ fn a_bad_birth_date_is_rejected_and_an_empty_one_is_none() {
     assert!(reject(Category::Relative, &attrs).starts_with("champ ENTPersonDateNaissance"));
     let attrs = person(&[("ENTPersonDateNaissance", &[])]);
     assert_eq!(pupil(&attrs).identity.birth_date, None);
+    let future = person(&[("ENTPersonDateNaissance", &["01/01/2999"])]);
+    assert_eq!(
+        reject(Category::Pupil, &future),
+        "champ ENTPersonDateNaissance : date de naissance invraisemblable (01/01/2999)"
+    );
+    let ancient = person(&[("ENTPersonDateNaissance", &["31/12/1899"])]);
+    assert!(reject(Category::Pupil, &ancient).ends_with("invraisemblable (31/12/1899)"));
 }
 
 #[test]

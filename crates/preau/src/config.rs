@@ -294,8 +294,11 @@ fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Conf
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let max_concurrent_hashes = match raw.max_concurrent_hashes {
         None => cores,
-        Some(0) => bail!("max_concurrent_hashes : doit valoir au moins 1"),
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(1024),
+        Some(n @ 1..=64) => usize::try_from(n).unwrap_or(1),
+        Some(_) => bail!(
+            "max_concurrent_hashes : doit valoir entre 1 et 64 (chaque calcul de mot de passe \
+             occupe 19 Mio de mémoire)"
+        ),
     };
 
     let mut trusted_proxies = Vec::new();
@@ -556,6 +559,8 @@ mod tests {
             ("PREAU_LOG_FORMAT", "xml", "log_format"),
             ("PREAU_DATABASE_URL", "mysql://h/db", "database_url"),
             ("PREAU_TRUSTED_PROXIES", "10.0.0.1,proxy", "trusted_proxies"),
+            ("PREAU_MAX_CONCURRENT_HASHES", "0", "max_concurrent_hashes"),
+            ("PREAU_MAX_CONCURRENT_HASHES", "100000", "max_concurrent_hashes"),
         ];
         for (key, value, expected) in cases {
             let error = Config::load(None, env(&[(key, value)])).unwrap_err();

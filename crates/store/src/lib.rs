@@ -148,14 +148,34 @@ pub fn backend_of(url: &str) -> StoreResult<Backend> {
     }
 }
 
-/// A database URL with its password replaced, safe to print or log.
+/// A database URL with its password replaced, safe to print or log: the one in the user
+/// information and any `password=` query parameter.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((credentials, host)) = rest.split_once('@') else { return url.to_owned() };
-    match credentials.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut redacted = match base.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+                None => base.to_owned(),
+            },
+            None => base.to_owned(),
+        },
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|parameter| match parameter.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => parameter.to_owned(),
+            })
+            .collect();
+        redacted = format!("{redacted}?{}", parameters.join("&"));
     }
+    redacted
 }
 
 /// Now, as Unix seconds. Every instant the store writes goes through here.
@@ -176,6 +196,10 @@ mod tests {
     fn passwords_are_redacted_from_urls() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://data/preau.db"), "sqlite://data/preau.db");
+        assert_eq!(
+            redact("postgres://u:a@h/db?password=other&sslmode=require"),
+            "postgres://u:***@h/db?password=***&sslmode=require"
+        );
     }
 
     #[test]

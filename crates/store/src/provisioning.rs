@@ -64,6 +64,20 @@ impl Store {
         let first_name = PersonName::parse(&new.first_name)
             .map_err(|error| StoreError::Conflict(format!("prénom : {error}")))?;
 
+        let email = new.email.as_deref().map(str::trim).filter(|email| !email.is_empty());
+        if let Some(email) = email {
+            let plausible = email.len() <= 254
+                && !email.chars().any(|c| c.is_control() || c.is_whitespace())
+                && email.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !domain.contains('@')
+                });
+            if !plausible {
+                return Err(StoreError::Conflict(format!(
+                    "adresse électronique non valide : {email:?}"
+                )));
+            }
+        }
+
         let mut tx = self.begin_write().await?;
         let mut school_ids = Vec::new();
         for uai in &new.scope_uais {
@@ -92,7 +106,7 @@ impl Store {
         .bind(new.profile.as_str())
         .bind(last_name.to_string())
         .bind(first_name.to_string())
-        .bind(new.email.clone().filter(|email| !email.trim().is_empty()))
+        .bind(email.map(str::to_owned))
         .bind(now)
         .bind(now)
         .bind(domain::names::search_key(last_name.as_ref(), first_name.as_ref()))

@@ -94,11 +94,17 @@ impl Store {
         Ok(())
     }
 
-    /// Removes sessions whose absolute end or idle limit has passed.
+    /// Removes sessions whose absolute end or idle limit has passed, and the throttle counters
+    /// of typed logins that have failed nothing for a day (one row per typed login, known or
+    /// not, would otherwise pile up).
     pub async fn purge_sessions(&self, now: i64, idle_secs: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
             .bind(now)
             .bind(now.saturating_sub(idle_secs))
+            .execute(self.pool())
+            .await?;
+        sqlx::query("DELETE FROM login_throttle WHERE last_failure_ms <= $1")
+            .bind(now.saturating_sub(24 * 3600).saturating_mul(1000))
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected())

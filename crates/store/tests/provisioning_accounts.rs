@@ -194,3 +194,21 @@ async fn heads_of_school_get_the_school_admin_role_and_lose_it_with_the_function
                      WHERE p.external_id = '314159'";
     assert_eq!(count(&store, functions).await, 1);
 }
+
+#[tokio::test]
+async fn an_implausible_or_header_injecting_email_is_refused_and_nobody_created() {
+    let store = store::testing::store().await;
+    for email in ["not-an-email", "a@b.fr\nX-Injected: 1", "a b@c.fr", "@c.fr", "a@b@c.fr"] {
+        let mut person = agent("Léa", "Morel");
+        person.email = Some(email.to_owned());
+
+        let refused = store.create_local_person(&person, DAY).await;
+
+        assert!(matches!(refused, Err(store::StoreError::Conflict(_))), "{email:?}: {refused:?}");
+    }
+    let mut person = agent("Léa", "Morel");
+    person.email = Some(" lea.morel@departement.fr ".to_owned());
+    store.create_local_person(&person, DAY).await.unwrap();
+    let people = store.fixture_count("SELECT COUNT(*) FROM people", &[]).await.unwrap();
+    assert_eq!(people, 1);
+}

@@ -147,7 +147,9 @@ pub(crate) async fn find_viewer(
         state.store.delete_session(&hash).await?;
         return Ok(None);
     }
-    if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY {
+    // Written at most once a minute, and at least twice per idle period when that is shorter,
+    // so that an active person is never taken for idle.
+    if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY.min(idle / 2) {
         state.store.touch_session(&hash, now).await?;
     }
 

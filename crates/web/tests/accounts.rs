@@ -5,6 +5,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
+use web::WebConfig;
 
 const NEW_PASSWORD: &str = "Tromblon-Girafe-Velours-9";
 
@@ -389,6 +390,19 @@ async fn activity_slides_the_idle_timeout() {
 
     // 3400 s after login but only 1700 s after the last request: still alive.
     assert_eq!(app.get("/accueil", Some(&cookie)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn with_a_short_idle_limit_an_active_person_stays_logged_in() {
+    let app =
+        app_with(WebConfig { session_idle: std::time::Duration::from_secs(20), ..config() }).await;
+    let cookie = app.login_as(ids::ALICE, "alice.martin").await;
+    let age = "UPDATE sessions SET last_seen_at = last_seen_at - 12 WHERE person_id = $1";
+
+    for _ in 0..4 {
+        app.store.fixture_execute(age, &[ids::ALICE]).await.unwrap();
+        assert_eq!(app.get("/accueil", Some(&cookie)).await.status, StatusCode::OK);
+    }
 }
 
 #[tokio::test]

@@ -155,6 +155,18 @@ impl Record<'_> {
         }
     }
 
+    /// A birth date, which must be plausible: from 1900 on, and not after the export was read.
+    fn birth_date(&self, field: &str) -> Mapped<Option<Date>> {
+        let Some(date) = self.date(field)? else { return Ok(None) };
+        let today = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        if date.year() < 1900 || date > today {
+            let reason =
+                format!("date de naissance invraisemblable ({})", date.strftime("%d/%m/%Y"));
+            return Err(self.field_error(field, reason));
+        }
+        Ok(Some(date))
+    }
+
     /// The values of a multi-valued code list, without duplicates, in file order.
     fn code_list(&self, field: &str) -> Mapped<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
@@ -276,7 +288,7 @@ impl Record<'_> {
             first_name,
             birth_name,
             title: self.text("personalTitle")?,
-            birth_date: self.date("ENTPersonDateNaissance")?,
+            birth_date: self.birth_date("ENTPersonDateNaissance")?,
             email: self.text("mail")?,
         })
     }
