@@ -104,7 +104,8 @@ pub fn parse_file_name(file_name: &str) -> Option<FileName> {
     let category = Category::IMPORT_ORDER.into_iter().find(|c| c.file_type() == file_type)?;
 
     let (rest, date) = rest.rsplit_once('_')?;
-    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+    let real_date = jiff::civil::Date::strptime("%Y%m%d", date).is_ok();
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) || !real_date {
         return None;
     }
 

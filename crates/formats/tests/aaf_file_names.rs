@@ -58,6 +58,8 @@ fn names_that_are_not_aaf_files_are_none() {
         "ENT_Complet_20200101_Eleve_00000.xml",
         "ENT_Complet_2020010_Eleve_0000.xml",
         "ENT_Complet_2020O101_Eleve_0000.xml",
+        "ENT_Complet_20259999_Eleve_0000.xml",
+        "ENT_Complet_20250230_Eleve_0000.xml",
         "ENT_Complet_20200101_Professeur_0000.xml",
         "ENT_Partiel_20200101_Eleve_0000.xml",
         "_Complet_20200101_Eleve_0000.xml",

@@ -77,6 +77,25 @@ async fn unknown_files_are_reported_and_the_dtd_skipped_silently() {
 }
 
 #[tokio::test]
+async fn a_folder_or_a_dangling_link_named_like_an_aaf_file_is_mentioned() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2024", "EtabEducNat", dir.path());
+    std::fs::create_dir(dir.path().join("ENT_Complet_20200101_Eleve_0000.xml")).unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("nowhere.xml"),
+        dir.path().join("ENT_Complet_20200101_PersRelEleve_0000.xml"),
+    )
+    .unwrap();
+
+    let report = import(&store, &[dir.path().to_path_buf()]).await;
+
+    assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
+    assert!(report.warnings.iter().all(|w| w.contains("n'est pas un fichier ordinaire")));
+    assert_eq!(report.files.len(), 1);
+}
+
+#[tokio::test]
 async fn a_long_name_and_a_duplicate_id_are_rejected_and_the_other_records_written() {
     let store = store::testing::store().await;
     let dir = tempfile::tempdir().unwrap();

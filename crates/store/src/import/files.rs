@@ -41,6 +41,17 @@ pub(crate) fn list(dirs: &[PathBuf]) -> Listing {
         for entry in entries.flatten() {
             let path = entry.path();
             if !path.is_file() {
+                // Sub-folders go unmentioned, but something named like an AAF file that is not
+                // a regular file (a folder, a device, a dangling link) is worth a word.
+                let name = entry.file_name();
+                let named_like_aaf =
+                    name.to_str().is_some_and(|name| formats::aaf::parse_file_name(name).is_some());
+                if named_like_aaf {
+                    listing.warnings.push(format!(
+                        "Ignoré : « {} » n'est pas un fichier ordinaire lisible.",
+                        name.to_string_lossy()
+                    ));
+                }
                 continue;
             }
             let Some(file) = path.file_name().and_then(|name| name.to_str()).map(str::to_owned)
