@@ -66,7 +66,7 @@ async fn a_school_console_shows_figures_classes_pupils_and_guardians_without_cod
     let page = app.get(&console(ids::UAI_1), Some(&helene)).await;
 
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("4 élèves, 2 classes, 1 comptes d'élèves activés"));
+    assert!(page.body.contains("4 élèves, 2 classes, 1 compte d'élève activé."));
     assert!(
         page.body
             .contains("<th scope=\"row\"><a href=\"#classe-1\">6A</a></th><td>2</td><td>1</td>")
