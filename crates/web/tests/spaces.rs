@@ -119,7 +119,7 @@ async fn departement_people_see_the_collèges_of_their_scope() {
     let scoped = app.get("/accueil", Some(&olivier)).await;
     assert!(
         scoped.body.contains("Collège Camille Claudel")
-            && scoped.body.contains("1 élèves, 1 classes")
+            && scoped.body.contains("1 élève, 1 classe.")
     );
     assert!(!scoped.body.contains("Jean Moulin"));
 }
