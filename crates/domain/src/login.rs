@@ -31,12 +31,14 @@ pub fn login_candidate(base: &str, n: u32) -> String {
     if n <= 1 { base.to_owned() } else { format!("{base}{n}") }
 }
 
-/// Normalises what a person types in the login field so that `Jean.Dupont ` finds
-/// `jean.dupont`: trimmed, lower-cased, compatibility-folded (fullwidth letters become ASCII).
+/// Normalises what a person types in the login field so that `Jean.Dupont ` or `hélène.roux`
+/// finds `jean.dupont` or `helene.roux`: trimmed, lower-cased, compatibility-folded (fullwidth
+/// letters become ASCII) and, since logins are ASCII, accents taken off.
 pub fn normalize_typed_login(typed: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
 
-    typed.trim().nfkc().flat_map(char::to_lowercase).collect()
+    let folded: String = typed.trim().nfkc().flat_map(char::to_lowercase).collect();
+    if folded.is_ascii() { folded } else { deunicode::deunicode(&folded).to_ascii_lowercase() }
 }
 
 /// One name part folded to `[a-z0-9-]`: letters transliterated (symbols and emoji dropped),
@@ -96,5 +98,6 @@ mod tests {
     fn typed_logins_are_normalised() {
         assert_eq!(normalize_typed_login(" Jean.Dupont "), "jean.dupont");
         assert_eq!(normalize_typed_login("ｊｅａｎ"), "jean");
+        assert_eq!(normalize_typed_login("Hélène.Roux"), "helene.roux");
     }
 }

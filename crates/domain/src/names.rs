@@ -12,6 +12,8 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub enum NameError {
     #[error("valeur vide")]
     Empty,
+    #[error("aucune lettre")]
+    NoLetter,
     #[error("trop long ({0} caractères, maximum {MAX_NAME_CHARS})")]
     TooLong(usize),
     #[error("contient un caractère de contrôle ou de direction de texte (U+{0:04X})")]
@@ -39,6 +41,9 @@ impl PersonName {
         let n_chars = folded.chars().count();
         if n_chars == 0 {
             return Err(NameError::Empty);
+        }
+        if !folded.chars().any(char::is_alphabetic) {
+            return Err(NameError::NoLetter);
         }
         if n_chars > MAX_NAME_CHARS {
             return Err(NameError::TooLong(n_chars));
@@ -115,6 +120,8 @@ mod tests {
     fn long_empty_and_bidi_names_are_refused() {
         assert_eq!(PersonName::parse(&"a".repeat(300)), Err(NameError::TooLong(300)));
         assert_eq!(PersonName::parse("   "), Err(NameError::Empty));
+        assert_eq!(PersonName::parse("'''"), Err(NameError::NoLetter));
+        assert_eq!(PersonName::parse("- -"), Err(NameError::NoLetter));
         assert_eq!(PersonName::parse("abc\u{202E}fdp"), Err(NameError::ForbiddenChar(0x202E)));
         assert_eq!(PersonName::parse("a\nb"), Err(NameError::ForbiddenChar(0x0A)));
     }

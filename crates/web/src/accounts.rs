@@ -240,7 +240,10 @@ pub(crate) async fn login(
         Some(account) if verified && account.usable => account,
         _ => {
             state.ip_failures.record(ip, now_ms());
-            tracing::info!("login failed");
+            // The typed login is not logged (it may be a pupil's name, or a password typed in
+            // the wrong field); the account, when there is one, is.
+            let person = account.as_ref().map(|a| a.person_id.as_str()).unwrap_or("");
+            tracing::info!(person.id = person, "login failed");
             let error = Some(LOGIN_FAILED.to_owned());
             return login_page(headers, &state, StatusCode::UNAUTHORIZED, &next, error, None);
         }
@@ -388,6 +391,7 @@ pub(crate) async fn activate(
         .store
         .audit(Some(&target.person_id), "account_activated", Some(&target.person_id), "")
         .await?;
+    tracing::info!(person.id = %target.person_id, "account activated");
     Ok(Redirect::to("/connexion?active=1").into_response())
 }
 
@@ -572,6 +576,7 @@ pub(crate) async fn issue_new_code(
     let code =
         state.store.issue_activation_code(&person.id, state.config.activation_validity).await?;
     state.store.audit(Some(viewer.id()), "activation_code_issued", Some(&person.id), "").await?;
+    tracing::info!(person.id = %viewer.id(), target.id = %person.id, "activation code issued");
     // The code is shown once, in the answer to the POST, so that it never sits in a URL.
     let html = render(&NewCodePage {
         chrome: viewer_chrome("Nouveau code d'activation", &viewer),
