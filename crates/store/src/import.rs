@@ -437,6 +437,19 @@ impl Store {
         report.resolved =
             resolve_pending(&mut tx, &mut structures, now, &mut report.warnings).await?;
         report.pending = pending_references(&mut tx).await?;
+        let undated: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM people WHERE profile = 'pupil' AND active = 1 \
+             AND birth_date IS NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if undated > 0 {
+            report.warnings.push(format!(
+                "{undated} élève(s) sans date de naissance dans l'export : ils ne peuvent pas \
+                 activer leur compte eux-mêmes (un responsable peut leur choisir un mot de passe, \
+                 ou l'export suivant corrigera la date)."
+            ));
+        }
         tx.commit().await?;
 
         let mut rejections = Rows::new(

@@ -130,3 +130,26 @@ async fn a_long_name_and_a_duplicate_id_are_rejected_and_the_other_records_writt
     assert_eq!(first_name, ["Kù"]);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM import_rejections").await, 2);
 }
+
+#[tokio::test]
+async fn pupils_without_a_birth_date_are_imported_and_reported() {
+    let store = store::testing::store().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_files("entcore-2013", "EtabEducNat", dir.path());
+    let (head, records, tail) = split_records(&read("entcore-2013", ELEVE));
+    let undated = records[0]
+        .lines()
+        .filter(|line| !line.contains("ENTPersonDateNaissance"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    write(dir.path(), ELEVE, &format!("{head}{undated}\n{}{tail}", records[1]));
+
+    let report = import(&store, &[dir.path().to_path_buf()]).await;
+
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM people WHERE profile = 'pupil'").await, 2);
+    assert!(
+        report.warnings.iter().any(|w| w.starts_with("1 élève(s) sans date de naissance")),
+        "{:?}",
+        report.warnings
+    );
+}
