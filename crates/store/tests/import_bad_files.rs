@@ -153,3 +153,53 @@ async fn pupils_without_a_birth_date_are_imported_and_reported() {
         report.warnings
     );
 }
+
+/// Every kind of hostile or broken file of SECURITY.md's list, each alone beside good files:
+/// the report names the file with a line and a column, and the database is left as it was.
+#[tokio::test]
+async fn every_hostile_file_leaves_a_clear_report_and_the_database_unchanged() {
+    let store = store::testing::store().await;
+    let good = tempfile::tempdir().unwrap();
+    copy_files("entcore-2024", "", good.path());
+    import(&store, &[good.path().to_path_buf()]).await;
+    let before = dump(&store).await;
+    let doctype = "<!DOCTYPE ficAlimMENESR SYSTEM \"ficAlimMENESR.dtd\">";
+    let real = read("entcore-2013", ELEVE);
+    let bomb = "<!DOCTYPE ficAlimMENESR [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">\
+                <!ENTITY c \"&b;&b;&b;&b;&b;\">]>";
+    let external = "<!DOCTYPE ficAlimMENESR [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>";
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("entity bomb", real.replacen(doctype, bomb, 1).replacen("Burke", "&c;", 1).into_bytes()),
+        (
+            "external entity",
+            real.replacen(doctype, external, 1).replacen("Burke", "&x;", 1).into_bytes(),
+        ),
+        ("undeclared entity", real.replacen("Burke", "&nope;", 1).into_bytes()),
+        ("truncated", real.as_bytes()[..real.len() / 3].to_vec()),
+        ("unknown root", real.replace("ficAlimMENESR>", "autreChose>").into_bytes()),
+        ("latin-1 bytes declared UTF-8", latin1_bytes(&real)),
+        ("binary junk", (0..4096u64).map(|i| (i * 2_654_435_761 % 251) as u8).collect()),
+        ("empty", Vec::new()),
+    ];
+
+    for (case, bytes) in cases {
+        let bad = tempfile::tempdir().unwrap();
+        std::fs::write(bad.path().join(ELEVE), &bytes).unwrap();
+
+        let report = import(&store, &[bad.path().to_path_buf(), good.path().to_path_buf()]).await;
+
+        let failed: Vec<_> = report.files.iter().filter(|f| f.error.is_some()).collect();
+        assert_eq!(failed.len(), 1, "{case}: {:?}", report.files);
+        assert_eq!(failed[0].file, ELEVE, "{case}");
+        let error = failed[0].error.as_deref().unwrap();
+        assert!(error.contains("ligne") && error.contains("colonne"), "{case}: {error}");
+        assert!(report.has_problems(), "{case}");
+        assert_eq!(dump(&store).await, before, "{case} changed the database");
+    }
+}
+
+/// The real pupil file, declared UTF-8, with one name written in Latin-1 (`é` as 0xE9).
+fn latin1_bytes(real: &str) -> Vec<u8> {
+    let marked = real.replacen("Burke", "Bur\u{1}e", 1);
+    marked.bytes().map(|b| if b == 1 { 0xE9 } else { b }).collect()
+}
