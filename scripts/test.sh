@@ -60,13 +60,12 @@ drop_test_databases() {
   if [[ "${PREAU_KEEP_TEST_DATABASES:-}" == 1 ]]; then
     return 0
   fi
-  local databases
-  databases=$(psql "$PG_URL/postgres" -Atc \
-    "SELECT datname FROM pg_database WHERE datname LIKE 'preau\_t\_%' OR datname LIKE 'preau\_tpl\_%'") ||
-    return 1
-  for database in $databases; do
-    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$database\"" >/dev/null || return 1
-  done
+  # One psql session reads the DROP statements from standard input, each in its own
+  # transaction (DROP DATABASE cannot run inside one), rather than one process per database.
+  psql "$PG_URL/postgres" -Atc \
+    "SELECT format('DROP DATABASE IF EXISTS %I;', datname) FROM pg_database
+     WHERE datname LIKE 'preau\\_t\\_%' OR datname LIKE 'preau\\_tpl\\_%'" |
+    psql "$PG_URL/postgres" -q -v ON_ERROR_STOP=1 >/dev/null
 }
 
 tests_sqlite() {
