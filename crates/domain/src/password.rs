@@ -24,7 +24,10 @@ pub enum PasswordError {
          majuscules, chiffres et symboles (une phrase de quelques mots convient bien)"
     )]
     TooWeak,
-    #[error("le mot de passe contient un mot trop courant ou votre nom : choisissez-en un autre")]
+    #[error(
+        "le mot de passe contient un mot trop courant, votre nom ou celui de votre collège : \
+         choisissez-en un autre"
+    )]
     Blocked,
 }
 

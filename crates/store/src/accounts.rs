@@ -339,6 +339,32 @@ impl Store {
         Ok(())
     }
 
+    /// The names and towns of the schools a person belongs to (their own, or their children's),
+    /// which a password must not be built on.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn school_words(&self, person_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT s.name, COALESCE(s.city, '') AS city FROM schools s WHERE s.id IN ( \
+               SELECT school_id FROM person_schools WHERE person_id = $1 \
+               UNION SELECT c.school_id FROM pupil_classes pc \
+                 JOIN classes c ON c.id = pc.class_id WHERE pc.pupil_id = $1 \
+               UNION SELECT c.school_id FROM guardianships g \
+                 JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
+                 JOIN classes c ON c.id = pc.class_id WHERE g.relative_id = $1)",
+        )
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut words = Vec::new();
+        for row in &rows {
+            words.push(row.try_get::<String, _>("name")?);
+            words.push(row.try_get::<String, _>("city")?);
+        }
+        Ok(words)
+    }
+
     /// Whether the person reads in the DYS reading mode.
     pub async fn reading_mode(&self, person_id: &str) -> StoreResult<bool> {
         let mode: Option<i64> =

@@ -309,19 +309,29 @@ fn typed_birth_date(typed: &str) -> Option<String> {
 }
 
 /// The words a person's password must not contain: names, login, birth year.
+/// The words a person's new password must not be built on: their names, login and birth year,
+/// and the names and towns of their schools (`school_words`), each whole and word by word.
 fn personal_words(
     last_name: &str,
     first_name: &str,
     login: &str,
     birth: Option<&str>,
+    school_words: &[String],
 ) -> Vec<String> {
-    let mut words: Vec<String> = [last_name, first_name, login]
-        .iter()
-        .flat_map(|text| text.split([' ', '-', '\'', '.', '’']))
-        .filter(|word| !word.is_empty())
-        .map(str::to_owned)
-        .collect();
-    words.push(login.to_owned());
+    let texts =
+        [last_name, first_name, login].into_iter().chain(school_words.iter().map(|w| w.as_str()));
+    let mut words: Vec<String> = Vec::new();
+    for text in texts {
+        words.push(text.to_owned());
+        words.extend(
+            text.split([' ', '-', '\'', '.', '’'])
+                .filter(|word| !word.is_empty() && !word.eq_ignore_ascii_case("collège"))
+                .map(str::to_owned),
+        );
+        if let Some(rest) = text.strip_prefix("Collège ") {
+            words.push(rest.to_owned());
+        }
+    }
     if let Some(year) = birth.and_then(|b| b.get(..4)) {
         words.push(year.to_owned());
     }
@@ -370,11 +380,13 @@ pub(crate) async fn activate(
     state.store.throttle_reset(&throttle_key).await?;
 
     let password = fields.get("password");
+    let schools = state.store.school_words(&target.person_id).await?;
     let words = personal_words(
         &target.last_name,
         &target.first_name,
         &target.login,
         target.birth_date.as_deref(),
+        &schools,
     );
     if let Err(message) = new_password_problem(password, fields.get("password_confirm"), &words) {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -466,7 +478,9 @@ pub(crate) async fn change_own_password(
     }
 
     let person = &viewer.facts.person;
-    let words = personal_words(&person.last_name, &person.first_name, &viewer.facts.login, None);
+    let schools = state.store.school_words(viewer.id()).await?;
+    let login = &viewer.facts.login;
+    let words = personal_words(&person.last_name, &person.first_name, login, None, &schools);
     let password = fields.get("password");
     if let Err(message) = new_password_problem(password, fields.get("password_confirm"), &words) {
         return settings_page(
@@ -522,7 +536,8 @@ pub(crate) async fn reset_child_password(
     let child = state.store.child_of(viewer.id(), &child_id).await?.ok_or(AppError::NotFound)?;
 
     let login = state.store.login_of(&child.id).await?.unwrap_or_default();
-    let words = personal_words(&child.last_name, &child.first_name, &login, None);
+    let schools = state.store.school_words(&child.id).await?;
+    let words = personal_words(&child.last_name, &child.first_name, &login, None, &schools);
     let password = fields.get("password");
     if let Err(message) = new_password_problem(password, fields.get("password_confirm"), &words) {
         return child_password_page(

@@ -133,6 +133,9 @@ async fn a_weak_or_personal_or_mismatched_password_is_refused_and_the_code_stays
     for (password, again, expected) in [
         ("court", "court", "au moins 10 caractères"),
         ("Martin2024!", "Martin2024!", "votre nom"),
+        // Paul's children are at Jean Moulin and Camille Claudel.
+        ("JeanMoulin2024", "JeanMoulin2024", "votre nom"),
+        ("camille-claudel!", "camille-claudel!", "votre nom"),
         (NEW_PASSWORD, "autre chose encore", "différents"),
     ] {
         let reply = app
