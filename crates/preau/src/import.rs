@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use store::import::{ImportProgress, NoProgress};
+use store::import::ImportProgress;
 
 use crate::config::Config;
 
@@ -26,16 +26,18 @@ pub async fn import_aaf(
         }
     }
 
-    let bars = BarProgress::new();
-    let progress: &dyn ImportProgress =
-        if std::io::stderr().is_terminal() { &bars } else { &NoProgress };
+    let bars = BarProgress::drawing(std::io::stderr().is_terminal());
+    let progress: &dyn ImportProgress = &bars;
     let options = config.import_options();
     let import = store.import_aaf(dirs, &options, progress);
     let report = tokio::select! {
         report = import => report.map_err(|error| anyhow::anyhow!("l'import a échoué : {error}"))?,
         () = crate::serve::shutdown_signal() => {
             // Dropping the import rolls back the file under way; files already applied stay.
-            store.abandon_unfinished_imports().await?;
+            // Only this process's run is released, never another import's.
+            if let Some(run_id) = bars.run_id() {
+                store.abandon_import_run(&run_id).await?;
+            }
             anyhow::bail!(
                 "import interrompu : les fichiers déjà appliqués sont gardés, relancez l'import \
                  pour finir"
@@ -52,6 +54,10 @@ pub async fn import_aaf(
 pub struct BarProgress {
     bars: MultiProgress,
     current: Mutex<Option<ProgressBar>>,
+    /// The run this process claimed, once it has.
+    run: Mutex<Option<String>>,
+    /// Whether to draw anything (standard error is a terminal).
+    draw: bool,
 }
 
 impl Default for BarProgress {
@@ -62,7 +68,22 @@ impl Default for BarProgress {
 
 impl BarProgress {
     pub fn new() -> BarProgress {
-        BarProgress { bars: MultiProgress::new(), current: Mutex::new(None) }
+        BarProgress::drawing(true)
+    }
+
+    /// Progress that records the run and draws bars only when `draw` is set.
+    pub fn drawing(draw: bool) -> BarProgress {
+        BarProgress {
+            bars: MultiProgress::new(),
+            current: Mutex::new(None),
+            run: Mutex::new(None),
+            draw,
+        }
+    }
+
+    /// The run this process claimed, if any yet.
+    pub fn run_id(&self) -> Option<String> {
+        self.run.lock().ok().and_then(|run| run.clone())
     }
 
     fn style() -> ProgressStyle {
@@ -73,7 +94,16 @@ impl BarProgress {
 }
 
 impl ImportProgress for BarProgress {
+    fn run_started(&self, run_id: &str) {
+        if let Ok(mut run) = self.run.lock() {
+            *run = Some(run_id.to_owned());
+        }
+    }
+
     fn file_started(&self, file: &str, records: u64) {
+        if !self.draw {
+            return;
+        }
         let bar = self.bars.add(ProgressBar::new(records));
         bar.set_style(BarProgress::style());
         bar.set_message(file.to_owned());

@@ -53,6 +53,8 @@ impl Default for ImportOptions {
 
 /// Told about the import's progress (the CLI draws a bar per file).
 pub trait ImportProgress: Send + Sync {
+    /// The run is claimed and has this id (the one to abandon if the caller is interrupted).
+    fn run_started(&self, _run_id: &str) {}
     fn file_started(&self, _file: &str, _records: u64) {}
     fn records_done(&self, _n: u64) {}
     fn file_finished(&self, _file: &str) {}
@@ -241,6 +243,7 @@ impl Store {
         progress: &dyn ImportProgress,
     ) -> StoreResult<ImportReport> {
         let run_id = self.claim_import_run().await?;
+        progress.run_started(&run_id);
 
         let outcome = self.run_import(run_id.clone(), dirs, options, progress).await;
         if outcome.is_err() {
@@ -256,20 +259,23 @@ impl Store {
         outcome
     }
 
-    /// Marks every unfinished run as abandoned; the CLI calls it when an import is interrupted
-    /// (Ctrl-C, SIGTERM), so that the next import need not wait for the run to go stale.
+    /// Marks a run as abandoned if it is still unfinished; the CLI calls it when its import is
+    /// interrupted (Ctrl-C, SIGTERM), so that the next import need not wait for the run to go
+    /// stale. Returns whether the run was still unfinished.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn abandon_unfinished_imports(&self) -> StoreResult<u64> {
-        Ok(sqlx::query(
+    pub async fn abandon_import_run(&self, run_id: &str) -> StoreResult<bool> {
+        let abandoned = sqlx::query(
             "UPDATE import_runs SET finished_at = $1, report = '{\"interrompu\":true}' \
-             WHERE finished_at IS NULL",
+             WHERE id = $2 AND finished_at IS NULL",
         )
         .bind(now_unix())
+        .bind(run_id)
         .execute(self.pool())
         .await?
-        .rows_affected())
+        .rows_affected();
+        Ok(abandoned == 1)
     }
 
     /// Starts a run, or refuses when another one is under way: two imports at once would race
@@ -296,9 +302,12 @@ impl Store {
         match claimed {
             Ok(_) => Ok(run_id),
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                Err(StoreError::Conflict(
-                    "une autre importation est en cours : attendez qu'elle se termine".to_owned(),
-                ))
+                Err(StoreError::Conflict(format!(
+                    "une autre importation est en cours : attendez qu'elle se termine (si aucune \
+                     ne tourne, la précédente s'est arrêtée brutalement et la place se libère \
+                     {} minutes après son dernier signe de vie)",
+                    STALE_RUN_SECONDS / 60
+                )))
             }
             Err(error) => Err(error.into()),
         }

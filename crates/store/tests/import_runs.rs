@@ -77,7 +77,10 @@ async fn a_run_alive_recently_blocks_and_an_interrupted_one_is_released_at_once(
     let refused = store.import_aaf(&dirs, &ImportOptions::default(), &NoProgress).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
 
-    assert_eq!(store.abandon_unfinished_imports().await.unwrap(), 1);
+    assert!(!store.abandon_import_run("another-run").await.unwrap());
+    let refused_again = store.import_aaf(&dirs, &ImportOptions::default(), &NoProgress).await;
+    assert!(matches!(refused_again, Err(StoreError::Conflict(_))), "{refused_again:?}");
+    assert!(store.abandon_import_run("slow").await.unwrap());
     store.import_aaf(&dirs, &ImportOptions::default(), &NoProgress).await.unwrap();
     assert_eq!(count(&store, "SELECT COUNT(*) FROM schools").await, 1);
 }
