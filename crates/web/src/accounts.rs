@@ -468,6 +468,14 @@ pub(crate) async fn change_own_password(
     fields: Fields,
 ) -> Result<Response, AppError> {
     viewer.check_csrf(fields.get("csrf_token"))?;
+    // Checking the current password is a login attempt too: the same throttle, under its own
+    // key, so that an open session cannot be used to guess it.
+    let throttle_key = format!("password-change:{}", viewer.id());
+    if let Some(remaining) = reserve_attempt(&state, &throttle_key).await? {
+        let seconds = (remaining + 999) / 1000;
+        let error = Some(format!("Trop de tentatives : réessayez dans {seconds} secondes."));
+        return settings_page(&viewer, StatusCode::TOO_MANY_REQUESTS, false, error, false);
+    }
     let current = fields.get("current_password");
     let stored =
         state.store.login_account(&viewer.facts.login).await?.and_then(|a| a.password_hash);
@@ -476,6 +484,7 @@ pub(crate) async fn change_own_password(
         let error = Some("Le mot de passe actuel est incorrect.".to_owned());
         return settings_page(&viewer, StatusCode::UNPROCESSABLE_ENTITY, false, error, false);
     }
+    state.store.throttle_reset(&throttle_key).await?;
 
     let person = &viewer.facts.person;
     let schools = state.store.school_words(viewer.id()).await?;

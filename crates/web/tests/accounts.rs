@@ -480,6 +480,35 @@ async fn changing_ones_password_ends_the_other_sessions_only() {
     assert_eq!(app.try_login("paul.martin", NEW_PASSWORD).await.status, StatusCode::SEE_OTHER);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guessing_the_current_password_from_an_open_session_is_throttled() {
+    let app = std::sync::Arc::new(app().await);
+    let cookie = app.login_as(ids::PAUL, "paul.martin").await;
+    let token = app.csrf(&cookie).await;
+
+    let guesses = (0..12).map(|n| {
+        let (app, cookie, token) = (app.clone(), cookie.clone(), token.clone());
+        tokio::spawn(async move {
+            let guess = format!("mauvais essai {n}");
+            let fields = [
+                ("csrf_token", token.as_str()),
+                ("current_password", guess.as_str()),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ];
+            app.post("/parametres/mot-de-passe", Some(&cookie), &fields).await.status
+        })
+    });
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (3, 9), "{statuses:?}");
+}
+
 #[tokio::test]
 async fn an_old_hash_is_upgraded_at_login() {
     use argon2::PasswordHasher;
