@@ -163,6 +163,7 @@ impl Config {
             activation_validity: self.activation_validity,
             max_concurrent_hashes: self.max_concurrent_hashes,
             trusted_proxies: self.trusted_proxies.clone(),
+            ..web::WebConfig::default()
         }
     }
 

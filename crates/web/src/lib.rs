@@ -44,6 +44,10 @@ pub struct WebConfig {
     pub max_concurrent_hashes: usize,
     /// Reverse proxies whose X-Forwarded-For is trusted (empty: none).
     pub trusted_proxies: Vec<IpAddr>,
+    /// How long a request may take in all, body included: a body that trickles in byte by byte
+    /// (slowloris on the body) is answered 408 rather than holding a connection. A password
+    /// hash waits for a semaphore slot inside it, so it stays well above a busy morning's queue.
+    pub request_timeout: Duration,
 }
 
 impl Default for WebConfig {
@@ -55,6 +59,7 @@ impl Default for WebConfig {
             activation_validity: Duration::from_secs(120 * 24 * 3600),
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
             trusted_proxies: Vec::new(),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -73,14 +78,12 @@ pub(crate) struct AppState {
     pub(crate) last_purge: Arc<AtomicI64>,
 }
 
-/// How long a request's body may take to arrive.
-const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// The whole application: pages, forms, static assets, `/healthz`, `/readyz`.
 /// Serve it with `ConnectInfo<SocketAddr>` in each request's extensions (the `preau` binary
 /// does), so that throttling sees the client's address.
 pub fn router(store: store::Store, config: WebConfig) -> Router {
     let site = security::Site::from_base_url(&config.base_url);
+    let request_timeout = config.request_timeout;
     let state = AppState {
         store,
         hashes: Arc::new(Semaphore::new(config.max_concurrent_hashes.max(1))),
@@ -123,9 +126,10 @@ pub fn router(store: store::Store, config: WebConfig) -> Router {
         .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::guard))
         .layer(DefaultBodyLimit::max(form::MAX_BODY))
-        // A body that trickles in (slowloris on the body) is cut off rather than holding a
-        // connection for ever.
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {

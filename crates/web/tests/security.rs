@@ -242,3 +242,28 @@ async fn pages_hold_no_inline_script_or_style() {
     let login = app.get("/connexion", None).await.body;
     assert!(!login.contains("<script") && !login.contains("style="));
 }
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off_with_a_408() {
+    let config =
+        web::WebConfig { request_timeout: std::time::Duration::from_millis(300), ..config() };
+    let app = app_with(config).await;
+    let trickle = futures_util::stream::unfold(0u32, |sent| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        (sent < 100).then(|| (Ok::<_, std::io::Error>(bytes_of("a")), sent + 1))
+    });
+    let request = Request::post("/connexion")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, "100")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from_stream(trickle))
+        .unwrap();
+
+    let reply = app.send(request).await;
+
+    assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+}
+
+fn bytes_of(text: &str) -> axum::body::Bytes {
+    axum::body::Bytes::copy_from_slice(text.as_bytes())
+}
