@@ -173,6 +173,21 @@ pub struct FileError {
     pub reason: String,
 }
 
+/// An identifier or value as it may be printed in a report or a terminal: every control, bidi
+/// or zero-width character written as `\u{XXXX}`, so that a hostile id cannot forge report lines
+/// or terminal escapes.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if domain::names::is_forbidden(c) {
+            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Why one record was refused. The others of its file are unaffected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}, ligne {line}, enregistrement {record_id} : {reason}")]

@@ -499,3 +499,14 @@ fn a_subject_needs_a_label() {
         )
     );
 }
+
+#[test]
+fn a_hostile_record_id_is_reported_with_its_control_characters_escaped() {
+    let id = "P2\u{1b}[31m\u{202E}\u{85}x";
+    let attrs = person(&[]);
+
+    let rejection = map_record(FILE, 7, Category::Pupil, id, &attrs).unwrap_err();
+
+    assert_eq!(rejection.record_id, "P2\\u{001B}[31m\\u{202E}\\u{0085}x");
+    assert!(!rejection.to_string().chars().any(char::is_control));
+}

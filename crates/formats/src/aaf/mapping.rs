@@ -48,7 +48,7 @@ impl Record<'_> {
         Rejection {
             file: self.file.to_owned(),
             line: self.line,
-            record_id: self.id.to_owned(),
+            record_id: super::printable(self.id),
             reason,
         }
     }

@@ -450,7 +450,7 @@ impl<'a> Parser<'a> {
             (problem, _) => self.rejections.push(Rejection {
                 file: self.file.to_owned(),
                 line: request.line,
-                record_id: id,
+                record_id: super::printable(&id),
                 reason: problem.unwrap_or_else(|| "enregistrement illisible".to_owned()),
             }),
         }

@@ -123,7 +123,7 @@ pub(crate) async fn apply_file(
             let reject = |reason: &str| Rejection {
                 file: file_name.to_owned(),
                 line: record.line,
-                record_id: record.id.clone(),
+                record_id: formats::aaf::printable(&record.id),
                 reason: reason.to_owned(),
             };
             if !ids_in_file.insert(record.id.as_str()) {
@@ -195,7 +195,7 @@ pub(crate) async fn apply_file(
             ) {
                 Ok(entity) => writes.push(Write {
                     existing: existing.map(|stored| stored.id.clone()),
-                    record_id: record.id.clone(),
+                    record_id: formats::aaf::printable(&record.id),
                     line: record.line,
                     json,
                     entity,
