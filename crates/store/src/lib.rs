@@ -156,7 +156,7 @@ pub fn redact(url: &str) -> String {
         None => (url, None),
     };
     let mut redacted = match base.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((credentials, host)) => match credentials.split_once(':') {
                 Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
                 None => base.to_owned(),
@@ -169,13 +169,37 @@ pub fn redact(url: &str) -> String {
         let parameters: Vec<String> = query
             .split('&')
             .map(|parameter| match parameter.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                Some((key, _)) if percent_decoded(key).eq_ignore_ascii_case("password") => {
+                    format!("{key}=***")
+                }
                 _ => parameter.to_owned(),
             })
             .collect();
         redacted = format!("{redacted}?{}", parameters.join("&"));
     }
     redacted
+}
+
+/// A URL component with its `%XX` escapes decoded (bytes that do not form UTF-8 are kept as
+/// escapes), enough to recognise a parameter name however it was written.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Now, as Unix seconds. Every instant the store writes goes through here.
@@ -200,6 +224,8 @@ mod tests {
             redact("postgres://u:a@h/db?password=other&sslmode=require"),
             "postgres://u:***@h/db?password=***&sslmode=require"
         );
+        assert_eq!(redact("postgres://u@h/db?pass%77ord=x"), "postgres://u@h/db?pass%77ord=***");
+        assert_eq!(redact("postgres://u:pa@ss@h/db"), "postgres://u:***@h/db");
     }
 
     #[test]
