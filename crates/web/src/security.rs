@@ -117,10 +117,16 @@ fn is_cross_site(headers: &HeaderMap, origin: &str) -> bool {
         Some(site) if !site.eq_ignore_ascii_case("none") => return true,
         _ => {}
     }
-    match headers.get(header::ORIGIN) {
-        Some(value) => value.to_str().map_or(true, |value| !value.eq_ignore_ascii_case(origin)),
-        None => false,
+    let Some(sent) = headers.get(header::ORIGIN) else { return false };
+    let Ok(sent) = sent.to_str() else { return true };
+    if sent.eq_ignore_ascii_case(origin) {
+        return false;
     }
+    // The page may have been opened under another name of this same server (`localhost` for
+    // `127.0.0.1`): an Origin naming the host the request was sent to is this site too.
+    let scheme = origin.split_once("://").map_or("http", |(scheme, _)| scheme);
+    let host = headers.get(header::HOST).and_then(|host| host.to_str().ok());
+    !host.is_some_and(|host| sent.eq_ignore_ascii_case(&format!("{scheme}://{host}")))
 }
 
 /// The client's address: the socket's peer, or the last address of `X-Forwarded-For` that is

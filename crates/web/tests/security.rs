@@ -77,8 +77,16 @@ async fn cross_site_and_foreign_origin_posts_are_refused_even_with_the_token() {
     assert!(!app.store.reading_mode(ids::ALICE).await.unwrap());
     assert_eq!(app.get("/accueil", Some(&cookie)).await.status, StatusCode::OK);
 
-    let plain = post_raw(&app, "/parametres", &cookie, &[], body).await;
+    let plain = post_raw(&app, "/parametres", &cookie, &[], body.clone()).await;
     assert_eq!(plain.status, StatusCode::SEE_OTHER);
+
+    // The same server opened as http://localhost:8080: its own Origin and Host agree.
+    let other_name = [("origin", "http://localhost:8080"), ("host", "localhost:8080")];
+    let renamed = post_raw(&app, "/parametres", &cookie, &other_name, body.clone()).await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    let mismatch = [("origin", "http://localhost:8080"), ("host", "127.0.0.1:8080")];
+    let refused = post_raw(&app, "/parametres", &cookie, &mismatch, body).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
