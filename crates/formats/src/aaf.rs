@@ -174,8 +174,8 @@ pub struct FileError {
 }
 
 /// An identifier or value as it may be printed in a report or a terminal: every control, bidi
-/// or zero-width character written as `\u{XXXX}`, so that a hostile id cannot forge report lines
-/// or terminal escapes.
+/// or zero-width character written as an escape such as `\u{202E}`, so that a hostile id cannot
+/// forge report lines or terminal escapes.
 pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
