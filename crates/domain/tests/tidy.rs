@@ -1,5 +1,5 @@
 //! Repository hygiene, checked by `cargo test`: every Rust file opens with a `//!` paragraph
-//! saying what it owns, shortcomings are marked `FIXME(#N)` with an issue number, no stub
+//! saying what it owns, shortcomings are marked like `FIXME(#42)`, with their issue number, no stub
 //! macros are left, and no line carries trailing white space.
 
 use std::path::{Path, PathBuf};
