@@ -1,6 +1,6 @@
 //! Repository hygiene, checked by `cargo test`: every Rust file opens with a `//!` paragraph
-//! saying what it owns, shortcomings are marked like `FIXME(#42)`, with their issue number, no stub
-//! macros are left, and no line carries trailing white space.
+//! saying what it owns, shortcomings are marked like `FIXME(#42)`, with their issue number, no
+//! stub macros are left, and no line carries trailing white space.
 
 use std::path::{Path, PathBuf};
 
