@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use domain::activation::format_code;
 use domain::profile::Profile;
-use store::import::NoProgress;
+use store::import::ImportProgress;
 use store::provisioning::NewLocalPerson;
 
 use crate::config::Config;
@@ -116,9 +116,8 @@ pub async fn import_demo(
         .map_err(|error| anyhow::anyhow!("écriture du département impossible : {error}"))?;
 
     let started = Instant::now();
-    let bars = BarProgress::new();
-    let progress: &dyn store::import::ImportProgress =
-        if std::io::stderr().is_terminal() { &bars } else { &NoProgress };
+    let bars = BarProgress::drawing(std::io::stderr().is_terminal());
+    let progress: &dyn ImportProgress = &bars;
     let report =
         store
             .import_aaf(&[dir.to_path_buf()], &config.import_options(), progress)

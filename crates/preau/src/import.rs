@@ -60,17 +60,7 @@ pub struct BarProgress {
     draw: bool,
 }
 
-impl Default for BarProgress {
-    fn default() -> BarProgress {
-        BarProgress::new()
-    }
-}
-
 impl BarProgress {
-    pub fn new() -> BarProgress {
-        BarProgress::drawing(true)
-    }
-
     /// Progress that records the run and draws bars only when `draw` is set.
     pub fn drawing(draw: bool) -> BarProgress {
         BarProgress {

@@ -345,15 +345,11 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn school_words(&self, person_id: &str) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT s.name, COALESCE(s.city, '') AS city FROM schools s WHERE s.id IN ( \
-               SELECT school_id FROM person_schools WHERE person_id = $1 \
-               UNION SELECT c.school_id FROM pupil_classes pc \
-                 JOIN classes c ON c.id = pc.class_id WHERE pc.pupil_id = $1 \
-               UNION SELECT c.school_id FROM guardianships g \
-                 JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
-                 JOIN classes c ON c.id = pc.class_id WHERE g.relative_id = $1)",
-        )
+               SELECT m.school_id FROM ({}) m)",
+            crate::directory::school_memberships(Some("$1"))
+        )))
         .bind(person_id)
         .fetch_all(self.pool())
         .await?;

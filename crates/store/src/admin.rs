@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::directory::{PersonRef, SchoolRef, current, person_ref, school_ref, today};
+use crate::directory::{
+    PersonRef, SchoolRef, administered_by, current, person_ref, school_memberships, school_ref,
+    today,
+};
 use crate::{Store, StoreResult, new_id, now_unix};
 
 /// "`$1` is a département administrator", for a `WHERE`.
@@ -198,14 +201,11 @@ impl Store {
     /// The active schools `actor_id` administers by a school role or a direction function (not
     /// through a département role), for the navigation.
     pub async fn administered_schools(&self, actor_id: &str) -> StoreResult<Vec<SchoolRef>> {
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT s.id AS school_id, s.uai, s.name AS school_name FROM schools s \
-             WHERE s.active = 1 AND s.id IN ( \
-               SELECT school_id FROM roles WHERE person_id = $1 AND role = 'school_admin' \
-               UNION SELECT school_id FROM person_functions WHERE person_id = $2 AND code = 'DIR') \
-             ORDER BY s.name, s.id",
-        )
-        .bind(actor_id)
+             WHERE s.active = 1 AND s.id IN ({}) ORDER BY s.name, s.id",
+            administered_by("$1")
+        )))
         .bind(actor_id)
         .fetch_all(self.pool())
         .await?
@@ -306,22 +306,15 @@ impl Store {
         actor_id: &str,
         school_id: &str,
     ) -> StoreResult<std::collections::BTreeSet<String>> {
-        let memberships = "SELECT person_id, school_id FROM person_schools \
-             UNION SELECT pc.pupil_id, c.school_id FROM pupil_classes pc \
-               JOIN classes c ON c.id = pc.class_id \
-             UNION SELECT g.relative_id, c.school_id FROM guardianships g \
-               JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
-               JOIN classes c ON c.id = pc.class_id WHERE g.legal IN (1, 2)";
+        let memberships = school_memberships(None);
+        let administered = administered_by("$1");
         let sql = format!(
             "SELECT DISTINCT here.person_id FROM ({memberships}) here \
              JOIN ({memberships}) there ON there.person_id = here.person_id \
              WHERE here.school_id = $2 AND there.school_id <> $2 \
              AND NOT EXISTS (SELECT 1 FROM roles r WHERE r.person_id = $1 \
                AND r.role = 'departement_admin') \
-             AND there.school_id NOT IN (SELECT school_id FROM roles \
-                 WHERE person_id = $1 AND role = 'school_admin' \
-               UNION SELECT school_id FROM person_functions \
-                 WHERE person_id = $1 AND code = 'DIR')"
+             AND there.school_id NOT IN ({administered})"
         );
         let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(actor_id)

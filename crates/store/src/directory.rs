@@ -101,6 +101,35 @@ pub struct SchoolFigures {
 /// The most results a directory search returns.
 pub const SEARCH_LIMIT: i64 = 50;
 
+/// Who belongs to which school, as one `(person_id, school_id)` relation: people attached to
+/// it, pupils of its classes, and the legal guardians (1 or 2) of those pupils. Administration
+/// and the password block list read a person's schools from it. With `person` (a bound
+/// parameter such as `$2`), each branch is filtered on that person, so that the database reads
+/// a few rows rather than the whole département.
+pub(crate) fn school_memberships(person: Option<&str>) -> String {
+    let only = |column: &str| person.map_or(String::new(), |p| format!(" AND {column} = {p}"));
+    format!(
+        "SELECT person_id, school_id FROM person_schools WHERE 1 = 1{} \
+         UNION SELECT pc.pupil_id, c.school_id FROM pupil_classes pc \
+           JOIN classes c ON c.id = pc.class_id WHERE 1 = 1{} \
+         UNION SELECT g.relative_id, c.school_id FROM guardianships g \
+           JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
+           JOIN classes c ON c.id = pc.class_id WHERE g.legal IN (1, 2){}",
+        only("person_id"),
+        only("pc.pupil_id"),
+        only("g.relative_id")
+    )
+}
+
+/// The schools that the person bound to `param` (e.g. `$1`) administers by a school role or a
+/// direction function, as a subquery of `school_id`s.
+pub(crate) fn administered_by(param: &str) -> String {
+    format!(
+        "SELECT school_id FROM roles WHERE person_id = {param} AND role = 'school_admin' \
+         UNION SELECT school_id FROM person_functions WHERE person_id = {param} AND code = 'DIR'"
+    )
+}
+
 /// "The pupil is in this class today" for a `pupil_classes` alias; `$3` is today's date.
 pub(crate) fn current(alias: &str) -> String {
     format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= $3)")
@@ -584,16 +613,9 @@ impl Store {
         actor_id: &str,
         target_id: &str,
     ) -> StoreResult<Option<PersonRef>> {
-        let target_schools = "SELECT school_id FROM person_schools WHERE person_id = $2 \
-             UNION SELECT c.school_id FROM pupil_classes pc \
-               JOIN classes c ON c.id = pc.class_id WHERE pc.pupil_id = $2 \
-             UNION SELECT c.school_id FROM guardianships g \
-               JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
-               JOIN classes c ON c.id = pc.class_id \
-               WHERE g.relative_id = $2 AND g.legal IN (1, 2)";
-        let administered = "SELECT school_id FROM roles \
-               WHERE person_id = $1 AND role = 'school_admin' \
-             UNION SELECT school_id FROM person_functions WHERE person_id = $1 AND code = 'DIR'";
+        let target_schools =
+            format!("SELECT m.school_id FROM ({}) m", school_memberships(Some("$2")));
+        let administered = administered_by("$1");
         let sql = format!(
             "SELECT t.id, t.last_name, t.first_name, t.profile FROM people t \
              JOIN accounts a ON a.person_id = t.id \
