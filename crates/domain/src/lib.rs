@@ -4,6 +4,8 @@
 //! crates parse into these types at their edges and rely on them afterwards.
 
 pub mod activation;
+pub mod communication;
+pub mod files;
 pub mod login;
 pub mod names;
 pub mod password;
