@@ -3,4 +3,6 @@
 //! turn bytes into typed records that carry the file, line and record id they came from.
 
 pub mod aaf;
+pub mod attachment;
 pub mod csv_export;
+pub mod rich_text;
