@@ -2,7 +2,8 @@
 //! person (the viewer): who they are and what they are linked to, the facts of each home page,
 //! school figures, and the directory search. Every authorization lives in the SQL `WHERE` of
 //! these queries (a parent's child is checked by the guardianship link, a search returns only the
-//! people the default communication rules let the viewer reach), never in a filter applied later.
+//! people each school's communication rules (`rules`) let the viewer reach), never in a filter
+//! applied later.
 
 use domain::profile::Profile;
 use sqlx::Row;
@@ -506,91 +507,20 @@ impl Store {
         Ok(SchoolFigures { school: school.clone(), pupils, classes })
     }
 
-    /// The people matching `query` whom the viewer may write to under the default
-    /// communication rules, capped at [`SEARCH_LIMIT`]. The rules are the `WHERE` clause.
+    /// The people matching `query` whom the viewer may write to under the communication rules
+    /// of each school (see [`crate::rules`]: per-school rules, family links, replies), capped at
+    /// [`SEARCH_LIMIT`]. The rules are the `WHERE` clause.
     pub async fn search_directory(
         &self,
         viewer_id: &str,
         query: &str,
     ) -> StoreResult<Vec<PersonRef>> {
+        let reachable = self.reachable_condition_for(viewer_id, "p.id", "$1", "$3").await?;
         let sql = format!(
             "SELECT p.id, p.last_name, p.first_name, p.profile FROM people p \
-             WHERE p.active = 1 AND p.id <> $1 \
-             AND p.search_key LIKE $2 ESCAPE '\\' \
-             AND ( \
-               p.id IN (SELECT g.pupil_id FROM guardianships g \
-                 WHERE g.relative_id = $1 AND g.legal IN (1, 2)) \
-               OR p.id IN (SELECT g.relative_id FROM guardianships g \
-                 WHERE g.pupil_id = $1 AND g.legal IN (1, 2)) \
-               OR (EXISTS (SELECT 1 FROM people v WHERE v.id = $1 \
-                     AND v.profile IN ('teacher', 'staff')) \
-                 AND (p.id IN (SELECT ps.person_id FROM person_schools ps \
-                       JOIN person_schools vs ON vs.school_id = ps.school_id \
-                       WHERE vs.person_id = $1) \
-                   OR p.id IN (SELECT pc.pupil_id FROM pupil_classes pc \
-                       JOIN classes c ON c.id = pc.class_id \
-                       JOIN person_schools vs ON vs.school_id = c.school_id \
-                       WHERE vs.person_id = $1 AND {cur_pc}) \
-                   OR p.id IN (SELECT g.relative_id FROM guardianships g \
-                       JOIN pupil_classes pc ON pc.pupil_id = g.pupil_id \
-                       JOIN classes c ON c.id = pc.class_id \
-                       JOIN person_schools vs ON vs.school_id = c.school_id \
-                       WHERE vs.person_id = $1 AND {cur_pc}))) \
-               OR (EXISTS (SELECT 1 FROM people v WHERE v.id = $1 AND v.profile = 'pupil') \
-                 AND (p.id IN (SELECT mate.pupil_id FROM pupil_classes mate \
-                       JOIN pupil_classes mine ON mine.class_id = mate.class_id \
-                       WHERE mine.pupil_id = $1 AND {cur_mine} AND {cur_mate}) \
-                   OR p.id IN (SELECT ct.teacher_id FROM class_teachers ct \
-                       JOIN pupil_classes mine ON mine.class_id = ct.class_id \
-                       WHERE mine.pupil_id = $1 AND {cur_mine}) \
-                   OR p.id IN (SELECT pt.teacher_id FROM principal_teachers pt \
-                       JOIN pupil_classes mine ON mine.class_id = pt.class_id \
-                       WHERE mine.pupil_id = $1 AND {cur_mine}) \
-                   OR p.id IN (SELECT gt.teacher_id FROM group_teachers gt \
-                       JOIN pupil_groups mg ON mg.group_id = gt.group_id \
-                       WHERE mg.pupil_id = $1))) \
-               OR (EXISTS (SELECT 1 FROM people v WHERE v.id = $1 AND v.profile = 'relative') \
-                 AND (p.id IN (SELECT ct.teacher_id FROM class_teachers ct \
-                       JOIN pupil_classes kid ON kid.class_id = ct.class_id \
-                       JOIN guardianships g ON g.pupil_id = kid.pupil_id \
-                       JOIN people k ON k.id = kid.pupil_id \
-                       WHERE g.relative_id = $1 AND g.legal IN (1, 2) AND k.active = 1 \
-                       AND {cur_kid}) \
-                   OR p.id IN (SELECT pt.teacher_id FROM principal_teachers pt \
-                       JOIN pupil_classes kid ON kid.class_id = pt.class_id \
-                       JOIN guardianships g ON g.pupil_id = kid.pupil_id \
-                       JOIN people k ON k.id = kid.pupil_id \
-                       WHERE g.relative_id = $1 AND g.legal IN (1, 2) AND k.active = 1 \
-                       AND {cur_kid}) \
-                   OR p.id IN (SELECT gt.teacher_id FROM group_teachers gt \
-                       JOIN pupil_groups kg ON kg.group_id = gt.group_id \
-                       JOIN guardianships g ON g.pupil_id = kg.pupil_id \
-                       JOIN people k ON k.id = kg.pupil_id \
-                       WHERE g.relative_id = $1 AND g.legal IN (1, 2) AND k.active = 1) \
-                   OR p.id IN (SELECT og.relative_id FROM guardianships og \
-                       JOIN pupil_classes mate ON mate.pupil_id = og.pupil_id \
-                       JOIN pupil_classes kid ON kid.class_id = mate.class_id \
-                       JOIN guardianships g ON g.pupil_id = kid.pupil_id \
-                       JOIN people k ON k.id = kid.pupil_id \
-                       WHERE g.relative_id = $1 AND g.legal IN (1, 2) AND og.legal IN (1, 2) \
-                       AND k.active = 1 AND {cur_kid} AND {cur_mate}) \
-                   OR p.id IN (SELECT f.person_id FROM person_functions f \
-                       JOIN classes c ON c.school_id = f.school_id \
-                       JOIN pupil_classes kid ON kid.class_id = c.id \
-                       JOIN guardianships g ON g.pupil_id = kid.pupil_id \
-                       JOIN people k ON k.id = kid.pupil_id \
-                       WHERE g.relative_id = $1 AND g.legal IN (1, 2) AND k.active = 1 \
-                       AND f.code = 'DIR' AND {cur_kid}))) \
-             ) ORDER BY p.last_name, p.first_name, p.id LIMIT $4",
-            cur_pc = current("pc"),
-            cur_mine = current("mine"),
-            cur_mate = current("mate"),
-            cur_kid = current("kid"),
+             WHERE p.search_key LIKE $2 ESCAPE '\\' AND {reachable} \
+             ORDER BY p.last_name, p.first_name, p.id LIMIT $4"
         );
-        // Staff attached to a class (a CPE, an assistant) reach its pupils through their
-        // `class_teachers` rows without subject, from AAF's `ENTAuxEnsClasses`.
-        // FIXME(#3): the default rules say nothing of département agents and officials; they
-        // reach only their own relatives until the messaging issue's rule editor decides.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(viewer_id)
             .bind(like_pattern(query))

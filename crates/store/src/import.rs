@@ -476,6 +476,7 @@ impl Store {
             ]);
         }
         let mut conn = self.pool().acquire().await?;
+        apply::refresh_link_statistics(&mut conn).await?;
         if !rejections.is_empty() {
             rejections.execute(&mut conn).await?;
         }

@@ -7,9 +7,14 @@
 pub mod accounts;
 pub mod admin;
 pub mod directory;
+pub mod files;
 pub mod fixtures;
 pub mod import;
+pub mod messaging;
+pub mod news;
+pub mod outbox;
 pub mod provisioning;
+pub mod rules;
 pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -97,7 +102,19 @@ impl Store {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => pool_options.connect_with(options).await?,
+            // The rule engine's statements look costly enough to the planner for JIT
+            // compilation, which then adds 0.1 to 0.8 s to queries that run in milliseconds.
+            Backend::Postgres => {
+                pool_options
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("SET jit = off").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
         };
 
         let store = Store { pool, backend };

@@ -100,8 +100,11 @@ async fn a_teacher_in_two_collèges_reaches_people_of_both() {
     ] {
         assert!(everyone.contains(&id.to_owned()), "{id}");
     }
-    assert!(!everyone.contains(&ids::AGNES.to_owned()));
+    // Agnès's scope is the whole département: school adults reach her (and she them).
+    assert!(everyone.contains(&ids::AGNES.to_owned()));
     let sophie = found(&store, ids::SOPHIE, "").await;
+    // Olivier's scope is collège 2 only, where Sophie does not work.
+    assert!(!sophie.contains(&ids::OLIVIER.to_owned()));
     assert!(!sophie.contains(&ids::DAVID.to_owned()));
     assert!(!sophie.contains(&ids::HUGO.to_owned()));
 }

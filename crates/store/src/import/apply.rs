@@ -36,6 +36,22 @@ pub(crate) async fn refresh_statistics(conn: &mut AnyConnection) -> StoreResult<
     Ok(())
 }
 
+/// On PostgreSQL, refreshes the statistics of the tables that link people, once a run is over.
+/// The communication rules and every viewer's queries join them; without statistics after a
+/// first import, the planner takes them for empty and chooses nested loops that take seconds.
+pub(crate) async fn refresh_link_statistics(conn: &mut AnyConnection) -> StoreResult<()> {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query(
+            "ANALYZE people, person_schools, person_functions, classes, teaching_groups, \
+             pupil_classes, pupil_groups, guardianships, class_teachers, group_teachers, \
+             principal_teachers, departement_scopes",
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// What the run gives to each file.
 pub(crate) struct Context<'a> {
     pub(crate) run_id: &'a str,

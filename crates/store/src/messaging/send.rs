@@ -1,0 +1,492 @@
+//! The send: one idempotency key per compose window, claimed in its own short statement
+//! (`send_requests` 'pending'), then one transaction that locks the sender's account, applies
+//! the caps, resolves the recipients under the communication rules, writes the message, its
+//! recipients, every mailbox entry, the attachment references, the search row, the outbox entry,
+//! deletes the draft and marks the key 'done'. A retry of a completed send gets the first
+//! message back, a concurrent one is told it is in progress, the same key with another content
+//! is refused; a refused or failed send leaves nothing, not even its key.
+
+use domain::communication::{MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, send_caps};
+use domain::profile::Profile;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::drafts::is_key;
+use super::{
+    ComposeMode, SendOutcome, SendRefusal, SendRequest, StoredLabel, clean_line, is_id, without_nul,
+};
+use crate::directory::today;
+use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
+
+/// How long a pending key blocks a retry before the retry may take it over (the first request
+/// died between its claim and its transaction).
+const PENDING_SECS: i64 = 60;
+
+/// The window of the hourly cap.
+const HOUR_SECS: i64 = 3_600;
+
+/// The stored bodies may exceed the submitted cap a little (the sanitiser adds link
+/// attributes), never more than twice.
+const MAX_STORED_BODY_BYTES: usize = 2 * MAX_BODY_BYTES;
+
+/// The most recipients one insert statement writes.
+const RECIPIENT_CHUNK: usize = 256;
+
+/// What claiming a key gave.
+enum Claim {
+    /// The key is ours, claimed at this instant (the token of the claim).
+    Mine(i64),
+    /// The key's send completed with this message.
+    Done(String),
+    Refused(SendRefusal),
+}
+
+/// What the send transaction gave.
+enum Attempt {
+    Sent(SendOutcome),
+    Refused(SendRefusal),
+    /// Another request took the key over meanwhile (ours had been pending too long).
+    Lost,
+}
+
+/// The SHA-256 (hex) of what makes a send the same send: the recipients' tokens (sorted), the
+/// cleaned subject, the body, the mode, the parent and the attachments (sorted), encoded as one
+/// JSON array so that no two different requests share an encoding.
+pub(crate) fn fingerprint(request: &SendRequest, subject: &str) -> String {
+    let mut tokens: Vec<String> = request.recipients.iter().map(|r| r.token()).collect();
+    tokens.sort();
+    tokens.dedup();
+    let mut attachments = request.attachment_ids.clone();
+    attachments.sort();
+    attachments.dedup();
+    let canonical = serde_json::json!([
+        tokens,
+        subject,
+        request.body_html,
+        request.mode.code(),
+        request.parent_id,
+        attachments
+    ]);
+    Sha256::digest(canonical.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `($1, $2), ($1, $3), …` for `rows` recipients after the message id.
+fn recipient_rows(rows: usize) -> String {
+    (0..rows).map(|i| format!("($1, ${})", i + 2)).collect::<Vec<_>>().join(", ")
+}
+
+impl Store {
+    /// Sends a message once per idempotency key (see the module's description).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] (French) for an invalid key, an overlong subject or body;
+    /// database errors. Refusals by the rules are `Ok(Err(_))`.
+    pub async fn send_message(
+        &self,
+        request: &SendRequest,
+    ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
+        let subject = clean_line(&request.subject);
+        if subject.is_empty() {
+            return Ok(Err(SendRefusal::EmptySubject));
+        }
+        if subject.len() > MAX_SUBJECT_BYTES {
+            return Err(StoreError::Conflict(format!(
+                "L'objet ne peut dépasser {MAX_SUBJECT_BYTES} octets."
+            )));
+        }
+        if request.body_html.len() > MAX_STORED_BODY_BYTES
+            || request.body_text.len() > MAX_STORED_BODY_BYTES
+        {
+            return Err(StoreError::Conflict("Le message est trop long.".to_owned()));
+        }
+        if !is_key(&request.idempotency_key) {
+            return Err(StoreError::Conflict(
+                "Ce formulaire n'est plus valide : rouvrez-le pour envoyer le message.".to_owned(),
+            ));
+        }
+        let mut attachments: Vec<&str> = Vec::new();
+        for id in &request.attachment_ids {
+            if !attachments.contains(&id.as_str()) {
+                attachments.push(id);
+            }
+        }
+        if attachments.len() > MAX_ATTACHMENTS || !attachments.iter().all(|id| is_id(id)) {
+            return Ok(Err(SendRefusal::BadAttachment));
+        }
+        match (request.mode, &request.parent_id) {
+            (ComposeMode::New, None) => {}
+            (ComposeMode::New, Some(_)) | (_, None) => return Ok(Err(SendRefusal::BadParent)),
+            (_, Some(_)) => {}
+        }
+
+        let fingerprint = fingerprint(request, &subject);
+        let claimed_at = match self.claim_send_key(request, &fingerprint).await? {
+            Claim::Mine(at) => at,
+            Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
+            Claim::Refused(refusal) => return Ok(Err(refusal)),
+        };
+
+        let attempt = self.send_transaction(request, &subject, &attachments, claimed_at).await;
+        match attempt {
+            Ok(Attempt::Sent(outcome)) => Ok(Ok(outcome)),
+            Ok(Attempt::Lost) => Ok(Err(SendRefusal::InProgress)),
+            Ok(Attempt::Refused(refusal)) => {
+                self.release_send_key(request, claimed_at).await?;
+                Ok(Err(refusal))
+            }
+            Err(error) => {
+                if let Err(release) = self.release_send_key(request, claimed_at).await {
+                    tracing::warn!(error = %release, "could not release a failed send's key");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Claims the request's key: ours if new (or pending for too long), else what the first
+    /// request with that key became.
+    async fn claim_send_key(&self, request: &SendRequest, fingerprint: &str) -> StoreResult<Claim> {
+        let sender = &request.sender_id;
+        let key = &request.idempotency_key;
+        for _ in 0..3 {
+            let now = now_unix();
+            let inserted = sqlx::query(
+                "INSERT INTO send_requests (sender_id, idempotency_key, fingerprint, state, \
+                 created_at) VALUES ($1, $2, $3, 'pending', $4) \
+                 ON CONFLICT (sender_id, idempotency_key) DO NOTHING",
+            )
+            .bind(sender)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now)
+            .execute(self.pool())
+            .await;
+            let inserted = match inserted {
+                Ok(done) => done.rows_affected(),
+                Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                    return Ok(Claim::Refused(SendRefusal::Frozen));
+                }
+                Err(error) => return Err(error.into()),
+            };
+            if inserted == 1 {
+                return Ok(Claim::Mine(now));
+            }
+
+            let row = sqlx::query(
+                "SELECT fingerprint, state, message_id, created_at FROM send_requests \
+                 WHERE sender_id = $1 AND idempotency_key = $2",
+            )
+            .bind(sender)
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+            let Some(row) = row else { continue };
+            let stored: String = row.try_get("fingerprint")?;
+            let state: String = row.try_get("state")?;
+            let message_id: Option<String> = row.try_get("message_id")?;
+            let created_at: i64 = row.try_get("created_at")?;
+            if stored != fingerprint {
+                return Ok(Claim::Refused(SendRefusal::KeyReused));
+            }
+            if state == "done" {
+                return message_id.map(Claim::Done).ok_or_else(|| {
+                    StoreError::Corrupt("a completed send request has no message".to_owned())
+                });
+            }
+            if created_at > now - PENDING_SECS {
+                return Ok(Claim::Refused(SendRefusal::InProgress));
+            }
+            let taken = sqlx::query(
+                "UPDATE send_requests SET created_at = $3 WHERE sender_id = $1 \
+                 AND idempotency_key = $2 AND state = 'pending' AND created_at = $4",
+            )
+            .bind(sender)
+            .bind(key)
+            .bind(now)
+            .bind(created_at)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+            return Ok(if taken == 1 {
+                Claim::Mine(now)
+            } else {
+                Claim::Refused(SendRefusal::InProgress)
+            });
+        }
+        Ok(Claim::Refused(SendRefusal::InProgress))
+    }
+
+    /// Forgets a claim that did not end in a message, so that a corrected form can be sent.
+    async fn release_send_key(&self, request: &SendRequest, claimed_at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM send_requests WHERE sender_id = $1 AND idempotency_key = $2 \
+             AND state = 'pending' AND created_at = $3",
+        )
+        .bind(&request.sender_id)
+        .bind(&request.idempotency_key)
+        .bind(claimed_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The one transaction of a send. Any refusal returns before the commit, so that the
+    /// transaction rolls back and nothing stays.
+    async fn send_transaction(
+        &self,
+        request: &SendRequest,
+        subject: &str,
+        attachments: &[&str],
+        claimed_at: i64,
+    ) -> StoreResult<Attempt> {
+        let sender = request.sender_id.as_str();
+        let message_id = new_id();
+        let now = now_unix();
+        let mut tx = self.begin_write().await?;
+
+        let ours = sqlx::query(
+            "UPDATE send_requests SET state = 'done', message_id = $3 WHERE sender_id = $1 \
+             AND idempotency_key = $2 AND state = 'pending' AND created_at = $4",
+        )
+        .bind(sender)
+        .bind(&request.idempotency_key)
+        .bind(&message_id)
+        .bind(claimed_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if ours == 0 {
+            return Ok(Attempt::Lost);
+        }
+
+        sqlx::query("UPDATE accounts SET frozen = frozen WHERE person_id = $1")
+            .bind(sender)
+            .execute(&mut *tx)
+            .await?;
+        let account = sqlx::query(
+            "SELECT a.frozen, p.active, p.profile, p.first_name, p.last_name \
+             FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.person_id = $1",
+        )
+        .bind(sender)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(account) = account else { return Ok(Attempt::Refused(SendRefusal::Frozen)) };
+        let frozen: i64 = account.try_get("frozen")?;
+        let active: i64 = account.try_get("active")?;
+        let profile: String = account.try_get("profile")?;
+        let first_name: String = account.try_get("first_name")?;
+        let last_name: String = account.try_get("last_name")?;
+        if frozen != 0 || active != 1 {
+            return Ok(Attempt::Refused(SendRefusal::Frozen));
+        }
+        let profile = Profile::parse(&profile)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown profile {profile}")))?;
+        let caps = send_caps(profile);
+
+        let per_hour = i64::try_from(caps.per_hour).unwrap_or(i64::MAX);
+        let limiting: Option<i64> = sqlx::query_scalar(
+            "SELECT created_at FROM messages WHERE sender_id = $1 AND created_at > $2 \
+             ORDER BY created_at DESC LIMIT 1 OFFSET $3",
+        )
+        .bind(sender)
+        .bind(now - HOUR_SECS)
+        .bind(per_hour.saturating_sub(1).max(0))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(at) = limiting {
+            let retry_after_secs = (at + HOUR_SECS - now).max(1);
+            return Ok(Attempt::Refused(SendRefusal::RateLimited { retry_after_secs }));
+        }
+
+        let thread_id = match &request.parent_id {
+            None => message_id.clone(),
+            Some(parent) => {
+                let thread: Option<String> = sqlx::query_scalar(
+                    "SELECT m.thread_id FROM mailbox_entries e \
+                     JOIN messages m ON m.id = e.message_id \
+                     WHERE e.owner_id = $1 AND e.message_id = $2 AND m.recalled_at IS NULL",
+                )
+                .bind(sender)
+                .bind(parent)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match thread {
+                    Some(thread) => thread,
+                    None => return Ok(Attempt::Refused(SendRefusal::BadParent)),
+                }
+            }
+        };
+
+        let resolved =
+            match crate::rules::resolve_recipients(&mut tx, sender, &request.recipients, &today())
+                .await?
+            {
+                Ok(resolved) => resolved,
+                Err(refusal) => return Ok(Attempt::Refused(SendRefusal::Rules(refusal))),
+            };
+        if resolved.person_ids.len() > caps.max_recipients {
+            return Ok(Attempt::Refused(SendRefusal::TooManyRecipients {
+                max: caps.max_recipients,
+            }));
+        }
+
+        let forwarded = match request.mode {
+            ComposeMode::Forward => request.parent_id.clone(),
+            _ => None,
+        };
+        for id in attachments {
+            let usable: Option<String> = sqlx::query_scalar(
+                "SELECT a.id FROM attachments a WHERE a.id = $2 AND (a.owner_id = $1 \
+                 OR EXISTS (SELECT 1 FROM message_attachments ma \
+                   WHERE ma.message_id = $3 AND ma.attachment_id = a.id))",
+            )
+            .bind(sender)
+            .bind(*id)
+            .bind(&forwarded)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if usable.is_none() {
+                return Ok(Attempt::Refused(SendRefusal::BadAttachment));
+            }
+        }
+
+        let labels: Vec<StoredLabel> = resolved
+            .labels
+            .iter()
+            .map(|(token, label)| StoredLabel { token: token.clone(), label: label.clone() })
+            .collect();
+        let labels = serde_json::to_string(&labels)
+            .map_err(|error| StoreError::Corrupt(format!("recipient labels: {error}")))?;
+        let body_html = without_nul(&request.body_html);
+        let body_text = without_nul(&request.body_text);
+        let search_text = domain::names::fold_for_search(&format!(
+            "{subject} {body_text} {first_name} {last_name}"
+        ));
+        sqlx::query(
+            "INSERT INTO messages (id, sender_id, thread_id, parent_id, subject, body_html, \
+             body_text, recipients_label, search_text, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&message_id)
+        .bind(sender)
+        .bind(&thread_id)
+        .bind(&request.parent_id)
+        .bind(subject)
+        .bind(&body_html)
+        .bind(&body_text)
+        .bind(&labels)
+        .bind(&search_text)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+
+        for chunk in resolved.person_ids.chunks(RECIPIENT_CHUNK) {
+            let slots = chunk.len().next_power_of_two();
+            let sql = format!(
+                "INSERT INTO message_recipients (message_id, person_id) VALUES {} \
+                 ON CONFLICT (message_id, person_id) DO NOTHING",
+                recipient_rows(slots)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&message_id);
+            for i in 0..slots {
+                query =
+                    query.bind(chunk.get(i).or(chunk.last()).map_or("", String::as_str).to_owned());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+             created_at) SELECT person_id, message_id, 'inbox', 'inbox', 1, $2 \
+             FROM message_recipients WHERE message_id = $1",
+        )
+        .bind(&message_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+             created_at) VALUES ($1, $2, 'sent', 'sent', 0, $3)",
+        )
+        .bind(sender)
+        .bind(&message_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+
+        for (position, id) in attachments.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO message_attachments (message_id, attachment_id, position) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(&message_id)
+            .bind(*id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if self.backend() == Backend::Sqlite {
+            sqlx::query("INSERT INTO messages_fts (message_id, search_text) VALUES ($1, $2)")
+                .bind(&message_id)
+                .bind(&search_text)
+                .execute(&mut *tx)
+                .await?;
+        }
+        crate::outbox::enqueue(&mut tx, "message_sent", &message_id, now).await?;
+        if let Some(draft) = &request.draft_id {
+            sqlx::query("DELETE FROM drafts WHERE id = $1 AND owner_id = $2")
+                .bind(draft)
+                .bind(sender)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if self.backend() == Backend::Postgres {
+            crate::outbox::notify_live(&mut tx, &message_id).await?;
+        }
+        tx.commit().await?;
+
+        tracing::info!(%message_id, recipients = resolved.person_ids.len(), "message sent");
+        Ok(Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids: resolved.person_ids }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::communication::{GroupKind, Recipient};
+
+    use super::*;
+
+    fn request() -> SendRequest {
+        SendRequest {
+            sender_id: "t".to_owned(),
+            idempotency_key: "k".to_owned(),
+            recipients: vec![
+                Recipient::Person("b".to_owned()),
+                Recipient::Group(GroupKind::ClassParents, "c".to_owned()),
+            ],
+            subject: "S".to_owned(),
+            body_html: "<p>x</p>".to_owned(),
+            body_text: "x".to_owned(),
+            mode: ComposeMode::New,
+            parent_id: None,
+            attachment_ids: vec!["2".to_owned(), "1".to_owned()],
+            draft_id: None,
+        }
+    }
+
+    #[test]
+    fn fingerprints_ignore_order_but_not_content() {
+        let first = request();
+        let mut reordered = request();
+        reordered.recipients.reverse();
+        reordered.attachment_ids.reverse();
+        reordered.draft_id = Some("d".to_owned());
+        assert_eq!(fingerprint(&first, "S"), fingerprint(&reordered, "S"));
+
+        let mut other = request();
+        other.body_html = "<p>y</p>".to_owned();
+        assert_ne!(fingerprint(&first, "S"), fingerprint(&other, "S"));
+        assert_ne!(fingerprint(&first, "S"), fingerprint(&first, "T"));
+        assert_eq!(fingerprint(&first, "S").len(), 64);
+        assert_eq!(recipient_rows(2), "($1, $2), ($1, $3)");
+    }
+}

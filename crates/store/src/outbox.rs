@@ -1,0 +1,265 @@
+//! The notification outbox and what its workers need: entries are written in the same
+//! transaction as the change they announce (a send, a recall), claimed by one worker at a time
+//! under a lease, completed or put back for a later try; deliveries are recorded per
+//! (subject, recipient, channel) so that a second pass sends nothing twice; and each person's
+//! e-mail address for notifications. On PostgreSQL a change also wakes the live listeners of
+//! every instance (`pg_notify('preau_live', <message id>)`) inside its transaction.
+
+use sqlx::Row;
+
+use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
+
+/// The PostgreSQL channel the live notifications go through; the payload is a message id.
+pub const LIVE_CHANNEL: &str = "preau_live";
+
+/// The longest error text kept with an entry put back, in bytes.
+const MAX_ERROR_BYTES: usize = 500;
+
+/// The longest notification address kept, in bytes.
+const MAX_EMAIL_BYTES: usize = 254;
+
+/// An outbox entry claimed by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: String,
+    /// `message_sent`, `message_recalled`, …
+    pub kind: String,
+    /// What it is about (a message id).
+    pub subject_id: String,
+    /// How many times it was claimed, this claim included.
+    pub attempts: i64,
+}
+
+/// Someone to notify by e-mail of a new message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailTarget {
+    pub person_id: String,
+    pub email: String,
+    pub sender_name: String,
+    pub subject: String,
+}
+
+/// Writes an outbox entry inside the caller's transaction, due now.
+pub(crate) async fn enqueue(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    subject_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (id, kind, subject_id, created_at, available_at) \
+         VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(new_id())
+    .bind(kind)
+    .bind(subject_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Announces a message to the live listeners of every instance (PostgreSQL only), inside the
+/// caller's transaction: PostgreSQL delivers it at commit, and never if it rolls back.
+pub(crate) async fn notify_live(
+    conn: &mut sqlx::AnyConnection,
+    message_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("SELECT CAST(1 AS BIGINT) FROM (SELECT pg_notify($1, $2)) AS notified")
+        .bind(LIVE_CHANNEL)
+        .bind(message_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether an address looks like one a mail server accepts: one `@`, something on each side,
+/// a dot in the domain, no white space or control characters, at most 254 bytes.
+fn plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    email.len() <= MAX_EMAIL_BYTES
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.chars().all(|c| !c.is_whitespace() && !c.is_control())
+}
+
+impl Store {
+    /// Claims up to `limit` due entries for `worker_id` for `lease_secs` seconds, oldest first.
+    /// An entry is someone's while its lease runs: two workers never both get it (the outer
+    /// `WHERE` is checked again on the row each update locks; on PostgreSQL the candidates are
+    /// also locked with `SKIP LOCKED`, so that concurrent workers take different entries).
+    pub async fn claim_outbox(
+        &self,
+        worker_id: &str,
+        limit: i64,
+        lease_secs: i64,
+    ) -> StoreResult<Vec<OutboxItem>> {
+        let now = now_unix();
+        let lock = match self.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let free = "done_at IS NULL AND available_at <= $3 \
+                    AND (claimed_until IS NULL OR claimed_until < $3)";
+        let sql = format!(
+            "UPDATE outbox SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
+             WHERE {free} AND id IN (SELECT id FROM outbox WHERE {free} \
+               ORDER BY available_at, id LIMIT $4{lock}) \
+             RETURNING id, kind, subject_id, attempts"
+        );
+        let mut items = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(worker_id)
+            .bind(now.saturating_add(lease_secs.max(1)))
+            .bind(now)
+            .bind(limit.clamp(1, 1_000))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(OutboxItem {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    subject_id: row.try_get("subject_id")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        items.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(items)
+    }
+
+    /// Marks an entry done.
+    pub async fn complete_outbox(&self, id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET done_at = $2, claimed_by = NULL, claimed_until = NULL \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now_unix())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Puts an entry back, due again at `retry_at`, with what went wrong (no personal data:
+    /// the caller logs ids and causes only).
+    pub async fn retry_outbox(&self, id: &str, error: &str, retry_at: i64) -> StoreResult<()> {
+        let error = crate::messaging::without_nul(error);
+        let error = crate::messaging::truncate_bytes(&error, MAX_ERROR_BYTES);
+        sqlx::query(
+            "UPDATE outbox SET available_at = $2, last_error = $3, claimed_by = NULL, \
+             claimed_until = NULL WHERE id = $1 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(retry_at)
+        .bind(error)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The recipients of a message to notify by e-mail: those with a notification address,
+    /// active, not frozen, not yet notified of it by e-mail; none once it is recalled.
+    pub async fn email_targets(&self, message_id: &str) -> StoreResult<Vec<EmailTarget>> {
+        sqlx::query(
+            "SELECT r.person_id, pr.notify_email, s.first_name, s.last_name, m.subject \
+             FROM message_recipients r JOIN messages m ON m.id = r.message_id \
+             JOIN people s ON s.id = m.sender_id \
+             JOIN preferences pr ON pr.person_id = r.person_id \
+             JOIN people p ON p.id = r.person_id JOIN accounts a ON a.person_id = r.person_id \
+             WHERE r.message_id = $1 AND m.recalled_at IS NULL \
+             AND pr.notify_email IS NOT NULL AND pr.notify_email <> '' \
+             AND p.active = 1 AND a.frozen = 0 \
+             AND NOT EXISTS (SELECT 1 FROM notification_deliveries d \
+               WHERE d.subject_id = r.message_id AND d.recipient_id = r.person_id \
+               AND d.channel = 'email') \
+             ORDER BY r.person_id",
+        )
+        .bind(message_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            let first: String = row.try_get("first_name")?;
+            let last: String = row.try_get("last_name")?;
+            Ok(EmailTarget {
+                person_id: row.try_get("person_id")?,
+                email: row.try_get("notify_email")?,
+                sender_name: format!("{first} {last}"),
+                subject: row.try_get("subject")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Records that `recipient_id` was notified of `subject_id` on `channel`; `true` if this
+    /// is the first time.
+    pub async fn mark_delivered(
+        &self,
+        subject_id: &str,
+        recipient_id: &str,
+        channel: &str,
+    ) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO notification_deliveries (subject_id, recipient_id, channel, \
+             delivered_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (subject_id, recipient_id, channel) DO NOTHING",
+        )
+        .bind(subject_id)
+        .bind(recipient_id)
+        .bind(channel)
+        .bind(now_unix())
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Sets (or, with `None` or an empty text, removes) the address a person is notified at.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] (French) for an address that cannot be one.
+    pub async fn set_notify_email(&self, person_id: &str, email: Option<&str>) -> StoreResult<()> {
+        let email = email.map(str::trim).filter(|email| !email.is_empty());
+        if email.is_some_and(|email| !plausible_email(email)) {
+            return Err(StoreError::Conflict(
+                "Cette adresse électronique n'est pas valide.".to_owned(),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO preferences (person_id, notify_email) VALUES ($1, $2) \
+             ON CONFLICT (person_id) DO UPDATE SET notify_email = excluded.notify_email",
+        )
+        .bind(person_id)
+        .bind(email.map(str::to_owned))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The address a person is notified at, if any.
+    pub async fn notify_email(&self, person_id: &str) -> StoreResult<Option<String>> {
+        let email: Option<Option<String>> =
+            sqlx::query_scalar("SELECT notify_email FROM preferences WHERE person_id = $1")
+                .bind(person_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(email.flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked_loosely() {
+        assert!(plausible_email("paul.martin@example.org"));
+        for bad in ["", "paul", "@x.fr", "a@b", "a b@c.fr", "a@b.fr\nBcc: x@y.fr", "a@.fr"] {
+            assert!(!plausible_email(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! A mailbox on the fixture département: others' messages, folders, drafts and attachments are
+//! out of reach (not found, nothing changed); folders are created, filled, deleted; the trash
+//! is emptied and restored from; unread counts follow; drafts are saved, updated, deleted and
+//! consumed by the send; the reply forms; the full-text search ignores accents and finds
+//! prefixes in one's own mailbox only; a folder of 10,000 messages pages correctly.
+
+mod messaging_support;
+
+use domain::communication::Recipient;
+use messaging_support::{count, count_for, execute, fixture, request, send, send_ok, snapshot};
+use store::StoreError;
+use store::fixtures::ids;
+use store::messaging::{ComposeMode, DraftInput, Folder, NewAttachment, PAGE_SIZE};
+
+fn not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::NotFound))
+}
+
+fn upload() -> NewAttachment {
+    NewAttachment {
+        display_name: "photo.png".to_owned(),
+        content_type: "image/png".to_owned(),
+        size_bytes: 10,
+        sha256: "0f".repeat(32),
+        storage_key: store::new_id(),
+    }
+}
+
+fn draft_input(tokens: &[&str], subject: &str) -> DraftInput {
+    DraftInput {
+        id: None,
+        subject: subject.to_owned(),
+        body_html: "<p>Brouillon</p>".to_owned(),
+        recipients: tokens.iter().filter_map(|t| Recipient::parse(t)).collect(),
+        mode: ComposeMode::New,
+        parent_id: None,
+        idempotency_key: store::new_id(),
+    }
+}
+
+#[tokio::test]
+async fn nobody_reads_moves_marks_or_downloads_what_is_not_in_their_mailbox() {
+    let store = fixture().await;
+    let file = store.create_attachment(ids::THOMAS, &upload()).await.unwrap();
+    let mut with_file = request(ids::THOMAS, &["p:p-alice"], "Privé", "Pour Alice seulement.");
+    with_file.attachment_ids = vec![file.id.clone()];
+    let (message_id, _) = send_ok(&store, &with_file).await;
+    let folder = store.create_folder(ids::ALICE, "Classe").await.unwrap();
+    let draft = store.save_draft(ids::ALICE, &draft_input(&["p:p-bruno"], "Secret")).await.unwrap();
+    let ids_list = vec![message_id.clone()];
+    let before = snapshot(&store).await;
+
+    for intruder in [ids::BRUNO, ids::CHLOE, ids::PAUL, ids::HELENE, ids::AGNES] {
+        assert!(not_found(store.open_message(intruder, &message_id).await), "{intruder}");
+        assert_eq!(store.set_unread(intruder, &ids_list, false).await.unwrap(), 0);
+        for to in [Folder::Trash, Folder::Inbox, Folder::Sent] {
+            assert_eq!(store.move_messages(intruder, &ids_list, &to).await.unwrap(), 0);
+        }
+        assert!(not_found(
+            store.move_messages(intruder, &ids_list, &Folder::Custom(folder.clone())).await
+        ));
+        assert!(not_found(store.mailbox(intruder, &Folder::Custom(folder.clone()), 1).await));
+        assert!(not_found(store.rename_folder(intruder, &folder, "À moi").await));
+        assert!(not_found(store.delete_folder(intruder, &folder).await));
+        assert!(not_found(store.attachment_for(intruder, &file.id).await));
+        assert!(not_found(store.report_message(intruder, &message_id, "x").await));
+        assert!(not_found(store.compose_from(intruder, ComposeMode::Reply, &message_id).await));
+        assert!(not_found(store.draft(intruder, &draft).await));
+        assert!(not_found(store.delete_draft(intruder, &draft).await));
+        assert!(not_found(store.attach_to_draft(intruder, &draft, &file.id).await));
+        assert!(not_found(store.detach_from_draft(intruder, &draft, &file.id).await));
+        let mut hijack = draft_input(&[], "Volé");
+        hijack.id = Some(draft.clone());
+        assert!(not_found(store.save_draft(intruder, &hijack).await));
+        let mut reply = draft_input(&[], "Re: Privé");
+        reply.mode = ComposeMode::Reply;
+        reply.parent_id = Some(message_id.clone());
+        assert!(not_found(store.save_draft(intruder, &reply).await));
+        assert_eq!(store.empty_trash(intruder).await.unwrap(), 0);
+        let found = store.search_mailbox(intruder, "alice", 1).await.unwrap();
+        assert!(found.messages.iter().all(|m| m.id != message_id));
+    }
+    assert!(not_found(store.attach_to_draft(ids::ALICE, &draft, &file.id).await));
+    assert_eq!(snapshot(&store).await, before);
+    assert!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().messages[0].unread);
+}
+
+#[tokio::test]
+async fn opening_marks_read_and_the_counts_follow() {
+    let store = fixture().await;
+    let first = send(&store, ids::THOMAS, &["p:p-alice"], "Un").await;
+    let second = send(&store, ids::THOMAS, &["p:p-alice"], "Deux").await;
+    send(&store, ids::ALICE, &["p:t-thomas"], "Trois").await;
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 2);
+
+    let view = store.open_message(ids::ALICE, &first).await.unwrap();
+
+    assert!(!view.origin_sent);
+    assert!(!view.can_recall);
+    assert_eq!(view.folder, Folder::Inbox);
+    assert_eq!(view.recipients, [("p:p-alice".to_owned(), "Alice Martin".to_owned())]);
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 1);
+    assert_eq!(
+        store.set_unread(ids::ALICE, &[first.clone(), second.clone()], true).await.unwrap(),
+        1
+    );
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .set_unread(ids::ALICE, &[first.clone(), second.clone(), "x y".into()], false)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 0);
+    let folders = store.folders(ids::ALICE).await.unwrap();
+    let summary: Vec<(Folder, i64, i64)> =
+        folders.iter().map(|f| (f.folder.clone(), f.unread, f.total)).collect();
+    assert_eq!(
+        summary,
+        [
+            (Folder::Inbox, 0, 2),
+            (Folder::Sent, 0, 1),
+            (Folder::Drafts, 0, 0),
+            (Folder::Trash, 0, 0)
+        ]
+    );
+    assert_eq!(folders[0].name, "Boîte de réception");
+    let own = store.open_message(ids::ALICE, &second).await.unwrap();
+    assert_eq!(own.sender.id, ids::THOMAS);
+}
+
+#[tokio::test]
+async fn own_folders_the_trash_and_restoring_put_messages_back_where_they_came_from() {
+    let store = fixture().await;
+    let received = send(&store, ids::THOMAS, &["p:p-alice"], "Reçu").await;
+    let other = send(&store, ids::THOMAS, &["p:p-alice"], "Autre").await;
+    let sent = send(&store, ids::ALICE, &["p:t-thomas"], "Envoyé").await;
+
+    let folder = store.create_folder(ids::ALICE, "  Maths\u{0} ").await.unwrap();
+    assert!(matches!(store.create_folder(ids::ALICE, "Maths").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_folder(ids::ALICE, " \t").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_folder(ids::ALICE, &"x".repeat(61)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.create_folder(ids::BRUNO, "Maths").await.unwrap();
+    let art = store.create_folder(ids::ALICE, "Arts").await.unwrap();
+    assert!(matches!(
+        store.rename_folder(ids::ALICE, &art, "Maths").await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.rename_folder(ids::ALICE, &art, "Arts plastiques").await.unwrap();
+    let custom = Folder::Custom(folder.clone());
+
+    let both = vec![received.clone(), sent.clone()];
+    assert_eq!(store.move_messages(ids::ALICE, &both, &custom).await.unwrap(), 2);
+    assert_eq!(store.move_messages(ids::ALICE, &both, &custom).await.unwrap(), 0);
+    assert!(not_found(store.move_messages(ids::ALICE, &both, &Folder::Drafts).await));
+    let page = store.mailbox(ids::ALICE, &custom, 1).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert!(page.messages.iter().all(|m| m.folder == custom));
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 2, "own folders count");
+    let names: Vec<String> =
+        store.folders(ids::ALICE).await.unwrap().into_iter().skip(4).map(|f| f.name).collect();
+    assert_eq!(names, ["Arts plastiques", "Maths"]);
+
+    store.delete_folder(ids::ALICE, &folder).await.unwrap();
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 2);
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Sent, 1).await.unwrap().total, 1);
+    assert!(not_found(store.mailbox(ids::ALICE, &custom, 1).await));
+
+    let all = vec![received.clone(), sent.clone(), other.clone()];
+    assert_eq!(store.move_messages(ids::ALICE, &all, &Folder::Trash).await.unwrap(), 3);
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 0, "the trash does not count");
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Trash, 1).await.unwrap().total, 3);
+    assert_eq!(
+        store
+            .move_messages(ids::ALICE, &[received.clone(), sent.clone()], &Folder::Inbox)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 1);
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Sent, 1).await.unwrap().total, 1);
+
+    assert_eq!(store.empty_trash(ids::ALICE).await.unwrap(), 1);
+    assert!(not_found(store.open_message(ids::ALICE, &other).await));
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Trash, 1).await.unwrap().total, 0);
+    assert!(store.open_message(ids::THOMAS, &other).await.is_ok(), "the sender keeps it");
+}
+
+#[tokio::test]
+async fn drafts_are_saved_updated_listed_deleted_and_consumed_by_the_send() {
+    let store = fixture().await;
+    let file = store.create_attachment(ids::THOMAS, &upload()).await.unwrap();
+    let mut input = draft_input(&["p:p-alice", "class_parents:class-6a"], "Sortie");
+
+    let id = store.save_draft(ids::THOMAS, &input).await.unwrap();
+    input.id = Some(id.clone());
+    input.subject = "Sortie au zoo".to_owned();
+    input.body_html = "<p>Départ à <b>8 h</b>.</p>".to_owned();
+    assert_eq!(store.save_draft(ids::THOMAS, &input).await.unwrap(), id);
+    store.attach_to_draft(ids::THOMAS, &id, &file.id).await.unwrap();
+    store.attach_to_draft(ids::THOMAS, &id, &file.id).await.unwrap();
+    let other = store.save_draft(ids::THOMAS, &draft_input(&[], "Autre")).await.unwrap();
+
+    let draft = store.draft(ids::THOMAS, &id).await.unwrap();
+    assert_eq!(draft.subject, "Sortie au zoo");
+    assert_eq!(draft.recipients.len(), 2);
+    assert_eq!(
+        draft.recipient_labels,
+        [
+            ("p:p-alice".to_owned(), "Alice Martin".to_owned()),
+            ("class_parents:class-6a".to_owned(), "Parents de 6A".to_owned())
+        ]
+    );
+    assert_eq!(draft.attachments, std::slice::from_ref(&file));
+    assert_eq!(draft.idempotency_key, input.idempotency_key);
+    let listed = store.drafts(ids::THOMAS, 1).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let page = store.mailbox(ids::THOMAS, &Folder::Drafts, 1).await.unwrap();
+    assert_eq!(page.total, 2);
+    let zoo = page.messages.iter().find(|m| m.id == id).unwrap();
+    assert_eq!(zoo.snippet, "Départ à 8 h.");
+    assert_eq!(zoo.recipients, "Alice Martin, Parents de 6A");
+    assert!(zoo.has_attachments);
+    let drafts_folder = store.folders(ids::THOMAS).await.unwrap();
+    assert_eq!(drafts_folder[2].total, 2);
+
+    store.detach_from_draft(ids::THOMAS, &id, &file.id).await.unwrap();
+    assert!(store.draft(ids::THOMAS, &id).await.unwrap().attachments.is_empty());
+    store.attach_to_draft(ids::THOMAS, &id, &file.id).await.unwrap();
+    store.delete_draft(ids::THOMAS, &other).await.unwrap();
+    assert!(not_found(store.draft(ids::THOMAS, &other).await));
+
+    let mut send =
+        request(ids::THOMAS, &["p:p-alice", "class_parents:class-6a"], "Sortie au zoo", "x");
+    send.idempotency_key = draft.idempotency_key.clone();
+    send.draft_id = Some(id.clone());
+    send.attachment_ids = vec![file.id.clone()];
+    let (message_id, _) = send_ok(&store, &send).await;
+    assert!(not_found(store.draft(ids::THOMAS, &id).await));
+    assert_eq!(store.folders(ids::THOMAS).await.unwrap()[2].total, 0);
+    assert_eq!(store.attachment_for(ids::QUITTERIE, &file.id).await.unwrap().id, file.id);
+    assert_eq!(
+        count_for(
+            &store,
+            "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1",
+            &message_id
+        )
+        .await,
+        5
+    );
+
+    let labels = store
+        .recipient_labels(
+            ids::ALICE,
+            &[
+                Recipient::Person(ids::SAMI.to_owned()),
+                Recipient::Person(ids::BRUNO.to_owned()),
+                Recipient::parse("class_parents:missing").unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let labels: Vec<&str> = labels.iter().map(|(_, label)| label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Destinataire inconnu", "Bruno Durand", "Destinataire inconnu"],
+        "no name of someone Alice may not write to"
+    );
+
+    let mut too_long = draft_input(&[], "x");
+    too_long.subject = "é".repeat(200);
+    assert!(matches!(store.save_draft(ids::THOMAS, &too_long).await, Err(StoreError::Conflict(_))));
+}
+
+#[tokio::test]
+async fn replies_and_forwards_start_from_the_message_quoted_and_addressed() {
+    let store = fixture().await;
+    let file = store.create_attachment(ids::THOMAS, &upload()).await.unwrap();
+    let mut original =
+        request(ids::THOMAS, &["p:p-alice", "p:p-bruno", "p:r-paul", "p:r-sami"], "Sortie", "x");
+    original.body_html = "<p>Rendez-vous <b>devant</b> le collège.</p>".to_owned();
+    original.attachment_ids = vec![file.id.clone()];
+    let (message_id, _) = send_ok(&store, &original).await;
+
+    let reply = store.compose_from(ids::ALICE, ComposeMode::Reply, &message_id).await.unwrap();
+    let all = store.compose_from(ids::ALICE, ComposeMode::ReplyAll, &message_id).await.unwrap();
+    let forward = store.compose_from(ids::ALICE, ComposeMode::Forward, &message_id).await.unwrap();
+    let own = store.compose_from(ids::THOMAS, ComposeMode::Reply, &message_id).await.unwrap();
+
+    assert_eq!(reply.id, "");
+    assert_eq!(reply.subject, "Re: Sortie");
+    assert_eq!(reply.recipients, [Recipient::Person(ids::THOMAS.to_owned())]);
+    assert_eq!(reply.recipient_labels[0].1, "Thomas Bernard");
+    assert!(reply.body_html.contains("<blockquote><p>Le "));
+    assert!(reply.body_html.contains("Thomas Bernard a écrit :</p><p>Rendez-vous <b>devant</b>"));
+    assert_eq!(reply.parent_id.as_deref(), Some(message_id.as_str()));
+    assert!(reply.attachments.is_empty());
+    assert_ne!(reply.idempotency_key, all.idempotency_key);
+    assert_eq!(
+        all.recipients,
+        [
+            Recipient::Person(ids::THOMAS.to_owned()),
+            Recipient::Person(ids::BRUNO.to_owned()),
+            Recipient::Person(ids::PAUL.to_owned())
+        ],
+        "the sender and the other recipients Alice may write to (not Chloé's father)"
+    );
+    assert_eq!(forward.subject, "Tr: Sortie");
+    assert!(forward.recipients.is_empty());
+    assert_eq!(forward.attachments, std::slice::from_ref(&file));
+    assert!(forward.body_html.contains("De : Thomas Bernard"));
+    assert_eq!(own.recipients.len(), 4, "replying to one's own message goes to its recipients");
+    assert!(not_found(store.compose_from(ids::ALICE, ComposeMode::New, &message_id).await));
+
+    let mut saved = DraftInput {
+        id: None,
+        subject: forward.subject.clone(),
+        body_html: forward.body_html.clone(),
+        recipients: vec![Recipient::Person(ids::BRUNO.to_owned())],
+        mode: ComposeMode::Forward,
+        parent_id: forward.parent_id.clone(),
+        idempotency_key: forward.idempotency_key.clone(),
+    };
+    let draft = store.save_draft(ids::ALICE, &saved).await.unwrap();
+    store.attach_to_draft(ids::ALICE, &draft, &file.id).await.unwrap();
+    saved.mode = ComposeMode::New;
+    saved.id = Some(draft.clone());
+    store.save_draft(ids::ALICE, &saved).await.unwrap();
+    let stored = store.draft(ids::ALICE, &draft).await.unwrap();
+    assert_eq!(stored.parent_id, None, "a new message has no parent");
+}
+
+#[tokio::test]
+async fn names_in_quotes_are_escaped() {
+    let store = fixture().await;
+    let message_id = send(&store, ids::XAVIER, &["p:p-chloe"], "<b>Salut</b>").await;
+
+    let reply = store.compose_from(ids::CHLOE, ComposeMode::Reply, &message_id).await.unwrap();
+    let forward = store.compose_from(ids::CHLOE, ComposeMode::Forward, &message_id).await.unwrap();
+
+    assert!(reply.body_html.contains("Xavier &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!reply.body_html.contains("<script>"));
+    assert!(forward.body_html.contains("Objet : &lt;b&gt;Salut&lt;/b&gt;"));
+    assert_eq!(reply.subject, "Re: <b>Salut</b>", "plain text, escaped by the templates");
+}
+
+#[tokio::test]
+async fn the_search_ignores_accents_and_case_finds_prefixes_and_stays_in_ones_mailbox() {
+    let store = fixture().await;
+    let zoo = send_ok(
+        &store,
+        &request(ids::THOMAS, &["p:p-alice"], "Sortie au zoo", "Nous verrons un Éléphant d'Asie."),
+    )
+    .await
+    .0;
+    send_ok(&store, &request(ids::THOMAS, &["p:p-bruno"], "Éléphants", "Pour Bruno.")).await;
+    let museum =
+        send_ok(&store, &request(ids::THOMAS, &["p:p-alice"], "Musée", "Les dinosaures.")).await.0;
+    let trashed =
+        send_ok(&store, &request(ids::THOMAS, &["p:p-alice"], "Poubelle", "Un éléphant.")).await.0;
+    store.move_messages(ids::ALICE, &[trashed], &Folder::Trash).await.unwrap();
+
+    for query in ["elephant", "ÉLÉPHANT", "élép", "zoo eleph", "  asie ", "bernard elephant"] {
+        let found = store.search_mailbox(ids::ALICE, query, 1).await.unwrap();
+        assert_eq!(found.total, 1, "{query}");
+        assert_eq!(found.messages[0].id, zoo, "{query}");
+    }
+    let found = store.search_mailbox(ids::ALICE, "dino", 1).await.unwrap();
+    assert_eq!(found.messages.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [museum.as_str()]);
+    let sent = store.search_mailbox(ids::THOMAS, "elephant", 1).await.unwrap();
+    assert_eq!(sent.total, 3, "the sender finds their sent copies");
+    for query in
+        ["", "   ", "\"", "*", "'", "\"*\" OR", "&|!():*", "NEAR(", "-", "éléphant\" OR \"x"]
+    {
+        let found = store.search_mailbox(ids::ALICE, query, 1).await;
+        let found = found.unwrap_or_else(|error| panic!("{query:?}: {error}"));
+        assert!(found.total <= 1, "{query:?}");
+    }
+    assert_eq!(store.search_mailbox(ids::ALICE, "\"*\"", 1).await.unwrap().total, 0);
+    assert_eq!(store.search_mailbox(ids::ALICE, "girafe", 1).await.unwrap().total, 0);
+    assert_eq!(store.search_mailbox(ids::CHLOE, "elephant", 1).await.unwrap().total, 0);
+    assert_eq!(store.search_mailbox(ids::BRUNO, "elephant", 1).await.unwrap().total, 1);
+}
+
+#[tokio::test]
+async fn a_folder_of_ten_thousand_messages_pages_newest_first() {
+    let store = fixture().await;
+    let sample = send(&store, ids::THOMAS, &["p:p-alice"], "Modèle").await;
+    execute(
+        &store,
+        "INSERT INTO messages (id, sender_id, thread_id, subject, body_html, body_text, \
+         recipients_label, search_text, created_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) \
+         SELECT 'bulk-' || CAST(i AS TEXT), $1, 'bulk-' || CAST(i AS TEXT), \
+           'Message ' || CAST(i AS TEXT), '<p>x</p>', 'x', '[]', 'x', 1000000 + i / 2 FROM n",
+        &[ids::THOMAS],
+    )
+    .await;
+    execute(
+        &store,
+        "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, created_at) \
+         SELECT $1, id, 'inbox', 'inbox', 1, created_at FROM messages WHERE id LIKE 'bulk-%'",
+        &[ids::ALICE],
+    )
+    .await;
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM mailbox_entries WHERE owner_id = 'p-alice'").await,
+        10_001
+    );
+
+    let started = std::time::Instant::now();
+    let first = store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap();
+    let middle = store.mailbox(ids::ALICE, &Folder::Inbox, 200).await.unwrap();
+    let last = store.mailbox(ids::ALICE, &Folder::Inbox, 401).await.unwrap();
+    let beyond = store.mailbox(ids::ALICE, &Folder::Inbox, 402).await.unwrap();
+    let elapsed = started.elapsed();
+
+    assert_eq!(first.total, 10_001);
+    assert_eq!(first.messages.len(), PAGE_SIZE as usize);
+    assert_eq!(first.messages[0].id, sample);
+    assert_eq!(first.messages[1].id, "bulk-10000");
+    assert_eq!(first.messages[2].id, "bulk-9999");
+    assert_eq!(middle.messages.len(), 25);
+    assert_eq!(last.messages.len(), 1);
+    assert!(beyond.messages.is_empty());
+    let mut seen = std::collections::BTreeSet::new();
+    for page in 1..=401 {
+        for message in store.mailbox(ids::ALICE, &Folder::Inbox, page).await.unwrap().messages {
+            assert!(seen.insert(message.id), "a message on two pages");
+        }
+    }
+    assert_eq!(seen.len(), 10_001);
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 10_001);
+    assert_eq!(store.folders(ids::ALICE).await.unwrap()[0].unread, 10_001);
+    assert!(elapsed < std::time::Duration::from_secs(2), "{elapsed:?}");
+}

@@ -1,0 +1,131 @@
+//! The notification outbox: concurrent workers never claim one entry twice, a lease keeps an
+//! entry from others until it runs out, an entry put back waits for its time, a completed one
+//! is never claimed again; the e-mail targets of a message and the per-recipient deliveries.
+
+mod messaging_support;
+
+use std::collections::BTreeSet;
+
+use messaging_support::{count, execute, fixture, send};
+use store::StoreError;
+use store::fixtures::ids;
+
+/// Writes `n` due outbox entries.
+async fn enqueue(store: &store::Store, n: usize) {
+    execute(
+        store,
+        &format!(
+            "INSERT INTO outbox (id, kind, subject_id, created_at, available_at) \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+             SELECT 'o-' || CAST(1000 + i AS TEXT), 'message_sent', 'm', 0, 0 FROM n"
+        ),
+        &[],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_workers_never_claim_one_entry_twice() {
+    let store = fixture().await;
+    enqueue(&store, 200).await;
+
+    let mut workers = Vec::new();
+    for worker in 0..4 {
+        let store = store.store.clone();
+        workers.push(tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            loop {
+                let items = store.claim_outbox(&format!("w{worker}"), 3, 60).await.unwrap();
+                if items.is_empty() {
+                    return claimed;
+                }
+                claimed.extend(items.into_iter().map(|item| item.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len(), "an entry claimed twice");
+    assert_eq!(all.len(), 200);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox WHERE attempts <> 1").await, 0);
+}
+
+#[tokio::test]
+async fn a_lease_a_retry_and_a_completion_decide_who_gets_an_entry() {
+    let store = fixture().await;
+    let message_id = send(&store, ids::THOMAS, &["p:p-alice"], "Bonjour").await;
+
+    let first = store.claim_outbox("w1", 10, 60).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].kind.as_str(), first[0].subject_id.as_str()),
+        ("message_sent", message_id.as_str())
+    );
+    assert_eq!(first[0].attempts, 1);
+    assert!(store.claim_outbox("w2", 10, 60).await.unwrap().is_empty(), "leased to w1");
+
+    execute(&store, "UPDATE outbox SET claimed_until = claimed_until - 120", &[]).await;
+    let again = store.claim_outbox("w2", 10, 60).await.unwrap();
+    assert_eq!(again.len(), 1, "w1's lease ran out");
+    assert_eq!(again[0].attempts, 2);
+
+    store.retry_outbox(&again[0].id, "smtp\u{0} refusé", store::now_unix() + 300).await.unwrap();
+    assert!(store.claim_outbox("w1", 10, 60).await.unwrap().is_empty(), "not due yet");
+    assert_eq!(
+        messaging_support::texts(&store, "SELECT last_error FROM outbox").await,
+        ["smtp refusé"]
+    );
+    execute(&store, "UPDATE outbox SET available_at = available_at - 600", &[]).await;
+    let third = store.claim_outbox("w1", 10, 60).await.unwrap();
+    assert_eq!(third.len(), 1);
+
+    store.complete_outbox(&third[0].id).await.unwrap();
+    execute(&store, "UPDATE outbox SET claimed_until = 0", &[]).await;
+    assert!(store.claim_outbox("w2", 10, 60).await.unwrap().is_empty(), "done");
+}
+
+#[tokio::test]
+async fn email_targets_are_the_recipients_who_asked_and_were_not_notified_yet() {
+    let store = fixture().await;
+    store.set_notify_email(ids::PAUL, Some(" paul@example.org ")).await.unwrap();
+    store.set_notify_email(ids::QUITTERIE, Some("quitterie@example.org")).await.unwrap();
+    store.set_notify_email(ids::QUITTERIE, None).await.unwrap();
+    store.set_notify_email(ids::RACHEL, Some("rachel@example.org")).await.unwrap();
+    store.set_notify_email(ids::SAMI, Some("sami@example.org")).await.unwrap();
+    store.set_reading_mode(ids::ALICE, true).await.unwrap();
+    store.set_notify_email(ids::ALICE, Some("alice@example.org")).await.unwrap();
+    execute(&store, "UPDATE accounts SET frozen = 1 WHERE person_id = $1", &[ids::RACHEL]).await;
+    for bad in ["paul", "a b@c.fr", "x@y.fr\r\nBcc: z@w.fr"] {
+        assert!(matches!(
+            store.set_notify_email(ids::PAUL, Some(bad)).await,
+            Err(StoreError::Conflict(_))
+        ));
+    }
+    assert!(store.reading_mode(ids::ALICE).await.unwrap(), "the other preferences stay");
+
+    let message_id =
+        send(&store, ids::THOMAS, &["class_parents:class-6a", "p:p-alice"], "Réunion").await;
+    let targets = store.email_targets(&message_id).await.unwrap();
+
+    let found: Vec<(&str, &str)> =
+        targets.iter().map(|t| (t.person_id.as_str(), t.email.as_str())).collect();
+    assert_eq!(found, [(ids::ALICE, "alice@example.org"), (ids::PAUL, "paul@example.org")]);
+    assert_eq!(targets[0].sender_name, "Thomas Bernard");
+    assert_eq!(targets[0].subject, "Réunion");
+    assert_eq!(store.notify_email(ids::PAUL).await.unwrap().as_deref(), Some("paul@example.org"));
+    assert_eq!(store.notify_email(ids::QUITTERIE).await.unwrap(), None);
+    assert_eq!(store.notify_email(ids::HUGO).await.unwrap(), None);
+
+    assert!(store.mark_delivered(&message_id, ids::PAUL, "email").await.unwrap());
+    assert!(!store.mark_delivered(&message_id, ids::PAUL, "email").await.unwrap());
+    assert!(store.mark_delivered(&message_id, ids::PAUL, "live").await.unwrap());
+    let left = store.email_targets(&message_id).await.unwrap();
+    assert_eq!(left.iter().map(|t| t.person_id.as_str()).collect::<Vec<_>>(), [ids::ALICE]);
+
+    store.recall_message(ids::THOMAS, &message_id).await.unwrap();
+    assert!(store.email_targets(&message_id).await.unwrap().is_empty());
+}

@@ -1,0 +1,341 @@
+//! The send on the fixture département: the fan-out to a class and its parents (every
+//! recipient once, the sender's copy read), the idempotency key (a retry replays, another body
+//! is refused, 50 concurrent sends make one message), the caps of a pupil, a frozen sender,
+//! the rules' refusals and attachments, each refusal leaving the database as it was.
+
+mod messaging_support;
+
+use std::collections::BTreeSet;
+
+use messaging_support::{count, count_for, execute, fixture, request, send, send_ok, snapshot};
+use store::fixtures::ids;
+use store::messaging::{ComposeMode, Folder, NewAttachment, SendOutcome, SendRefusal};
+use store::rules::RuleRefusal;
+
+#[tokio::test]
+async fn a_message_to_a_class_and_its_parents_reaches_each_of_them_once() {
+    let store = fixture().await;
+    let to = ["class_pupils:class-6a", "class_parents:class-6a", "p:r-paul"];
+
+    let (message_id, recipients) =
+        send_ok(&store, &request(ids::THOMAS, &to, "Sortie au musée", "Départ à 8 h.")).await;
+
+    let expected: BTreeSet<&str> =
+        [ids::ALICE, ids::BRUNO, ids::PAUL, ids::QUITTERIE, ids::RACHEL].into();
+    assert_eq!(recipients.iter().map(String::as_str).collect::<BTreeSet<_>>(), expected);
+    assert_eq!(recipients.len(), 5, "Paul is named twice but reached once");
+    let entries = "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1";
+    assert_eq!(count_for(&store, entries, &message_id).await, 6);
+    assert_eq!(
+        count_for(
+            &store,
+            "SELECT COUNT(*) FROM message_recipients WHERE message_id = $1",
+            &message_id
+        )
+        .await,
+        5
+    );
+    for person in &expected {
+        let inbox = store.mailbox(person, &Folder::Inbox, 1).await.unwrap();
+        assert_eq!(inbox.total, 1, "{person}");
+        let summary = &inbox.messages[0];
+        assert_eq!(summary.id, message_id);
+        assert!(summary.unread);
+        assert_eq!(summary.sender.id, ids::THOMAS);
+        assert_eq!(summary.recipients, "Élèves de 6A, Parents de 6A, Paul Martin");
+        assert_eq!(store.unread_count(person).await.unwrap(), 1);
+    }
+    let sent = store.mailbox(ids::THOMAS, &Folder::Sent, 1).await.unwrap();
+    assert_eq!(sent.total, 1);
+    assert!(!sent.messages[0].unread);
+    assert_eq!(store.unread_count(ids::THOMAS).await.unwrap(), 0);
+    assert_eq!(store.mailbox(ids::CHLOE, &Folder::Inbox, 1).await.unwrap().total, 0);
+    assert_eq!(store.mailbox(ids::SAMI, &Folder::Inbox, 1).await.unwrap().total, 0);
+
+    let mut live = store.message_recipient_ids(&message_id).await.unwrap();
+    live.sort();
+    let mut expected: Vec<String> = expected.iter().map(|id| id.to_string()).collect();
+    expected.sort();
+    assert_eq!(live, expected);
+    let outbox = "SELECT COUNT(*) FROM outbox WHERE kind = 'message_sent' AND subject_id = $1";
+    assert_eq!(count_for(&store, outbox, &message_id).await, 1);
+}
+
+#[tokio::test]
+async fn a_retry_replays_the_first_send_and_another_body_with_the_key_is_refused() {
+    let store = fixture().await;
+    let first = request(ids::ALICE, &["p:p-bruno"], "Devoirs", "Tu as noté l'exercice ?");
+
+    let (message_id, _) = send_ok(&store, &first).await;
+    let again = store.send_message(&first).await.unwrap();
+    let mut reordered = first.clone();
+    reordered.subject = "  Devoirs\u{0} ".to_owned();
+    let same = store.send_message(&reordered).await.unwrap();
+    let mut other = first.clone();
+    other.body_html = "<p>Autre chose</p>".to_owned();
+    let before = snapshot(&store).await;
+    let reused = store.send_message(&other).await.unwrap();
+
+    assert_eq!(again, Ok(SendOutcome::Replayed { message_id: message_id.clone() }));
+    assert_eq!(same, Ok(SendOutcome::Replayed { message_id: message_id.clone() }));
+    assert_eq!(reused, Err(SendRefusal::KeyReused));
+    assert_eq!(snapshot(&store).await, before);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 1);
+    assert_eq!(store.mailbox(ids::BRUNO, &Folder::Inbox, 1).await.unwrap().total, 1);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_sends_with_one_key_make_one_message() {
+    let store = fixture().await;
+    let request = request(
+        ids::THOMAS,
+        &["class_pupils:class-6a", "class_parents:class-6a"],
+        "Réunion",
+        "Jeudi à 18 h.",
+    );
+
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let store = store.store.clone();
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move { store.send_message(&request).await }));
+    }
+    let mut sent = Vec::new();
+    let mut replayed = Vec::new();
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Ok(SendOutcome::Sent { message_id, .. }) => sent.push(message_id),
+            Ok(SendOutcome::Replayed { message_id }) => replayed.push(message_id),
+            Err(SendRefusal::InProgress) => {}
+            Err(other) => panic!("unexpected refusal {other:?}"),
+        }
+    }
+
+    assert_eq!(sent.len(), 1);
+    assert!(replayed.iter().all(|id| *id == sent[0]));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM mailbox_entries").await, 6);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM (SELECT owner_id FROM mailbox_entries GROUP BY owner_id HAVING COUNT(*) > 1) d").await,
+        0
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox").await, 1);
+    let after = store.send_message(&request).await.unwrap();
+    assert_eq!(after, Ok(SendOutcome::Replayed { message_id: sent[0].clone() }));
+}
+
+#[tokio::test]
+async fn a_refused_send_leaves_nothing_and_the_corrected_form_goes_through_with_its_key() {
+    let store = fixture().await;
+    let before = snapshot(&store).await;
+    let mut request = request(ids::ALICE, &["p:s-helene"], "Question", "Bonjour madame.");
+
+    let refused = store.send_message(&request).await.unwrap();
+    assert_eq!(
+        refused,
+        Err(SendRefusal::Rules(RuleRefusal::NotAllowed { token: "p:s-helene".to_owned() }))
+    );
+    assert_eq!(snapshot(&store).await, before);
+    for (tokens, expected) in [
+        (vec!["p:p-chloe"], RuleRefusal::NotAllowed { token: "p:p-chloe".to_owned() }),
+        (vec!["p:nobody"], RuleRefusal::Unknown { token: "p:nobody".to_owned() }),
+        (vec![], RuleRefusal::Empty),
+    ] {
+        let mut other = request.clone();
+        other.recipients =
+            tokens.iter().map(|t| domain::communication::Recipient::parse(t).unwrap()).collect();
+        assert_eq!(store.send_message(&other).await.unwrap(), Err(SendRefusal::Rules(expected)));
+    }
+    let mut blank = request.clone();
+    blank.subject = " \u{202E}\t ".to_owned();
+    assert_eq!(store.send_message(&blank).await.unwrap(), Err(SendRefusal::EmptySubject));
+    let mut orphan = request.clone();
+    orphan.mode = ComposeMode::Reply;
+    assert_eq!(store.send_message(&orphan).await.unwrap(), Err(SendRefusal::BadParent));
+    let mut long = request.clone();
+    long.subject = "x".repeat(301);
+    assert!(matches!(store.send_message(&long).await, Err(store::StoreError::Conflict(_))));
+    assert_eq!(snapshot(&store).await, before);
+
+    request.recipients = vec![domain::communication::Recipient::Person(ids::THOMAS.to_owned())];
+    let (message_id, recipients) = send_ok(&store, &request).await;
+    assert_eq!(recipients, [ids::THOMAS]);
+    assert_eq!(
+        store.send_message(&request).await.unwrap(),
+        Ok(SendOutcome::Replayed { message_id })
+    );
+}
+
+#[tokio::test]
+async fn the_subject_is_cleaned_and_the_text_is_searchable_by_the_senders_name() {
+    let store = fixture().await;
+    let mut request = request(ids::ALICE, &["p:t-thomas"], "  Mon\u{0} devoir\u{202E} ", "x");
+    request.body_html = "<p>a\u{0}b</p>".to_owned();
+
+    let (message_id, _) = send_ok(&store, &request).await;
+
+    let view = store.open_message(ids::THOMAS, &message_id).await.unwrap();
+    assert_eq!(view.subject, "Mon devoir");
+    assert_eq!(view.body_html, "<p>ab</p>");
+    assert_eq!(view.thread_id, message_id);
+    let found = store.search_mailbox(ids::THOMAS, "martin", 1).await.unwrap();
+    assert_eq!(found.total, 1);
+}
+
+#[tokio::test]
+async fn a_pupil_cannot_reach_more_than_fifty_people_at_once() {
+    let store = fixture().await;
+    for n in 0..50 {
+        let id = format!("p-extra-{n}");
+        execute(
+            &store,
+            "INSERT INTO people (id, source, external_id, profile, last_name, first_name, \
+             created_at, updated_at) VALUES ($1, 'aaf', $1, 'pupil', 'Extra', $2, 0, 0)",
+            &[&id, &format!("Élève{n}")],
+        )
+        .await;
+        execute(
+            &store,
+            "INSERT INTO pupil_classes (pupil_id, class_id, entry_date) \
+             VALUES ($1, 'class-6a', '2025-09-01')",
+            &[&id],
+        )
+        .await;
+    }
+    let before = snapshot(&store).await;
+
+    let refused = store
+        .send_message(&request(ids::ALICE, &["class_pupils:class-6a"], "Fête", "Samedi !"))
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(SendRefusal::TooManyRecipients { max: 50 }));
+    assert_eq!(snapshot(&store).await, before);
+
+    let (_, recipients) =
+        send_ok(&store, &request(ids::THOMAS, &["class_pupils:class-6a"], "Fête", "Samedi !"))
+            .await;
+    assert_eq!(recipients.len(), 52, "a teacher is not capped at 50");
+}
+
+#[tokio::test]
+async fn a_pupil_sends_at_most_twenty_messages_an_hour() {
+    let store = fixture().await;
+    for n in 0..20 {
+        send(&store, ids::ALICE, &["p:p-bruno"], &format!("Message {n}")).await;
+    }
+    execute(
+        &store,
+        "UPDATE messages SET created_at = created_at - 3000 WHERE sender_id = $1",
+        &[ids::ALICE],
+    )
+    .await;
+    let before = snapshot(&store).await;
+
+    let refused = store.send_message(&request(ids::ALICE, &["p:p-bruno"], "Encore", "x")).await;
+
+    let Ok(Err(SendRefusal::RateLimited { retry_after_secs })) = refused else {
+        panic!("not rate limited: {refused:?}");
+    };
+    assert!((595..=601).contains(&retry_after_secs), "{retry_after_secs}");
+    assert_eq!(snapshot(&store).await, before);
+    send(&store, ids::THOMAS, &["p:p-bruno"], "Pas limité").await;
+
+    execute(
+        &store,
+        "UPDATE messages SET created_at = created_at - 700 WHERE sender_id = $1",
+        &[ids::ALICE],
+    )
+    .await;
+    send(&store, ids::ALICE, &["p:p-bruno"], "Une heure plus tard").await;
+}
+
+#[tokio::test]
+async fn a_frozen_or_inactive_sender_sends_nothing() {
+    let store = fixture().await;
+    execute(&store, "UPDATE accounts SET frozen = 1 WHERE person_id = $1", &[ids::ALICE]).await;
+    execute(&store, "UPDATE people SET active = 0 WHERE id = $1", &[ids::BRUNO]).await;
+    let before = snapshot(&store).await;
+
+    let frozen = store.send_message(&request(ids::ALICE, &["p:p-bruno"], "Salut", "x")).await;
+    let inactive = store.send_message(&request(ids::BRUNO, &["p:p-alice"], "Salut", "x")).await;
+    let nobody = store.send_message(&request("nobody", &["p:p-alice"], "Salut", "x")).await;
+
+    assert_eq!(frozen.unwrap(), Err(SendRefusal::Frozen));
+    assert_eq!(inactive.unwrap(), Err(SendRefusal::Frozen));
+    assert_eq!(nobody.unwrap(), Err(SendRefusal::Frozen));
+    assert_eq!(snapshot(&store).await, before);
+}
+
+fn upload(name: &str) -> NewAttachment {
+    NewAttachment {
+        display_name: name.to_owned(),
+        content_type: "application/pdf".to_owned(),
+        size_bytes: 1234,
+        sha256: "ab".repeat(32),
+        storage_key: store::new_id(),
+    }
+}
+
+#[tokio::test]
+async fn attachments_travel_with_the_message_and_only_the_senders_own_or_forwarded_ones() {
+    let store = fixture().await;
+    let thomas_file = store.create_attachment(ids::THOMAS, &upload("sortie.pdf")).await.unwrap();
+    let chloe_file = store.create_attachment(ids::CHLOE, &upload("chloe.pdf")).await.unwrap();
+    let mut with_file = request(ids::THOMAS, &["p:p-alice"], "Autorisation", "Ci-joint.");
+    with_file.attachment_ids = vec![thomas_file.id.clone()];
+
+    let (message_id, _) = send_ok(&store, &with_file).await;
+
+    let view = store.open_message(ids::ALICE, &message_id).await.unwrap();
+    assert_eq!(view.attachments, std::slice::from_ref(&thomas_file));
+    assert!(
+        store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().messages[0].has_attachments
+    );
+    assert_eq!(store.attachment_for(ids::ALICE, &thomas_file.id).await.unwrap().id, thomas_file.id);
+    assert!(matches!(
+        store.attachment_for(ids::BRUNO, &thomas_file.id).await,
+        Err(store::StoreError::NotFound)
+    ));
+
+    let before = snapshot(&store).await;
+    for file in [&thomas_file.id, &chloe_file.id, &"missing".to_owned()] {
+        let mut stolen = request(ids::ALICE, &["p:p-bruno"], "Regarde", "x");
+        stolen.attachment_ids = vec![file.clone()];
+        assert_eq!(store.send_message(&stolen).await.unwrap(), Err(SendRefusal::BadAttachment));
+    }
+    let mut too_many = request(ids::THOMAS, &["p:p-alice"], "Trop", "x");
+    too_many.attachment_ids = (0..11).map(|n| format!("a{n}")).collect();
+    assert_eq!(store.send_message(&too_many).await.unwrap(), Err(SendRefusal::BadAttachment));
+    assert_eq!(snapshot(&store).await, before);
+
+    let mut forward = request(ids::ALICE, &["p:p-bruno"], "Tr: Autorisation", "Regarde.");
+    forward.mode = ComposeMode::Forward;
+    forward.parent_id = Some(message_id.clone());
+    forward.attachment_ids = vec![thomas_file.id.clone()];
+    let (forwarded, _) = send_ok(&store, &forward).await;
+    assert_eq!(store.attachment_for(ids::BRUNO, &thomas_file.id).await.unwrap().id, thomas_file.id);
+    let view = store.open_message(ids::BRUNO, &forwarded).await.unwrap();
+    assert_eq!(view.thread_id, message_id);
+    assert_eq!(view.parent_id.as_deref(), Some(message_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_reply_stays_in_the_thread_and_needs_the_parent_in_the_senders_mailbox() {
+    let store = fixture().await;
+    let first = send(&store, ids::THOMAS, &["p:p-alice"], "Question").await;
+    let other = send(&store, ids::THOMAS, &["p:p-bruno"], "Autre").await;
+
+    let mut reply = request(ids::ALICE, &["p:t-thomas"], "Re: Question", "Réponse");
+    reply.mode = ComposeMode::Reply;
+    reply.parent_id = Some(first.clone());
+    let (reply_id, _) = send_ok(&store, &reply).await;
+    let mut foreign = reply.clone();
+    foreign.idempotency_key = store::new_id();
+    foreign.parent_id = Some(other.clone());
+    let refused = store.send_message(&foreign).await.unwrap();
+
+    assert_eq!(refused, Err(SendRefusal::BadParent));
+    let view = store.open_message(ids::THOMAS, &reply_id).await.unwrap();
+    assert_eq!(view.thread_id, first);
+    assert_eq!(view.thread.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [first.as_str()]);
+}
