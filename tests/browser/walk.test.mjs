@@ -2,7 +2,10 @@
 // temporary data folder and SQLite database), then, for each profile the demo prints (pupil,
 // parent, teacher, head, département agent), activates the account through the form, logs in,
 // walks that profile's pages in headless Chromium and checks each page with axe-core against
-// WCAG 2.1 A and AA. Every violation of every page is listed before the test fails.
+// WCAG 2.1 A and AA. Every violation of every page is listed before the test fails. Then the
+// messaging: the head writes to the parents of the showcase pupil's collège with the editor and
+// an attachment, the parent sees the live unread badge, reads the message, downloads the file
+// and replies, and every mailbox page met on the way is checked with axe-core too.
 //
 // Environment: PREAU_BIN (default: ../../target/debug/preau), CHROMIUM (default:
 // /usr/bin/chromium).
@@ -190,6 +193,102 @@ async function walk(browser, baseUrl, account) {
   return violations;
 }
 
+/** Logs in through the form (the account is already activated). */
+async function logIn(page, baseUrl, account) {
+  await page.goto(`${baseUrl}/connexion`);
+  await page.fill('#login', account.login);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('form[action="/connexion"] button[type=submit]')]);
+  assert.equal(new URL(page.url()).pathname, '/accueil', `${account.login} ne se connecte pas`);
+}
+
+async function logOut(page) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('form[action="/deconnexion"] button')]);
+}
+
+/** Clicks and waits for the page it leads to. */
+async function follow(page, locator) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
+}
+
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The head writes to the collège's parents with a file; the parent reads, downloads, replies. */
+async function messaging(browser, baseUrl, accounts) {
+  const violations = [];
+  const byRole = Object.fromEntries(accounts.map((account) => [account.role, account]));
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 }, locale: 'fr-FR', acceptDownloads: true });
+  const page = await context.newPage();
+
+  await logIn(page, baseUrl, byRole.parent);
+  const school = (await page.locator('dt:text-is("Établissement") + dd').first().textContent()).trim();
+  assert.ok(school, "le collège de l'enfant n'apparaît pas");
+  await logOut(page);
+
+  // The head finds the collège's parents, writes with the editor and attaches a file.
+  await logIn(page, baseUrl, byRole.head);
+  await page.goto(`${baseUrl}/messagerie/ecrire`);
+  violations.push(...(await audit(page, 'direction : écrire un message')));
+  await page.fill('#recherche-destinataires', 'parents');
+  await follow(page, page.locator('button[name="chercher"].secondaire'));
+  violations.push(...(await audit(page, 'direction : destinataires proposés')));
+  const group = page.getByLabel(new RegExp(`^Tous les parents, ${escapeRegExp(school)} \\(`));
+  const proposed = (await page.locator('.propositions label').allTextContents()).join(' | ');
+  assert.equal(await group.count(), 1, `le groupe des parents de ${school} n'est pas proposé : ${proposed}`);
+  await group.check();
+  await follow(page, page.locator('button[name="ajouter_coches"]'));
+  assert.ok((await page.locator('#destinataires li').count()) === 1, 'le groupe choisi ne figure pas parmi les destinataires');
+  await page.fill('#sujet', 'Sortie au musée');
+  const editor = page.locator('#editeur-corps');
+  assert.equal(await editor.count(), 1, "l'éditeur de mail.js n'est pas en place");
+  await editor.click();
+  await page.keyboard.type('Bonjour, voici la ');
+  await page.locator('.barre-outils').getByRole('button', { name: 'Gras', exact: true }).click();
+  await page.keyboard.type('liste du matériel');
+  await page.setInputFiles('#fichier', { name: 'materiel.txt', mimeType: 'text/plain', buffer: Buffer.from('Un cahier, deux crayons.\n') });
+  await follow(page, page.locator('button[name="envoyer"]'));
+  assert.match(new URL(page.url()).pathname, /^\/messagerie\/messages\//, "l'envoi n'aboutit pas au message envoyé");
+  assert.match(await page.locator('.info').first().textContent(), /Votre message est envoyé/);
+  assert.equal(await page.locator('.corps-message strong, .corps-message b').count(), 1, 'le gras est perdu');
+  violations.push(...(await audit(page, 'direction : message envoyé')));
+  await logOut(page);
+
+  // The parent: the live badge, the inbox, the message, the file, the reply.
+  await logIn(page, baseUrl, byRole.parent);
+  await page.waitForFunction(() => {
+    const badge = document.getElementById('compteur-messagerie');
+    return badge && !badge.hidden && Number(badge.textContent.trim().split(/\s/)[0]) >= 1;
+  }, null, { timeout: 10_000 });
+  await page.goto(`${baseUrl}/messagerie`);
+  violations.push(...(await audit(page, 'parent : boîte de réception')));
+  await follow(page, page.locator('table.messages a', { hasText: 'Sortie au musée' }));
+  violations.push(...(await audit(page, 'parent : lire un message')));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.pieces a', { hasText: 'materiel.txt' }).click()]);
+  assert.equal(download.suggestedFilename(), 'materiel.txt');
+  assert.equal(readFileSync(await download.path(), 'utf8'), 'Un cahier, deux crayons.\n');
+  await follow(page, page.getByRole('link', { name: 'Répondre', exact: true }));
+  violations.push(...(await audit(page, 'parent : répondre')));
+  await page.locator('#editeur-corps').click();
+  await page.keyboard.type('Merci, nous préparons le sac.');
+  await follow(page, page.locator('button[name="envoyer"]'));
+  assert.match(await page.locator('.info').first().textContent(), /Votre message est envoyé/);
+  for (const folder of ['envoyes', 'brouillons', 'corbeille']) {
+    await page.goto(`${baseUrl}/messagerie/dossiers/${folder}`);
+    violations.push(...(await audit(page, `parent : dossier ${folder}`)));
+  }
+  await page.goto(`${baseUrl}/messagerie/recherche?q=musee`);
+  assert.ok((await page.locator('table.messages tbody tr').count()) >= 1, 'la recherche ne trouve pas le message');
+  violations.push(...(await audit(page, 'parent : recherche')));
+  await logOut(page);
+
+  await logIn(page, baseUrl, byRole.head);
+  await page.goto(`${baseUrl}/messagerie`);
+  assert.ok((await page.locator('table.messages tr.non-lu', { hasText: 'Sortie au musée' }).count()) >= 1, "la réponse n'arrive pas");
+
+  await context.close();
+  return violations;
+}
+
 test('every profile activates, logs in and walks its pages without an accessibility violation', { timeout: 900_000 }, async () => {
   const demo = await startDemo();
   let browser;
@@ -210,6 +309,7 @@ test('every profile activates, logs in and walks its pages without an accessibil
     for (const account of demo.accounts) {
       violations.push(...(await walk(browser, demo.baseUrl, account)));
     }
+    violations.push(...(await messaging(browser, demo.baseUrl, demo.accounts)));
 
     const report = violations
       .map((v) => `- [${v.page}] ${v.id} (${v.impact}) : ${v.help}\n    ${v.url}\n${v.nodes.map((n) => `    · ${n}`).join('\n')}`)

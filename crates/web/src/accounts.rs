@@ -444,13 +444,15 @@ pub(crate) async fn forgotten() -> Result<Response, AppError> {
 }
 
 /// The settings page with a message about the password form.
-pub(crate) fn settings_page(
+pub(crate) async fn settings_page(
+    state: &AppState,
     viewer: &Viewer,
     status: StatusCode,
     saved: bool,
     password_error: Option<String>,
     password_done: bool,
 ) -> Result<Response, AppError> {
+    let notify_email = state.store.notify_email(viewer.id()).await?.unwrap_or_default();
     let html = render(&SettingsPage {
         chrome: viewer_chrome("Paramètres", viewer),
         csrf: viewer.csrf_token.clone(),
@@ -458,6 +460,8 @@ pub(crate) fn settings_page(
         saved,
         password_error,
         password_done,
+        notify_email,
+        email_error: None,
     })?;
     Ok((status, Html(html)).into_response())
 }
@@ -474,7 +478,8 @@ pub(crate) async fn change_own_password(
     if let Some(remaining) = reserve_attempt(&state, &throttle_key).await? {
         let seconds = (remaining + 999) / 1000;
         let error = Some(format!("Trop de tentatives : réessayez dans {seconds} secondes."));
-        return settings_page(&viewer, StatusCode::TOO_MANY_REQUESTS, false, error, false);
+        return settings_page(&state, &viewer, StatusCode::TOO_MANY_REQUESTS, false, error, false)
+            .await;
     }
     let current = fields.get("current_password");
     let stored =
@@ -482,7 +487,15 @@ pub(crate) async fn change_own_password(
     let stored = stored.unwrap_or_else(|| state.dummy_hash.to_string());
     if current.len() > 1024 || !verify_password(&state, current.to_owned(), stored).await? {
         let error = Some("Le mot de passe actuel est incorrect.".to_owned());
-        return settings_page(&viewer, StatusCode::UNPROCESSABLE_ENTITY, false, error, false);
+        return settings_page(
+            &state,
+            &viewer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            error,
+            false,
+        )
+        .await;
     }
     state.store.throttle_reset(&throttle_key).await?;
 
@@ -493,12 +506,14 @@ pub(crate) async fn change_own_password(
     let password = fields.get("password");
     if let Err(message) = new_password_problem(password, fields.get("password_confirm"), &words) {
         return settings_page(
+            &state,
             &viewer,
             StatusCode::UNPROCESSABLE_ENTITY,
             false,
             Some(message),
             false,
-        );
+        )
+        .await;
     }
 
     let hash = hash_password(&state, password.to_owned()).await?;

@@ -11,12 +11,17 @@ mod error;
 mod form;
 mod ip_throttle;
 pub mod letters;
+mod live;
+mod messages;
+mod news;
 mod pages;
+mod rules_console;
 mod security;
 mod session;
 mod templates;
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
@@ -28,6 +33,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
+
+pub use live::LiveHub;
 
 /// How the web interface runs (see `contract.md`).
 #[derive(Debug, Clone)]
@@ -48,6 +55,14 @@ pub struct WebConfig {
     /// (slowloris on the body) is answered 408 rather than holding a connection. A password
     /// hash waits for a semaphore slot inside it, so it stays well above a busy morning's queue.
     pub request_timeout: Duration,
+    /// Where [`router`] keeps attachments (a local folder; [`router_with`] takes any
+    /// `FileStore`, such as an S3-compatible one). The default, under the system's temporary
+    /// folder, only suits tests: a server sets its own.
+    pub files_dir: PathBuf,
+    /// How many pages may follow the live unread count at once (each holds a connection).
+    pub max_live_streams: usize,
+    /// How many compose forms (which may carry a file) may be received at once in all.
+    pub max_concurrent_uploads: usize,
 }
 
 impl Default for WebConfig {
@@ -60,6 +75,9 @@ impl Default for WebConfig {
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
+            files_dir: std::env::temp_dir().join("preau-fichiers"),
+            max_live_streams: 256,
+            max_concurrent_uploads: 16,
         }
     }
 }
@@ -76,22 +94,74 @@ pub(crate) struct AppState {
     pub(crate) ip_failures: Arc<ip_throttle::IpFailures>,
     /// When expired sessions were last swept (Unix seconds).
     pub(crate) last_purge: Arc<AtomicI64>,
+    /// Where changed mailboxes are announced to open pages.
+    pub(crate) live: LiveHub,
+    /// The places left for pages following the live unread count.
+    pub(crate) live_streams: Arc<Semaphore>,
+    /// The compose forms being received.
+    pub(crate) uploads: messages::Uploads,
+    /// Where attachments are kept; `None` when [`router`] could not open its folder (the
+    /// attachment routes then answer a server fault, logged).
+    pub(crate) files: Option<store::files::FileStore>,
 }
 
-/// The whole application: pages, forms, static assets, `/healthz`, `/readyz`.
+impl AppState {
+    /// The attachment store, or a server fault when it could not be opened.
+    pub(crate) fn files(&self) -> Result<&store::files::FileStore, error::AppError> {
+        self.files
+            .as_ref()
+            .ok_or_else(|| error::AppError::Internal("file store unavailable".to_owned()))
+    }
+}
+
+/// The whole application: pages, forms, static assets, `/healthz`, `/readyz`, with a live hub
+/// of its own and attachments kept in the folder `config.files_dir` (created if missing; when
+/// it cannot be used, the cause is logged and the attachment routes answer a server fault).
 /// Serve it with `ConnectInfo<SocketAddr>` in each request's extensions (the `preau` binary
 /// does), so that throttling sees the client's address.
 pub fn router(store: store::Store, config: WebConfig) -> Router {
+    let files = match store::files::FileStore::local(&config.files_dir) {
+        Ok(files) => Some(files),
+        Err(error) => {
+            tracing::error!(%error, "attachment folder unusable");
+            None
+        }
+    };
+    build(store, config, LiveHub::new(), files)
+}
+
+/// The whole application over a given live hub (which another task may also publish to, such
+/// as a PostgreSQL LISTEN task that hears the sends of other instances) and a given attachment
+/// store (a local folder or an S3-compatible bucket).
+pub fn router_with(
+    store: store::Store,
+    config: WebConfig,
+    live: LiveHub,
+    files: store::files::FileStore,
+) -> Router {
+    build(store, config, live, Some(files))
+}
+
+fn build(
+    store: store::Store,
+    config: WebConfig,
+    live: LiveHub,
+    files: Option<store::files::FileStore>,
+) -> Router {
     let site = security::Site::from_base_url(&config.base_url);
     let request_timeout = config.request_timeout;
     let state = AppState {
         store,
         hashes: Arc::new(Semaphore::new(config.max_concurrent_hashes.max(1))),
+        live_streams: Arc::new(Semaphore::new(config.max_live_streams)),
+        uploads: messages::Uploads::new(config.max_concurrent_uploads),
         config: Arc::new(config),
         site: Arc::new(site),
         dummy_hash: Arc::new(accounts::dummy_hash()),
         ip_failures: Arc::new(ip_throttle::IpFailures::default()),
         last_purge: Arc::new(AtomicI64::new(0)),
+        live,
+        files,
     };
 
     Router::new()
@@ -104,6 +174,7 @@ pub fn router(store: store::Store, config: WebConfig) -> Router {
         .route("/annuaire", get(pages::directory))
         .route("/parametres", get(pages::settings).post(pages::save_settings))
         .route("/parametres/mot-de-passe", post(accounts::change_own_password))
+        .route("/parametres/notifications", post(pages::save_notify_email))
         .route(
             "/enfants/{id}/mot-de-passe",
             get(accounts::child_password_form).post(accounts::reset_child_password),
@@ -119,6 +190,9 @@ pub fn router(store: store::Store, config: WebConfig) -> Router {
         .route("/departement", get(consoles::departement_console))
         .route("/departement/personnes", post(consoles::create_local_person))
         .route("/departement/imports", get(consoles::import_runs))
+        .merge(messages::routes())
+        .merge(rules_console::routes())
+        .merge(news::routes())
         .route(assets::CSS_ROUTE, get(assets::css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -1,5 +1,6 @@
 //! The personal space: the home page built for each profile (a parent's child switcher
-//! included), the directory search, the settings (DYS reading mode) and the 404 fallback.
+//! included), the directory search, the settings (DYS reading mode, the address new messages
+//! are announced at) and the 404 fallback.
 //! Every handler extracts the viewer, then asks the store with the viewer's id, so that what a
 //! page may show is decided by the SQL of `store::directory`.
 
@@ -13,7 +14,7 @@ use crate::accounts::{settings_page, viewer_chrome};
 use crate::error::AppError;
 use crate::form::Fields;
 use crate::session::{Viewer, find_viewer};
-use crate::templates::{ChildTab, DirectoryPage, HomePage, render};
+use crate::templates::{ChildTab, DirectoryPage, HomePage, SettingsPage, render};
 
 pub(crate) async fn root(
     State(state): State<AppState>,
@@ -41,6 +42,7 @@ pub(crate) async fn home(
         show_figures: matches!(profile, Profile::Staff | Profile::Agent | Profile::Official),
         is_teacher: profile == Profile::Teacher,
         consoles: Vec::new(),
+        news: crate::news::home_news(&state, &viewer).await?,
     };
 
     match profile {
@@ -117,11 +119,15 @@ pub(crate) async fn directory(
     Ok(Html(html).into_response())
 }
 
-pub(crate) async fn settings(viewer: Viewer, uri: Uri) -> Result<Response, AppError> {
+pub(crate) async fn settings(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+) -> Result<Response, AppError> {
     let query = Fields::query(&uri);
     let saved = query.get("enregistre") == "1";
     let password_done = query.get("mot-de-passe") == "1";
-    settings_page(&viewer, StatusCode::OK, saved, None, password_done)
+    settings_page(&state, &viewer, StatusCode::OK, saved, None, password_done).await
 }
 
 pub(crate) async fn save_settings(
@@ -133,6 +139,35 @@ pub(crate) async fn save_settings(
     let on = fields.get("reading_mode") == "1";
     state.store.set_reading_mode(viewer.id(), on).await?;
     Ok(Redirect::to("/parametres?enregistre=1").into_response())
+}
+
+/// The address new messages are announced at by e-mail (empty: none).
+pub(crate) async fn save_notify_email(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    fields: Fields,
+) -> Result<Response, AppError> {
+    viewer.check_csrf(fields.get("csrf_token"))?;
+    let typed = fields.get("notify_email").trim();
+    let email = Some(typed).filter(|email| !email.is_empty());
+
+    match state.store.set_notify_email(viewer.id(), email).await {
+        Ok(()) => Ok(Redirect::to("/parametres?enregistre=1").into_response()),
+        Err(store::StoreError::Conflict(reason)) => {
+            let html = render(&SettingsPage {
+                chrome: viewer_chrome("Paramètres", &viewer),
+                csrf: viewer.csrf_token.clone(),
+                reading_mode: viewer.facts.reading_mode,
+                saved: false,
+                password_error: None,
+                password_done: false,
+                notify_email: typed.to_owned(),
+                email_error: Some(reason),
+            })?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub(crate) async fn not_found() -> AppError {

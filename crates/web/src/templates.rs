@@ -92,6 +92,8 @@ pub(crate) struct HomePage {
     pub(crate) is_teacher: bool,
     /// Per entry of `figures`: whether the viewer may open that school's console.
     pub(crate) consoles: Vec<bool>,
+    /// The viewer's current news (`news.rs`).
+    pub(crate) news: crate::news::HomeNews,
 }
 
 #[derive(Template)]
@@ -114,6 +116,9 @@ pub(crate) struct SettingsPage {
     pub(crate) saved: bool,
     pub(crate) password_error: Option<String>,
     pub(crate) password_done: bool,
+    /// The address new messages are announced at (empty: none), and why it was refused.
+    pub(crate) notify_email: String,
+    pub(crate) email_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -269,4 +274,55 @@ impl ImportRunsPage {
             other => other,
         }
     }
+}
+
+/// One communication rule of the rules editor.
+pub(crate) struct RuleLine {
+    pub(crate) code: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) allowed: bool,
+    /// Whether the school follows the default for this rule.
+    pub(crate) is_default: bool,
+    pub(crate) default_allowed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+pub(crate) struct RulesPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) csrf: String,
+    /// `/etablissement/{uai}/regles`.
+    pub(crate) action: String,
+    /// The school console, to go back to.
+    pub(crate) console: String,
+    pub(crate) rules: Vec<RuleLine>,
+    pub(crate) notice: Option<&'static str>,
+}
+
+/// A reported message as the school's administrators see it.
+pub(crate) struct ReportLine {
+    pub(crate) id: String,
+    pub(crate) subject: String,
+    pub(crate) body_text: String,
+    pub(crate) reason: String,
+    pub(crate) sender: String,
+    pub(crate) sender_profile: &'static str,
+    pub(crate) reporter: String,
+    pub(crate) reporter_profile: &'static str,
+    pub(crate) reported_at: String,
+    pub(crate) sent_at: String,
+    pub(crate) recalled: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+pub(crate) struct ReportsPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) csrf: String,
+    /// `/etablissement/{uai}/signalements`.
+    pub(crate) base: String,
+    pub(crate) console: String,
+    pub(crate) open: Vec<ReportLine>,
+    pub(crate) handled: Vec<ReportLine>,
+    pub(crate) notice: Option<&'static str>,
 }
