@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test command: everything a change must pass, on a fresh machine of this project's kind,
-# as root and without questions. It installs what it needs (Chromium and its driver), makes sure
-# PostgreSQL answers on 127.0.0.1:5432, then runs formatting, lints, the whole test suite on
-# SQLite and again on PostgreSQL, and the browser test; it ends with one summary line.
+# as root and without questions. It installs what it needs (Chromium and its driver; aiosmtpd and
+# moto from PyPI), makes sure PostgreSQL answers on 127.0.0.1:5432, starts on the loopback an SMTP
+# server that keeps what it receives in a folder (PREAU_TEST_SMTP, PREAU_TEST_SMTP_DIR) and an
+# S3-compatible server (PREAU_TEST_S3_ENDPOINT) for the tests that read them, then runs
+# formatting, lints, the whole test suite on SQLite and again on PostgreSQL, and the browser
+# test; it ends with one summary line.
 #
 # Set PREAU_KEEP_TEST_DATABASES=1 to leave the preau_t_*/preau_tpl_* databases alone (useful
 # while another test run uses the same server).
@@ -56,6 +59,113 @@ start_postgres() {
   return 1
 }
 
+# The SMTP server of the e-mail tests: aiosmtpd with scripts/smtp_sink.py, which writes each
+# message it receives to a folder. Its address and folder are exported for the tests.
+SMTP_PYTHON=python3
+SMTP_PID=""
+SMTP_DIR=""
+
+install_aiosmtpd() {
+  if "$SMTP_PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
+    return 0
+  fi
+  "$SMTP_PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    aiosmtpd 2>/dev/null || true
+  if "$SMTP_PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
+    return 0
+  fi
+  # A Python that refuses pip (externally managed): Debian's package, for Debian's Python.
+  SMTP_PYTHON=/usr/bin/python3
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q python3-aiosmtpd &&
+    "$SMTP_PYTHON" -c 'import aiosmtpd'
+}
+
+start_smtp() {
+  install_aiosmtpd || return 1
+  SMTP_DIR="$(mktemp -d /tmp/preau-smtp.XXXXXX)"
+  local port
+  # A free loopback port, chosen by the kernel.
+  port="$("$SMTP_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')"
+  PYTHONPATH="$PWD/scripts" "$SMTP_PYTHON" -m aiosmtpd -n -l "127.0.0.1:$port" \
+    -c smtp_sink.FolderSink "$SMTP_DIR/messages" >"$SMTP_DIR/server.log" 2>&1 &
+  SMTP_PID=$!
+  for _ in $(seq 1 50); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      export PREAU_TEST_SMTP="127.0.0.1:$port"
+      export PREAU_TEST_SMTP_DIR="$SMTP_DIR/messages"
+      echo "aiosmtpd sur $PREAU_TEST_SMTP, messages dans $PREAU_TEST_SMTP_DIR"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "aiosmtpd ne répond pas sur 127.0.0.1:$port :" >&2
+  cat "$SMTP_DIR/server.log" >&2
+  return 1
+}
+
+stop_smtp() {
+  if [[ -n "$SMTP_PID" ]]; then
+    kill "$SMTP_PID" 2>/dev/null || true
+    wait "$SMTP_PID" 2>/dev/null || true
+    SMTP_PID=""
+  fi
+  if [[ -n "$SMTP_DIR" ]]; then
+    rm -rf "$SMTP_DIR"
+    SMTP_DIR=""
+  fi
+}
+
+# The S3-compatible server of the file-store test (crates/store/tests/files.rs): moto, on the
+# loopback. Its address is exported as PREAU_TEST_S3_ENDPOINT.
+MOTO_PYTHON=python3
+MOTO_PID=""
+
+install_moto() {
+  if "$MOTO_PYTHON" -c 'import moto.server' 2>/dev/null; then
+    return 0
+  fi
+  "$MOTO_PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    'moto[server]' 2>/dev/null || true
+  if "$MOTO_PYTHON" -c 'import moto.server' 2>/dev/null; then
+    return 0
+  fi
+  MOTO_PYTHON=/usr/bin/python3
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q python3-moto python3-flask python3-flask-cors &&
+    "$MOTO_PYTHON" -c 'import moto.server'
+}
+
+start_moto() {
+  install_moto || return 1
+  local port
+  port="$("$MOTO_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')"
+  "$MOTO_PYTHON" -m moto.server -H 127.0.0.1 -p "$port" >/tmp/preau-moto.log 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 150); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      export PREAU_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+      echo "moto (S3) sur $PREAU_TEST_S3_ENDPOINT"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "moto ne répond pas sur 127.0.0.1:$port :" >&2
+  cat /tmp/preau-moto.log >&2
+  return 1
+}
+
+stop_moto() {
+  if [[ -n "$MOTO_PID" ]]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    MOTO_PID=""
+  fi
+}
+trap 'stop_smtp; stop_moto' EXIT
+
 drop_test_databases() {
   if [[ "${PREAU_KEEP_TEST_DATABASES:-}" == 1 ]]; then
     return 0
@@ -89,12 +199,16 @@ browser_test() {
 step "installation de Chromium" install_browser
 step "PostgreSQL sur 127.0.0.1:5432" start_postgres
 step "nettoyage des bases de test" drop_test_databases
+step "serveur SMTP de test (aiosmtpd)" start_smtp
+step "serveur S3 de test (moto)" start_moto
 step "cargo fmt" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "tests (SQLite)" tests_sqlite
 step "tests (PostgreSQL)" tests_postgres
 step "test navigateur (Chromium, axe-core)" browser_test
 drop_test_databases || true
+stop_smtp
+stop_moto
 
 echo
 if ((failed > 0)); then

@@ -1,8 +1,9 @@
 //! The configuration of the program, in layers: built-in defaults, then a `preau.toml` (in the
 //! working directory or named by `--config`), then `PREAU_*` environment variables. Everything
 //! is validated once, at start-up, into a [`Config`] whose secrets (the database URL, which may
-//! carry a password) are wrapped so that neither `Debug` nor `preau config` can print them.
-//! It does not open anything: the store and the web server are given what they need from here.
+//! carry a password, the SMTP password and the object store's secret key) are wrapped so that
+//! neither `Debug` nor `preau config` can print them. It does not open anything: the store, the
+//! web server and the background workers are given what they need from here.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "preau.toml";
 
 /// The keys a `PREAU_<KEY>` environment variable may set; any other `PREAU_*` variable (such as
 /// `PREAU_TEST_DATABASE`, which the tests use) is left alone.
-pub const ENV_KEYS: [&str; 14] = [
+pub const ENV_KEYS: [&str; 27] = [
     "database_url",
     "database_max_connections",
     "listen",
@@ -34,6 +35,19 @@ pub const ENV_KEYS: [&str; 14] = [
     "trusted_proxies",
     "departement_code",
     "departement_name",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_username",
+    "smtp_password",
+    "smtp_from",
+    "worker_poll_interval",
+    "files_dir",
+    "s3_endpoint",
+    "s3_bucket",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
 ];
 
 /// How logs are written.
@@ -43,6 +57,58 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for a log collector.
     Json,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text: only for a relay on this machine or a trusted network (port 25 by default).
+    None,
+    /// STARTTLS, required (port 587 by default).
+    StartTls,
+    /// TLS from the first byte, "SMTPS" (port 465 by default).
+    Tls,
+}
+
+impl SmtpTls {
+    fn code(self) -> &'static str {
+        match self {
+            SmtpTls::None => "none",
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Tls => "tls",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+        }
+    }
+}
+
+/// Where the e-mail notifications go: the relay that accepts Préau's mail.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// The user name and password, when the relay asks for them.
+    pub credentials: Option<(String, SecretString)>,
+    /// The `From` of every notification, checked as an address (`Préau <ne-pas-repondre@…>`).
+    pub from: String,
+}
+
+/// An S3-compatible object store for attachments (several servers share it).
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    /// The store's address (`https://…`, or `http://…` for one on a private network).
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
 }
 
 /// The validated configuration.
@@ -64,6 +130,14 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub departement_code: String,
     pub departement_name: String,
+    /// The relay for e-mail notifications; without one, no e-mail is sent.
+    pub smtp: Option<SmtpConfig>,
+    /// How often the background workers look for due notifications when nothing woke them.
+    pub worker_poll_interval: Duration,
+    /// Where attachments are stored on the local disk (unless `s3` is set).
+    pub files_dir: PathBuf,
+    /// The object store for attachments, instead of `files_dir`.
+    pub s3: Option<S3Settings>,
     /// The file that was read, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -94,6 +168,32 @@ struct RawConfig {
     trusted_proxies: Vec<String>,
     departement_code: String,
     departement_name: String,
+    #[serde(default)]
+    smtp_host: Option<String>,
+    #[serde(default, deserialize_with = "optional_number")]
+    smtp_port: Option<u64>,
+    #[serde(default)]
+    smtp_tls: Option<String>,
+    #[serde(default)]
+    smtp_username: Option<String>,
+    #[serde(default)]
+    smtp_password: Option<String>,
+    #[serde(default)]
+    smtp_from: Option<String>,
+    #[serde(deserialize_with = "duration")]
+    worker_poll_interval: Duration,
+    #[serde(default)]
+    files_dir: Option<String>,
+    #[serde(default)]
+    s3_endpoint: Option<String>,
+    #[serde(default)]
+    s3_bucket: Option<String>,
+    #[serde(default)]
+    s3_region: Option<String>,
+    #[serde(default)]
+    s3_access_key_id: Option<String>,
+    #[serde(default)]
+    s3_secret_access_key: Option<String>,
 }
 
 /// The built-in defaults, the first layer.
@@ -110,6 +210,7 @@ fn defaults() -> Vec<(&'static str, &'static str)> {
         ("trusted_proxies", ""),
         ("departement_code", "86"),
         ("departement_name", "Vienne"),
+        ("worker_poll_interval", "5s"),
     ]
 }
 
@@ -154,7 +255,7 @@ impl Config {
         }
     }
 
-    /// The web settings for [`web::router`].
+    /// The web settings for [`web::router_with`].
     pub fn web_config(&self) -> web::WebConfig {
         web::WebConfig {
             base_url: self.base_url.clone(),
@@ -163,6 +264,7 @@ impl Config {
             activation_validity: self.activation_validity,
             max_concurrent_hashes: self.max_concurrent_hashes,
             trusted_proxies: self.trusted_proxies.clone(),
+            files_dir: self.files_dir.clone(),
             ..web::WebConfig::default()
         }
     }
@@ -189,7 +291,7 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let proxies: Vec<String> =
             self.trusted_proxies.iter().map(|ip| toml_string(&ip.to_string())).collect();
-        let lines = [
+        let mut lines = vec![
             format!(
                 "# Configuration effective{}",
                 match &self.source_file {
@@ -227,6 +329,31 @@ impl Config {
             format!("departement_code = {}", toml_string(&self.departement_code)),
             format!("departement_name = {}", toml_string(&self.departement_name)),
         ];
+        match &self.smtp {
+            None => lines.push("# smtp_host : non configuré (aucun courriel envoyé)".to_owned()),
+            Some(smtp) => {
+                lines.push(format!("smtp_host = {}", toml_string(&smtp.host)));
+                lines.push(format!("smtp_port = {}", smtp.port));
+                lines.push(format!("smtp_tls = {}", toml_string(smtp.tls.code())));
+                if let Some((user, _password)) = &smtp.credentials {
+                    lines.push(format!("smtp_username = {}", toml_string(user)));
+                    lines.push(format!("smtp_password = {}", toml_string("***")));
+                }
+                lines.push(format!("smtp_from = {}", toml_string(&smtp.from)));
+            }
+        }
+        lines.push(format!(
+            "worker_poll_interval = {}",
+            toml_string(&format_duration(self.worker_poll_interval))
+        ));
+        lines.push(format!("files_dir = {}", toml_string(&self.files_dir.display().to_string())));
+        if let Some(s3) = &self.s3 {
+            lines.push(format!("s3_endpoint = {}", toml_string(&store::redact(&s3.endpoint))));
+            lines.push(format!("s3_bucket = {}", toml_string(&s3.bucket)));
+            lines.push(format!("s3_region = {}", toml_string(&s3.region)));
+            lines.push(format!("s3_access_key_id = {}", toml_string(&s3.access_key_id)));
+            lines.push(format!("s3_secret_access_key = {}", toml_string("***")));
+        }
         lines.join("\n") + "\n"
     }
 }
@@ -244,6 +371,9 @@ fn env_layer(
 }
 
 fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Config> {
+    let smtp = validate_smtp(&raw)?;
+    let s3 = validate_s3(&raw)?;
+
     let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
         anyhow::anyhow!(
             "listen : « {} » n'est pas une adresse d'écoute (attendu : IP:port, par exemple \
@@ -337,6 +467,17 @@ fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Conf
         );
     }
 
+    if raw.worker_poll_interval < Duration::from_secs(1)
+        || raw.worker_poll_interval > Duration::from_secs(3_600)
+    {
+        bail!("worker_poll_interval : attendu une durée entre 1s et 1h");
+    }
+    let files_dir = match raw.files_dir.as_deref().map(str::trim) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        Some(_) => bail!("files_dir : le dossier des pièces jointes ne peut pas être vide"),
+        None => data_dir.join("files"),
+    };
+
     Ok(Config {
         database_url: SecretString::from(database_url),
         database_max_connections,
@@ -352,8 +493,130 @@ fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Conf
         trusted_proxies,
         departement_code,
         departement_name,
+        smtp,
+        worker_poll_interval: raw.worker_poll_interval,
+        files_dir,
+        s3,
         source_file,
     })
+}
+
+/// A setting given as an empty or blank text counts as not given.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+}
+
+/// The SMTP relay, when `smtp_host` is set. Credentials are refused over a plain connection to
+/// another machine: the password would cross the network in clear.
+fn validate_smtp(raw: &RawConfig) -> anyhow::Result<Option<SmtpConfig>> {
+    let Some(host) = given(&raw.smtp_host) else {
+        let others = [
+            ("smtp_port", raw.smtp_port.is_some()),
+            ("smtp_tls", given(&raw.smtp_tls).is_some()),
+            ("smtp_username", given(&raw.smtp_username).is_some()),
+            ("smtp_password", given(&raw.smtp_password).is_some()),
+            ("smtp_from", given(&raw.smtp_from).is_some()),
+        ];
+        if let Some((key, _)) = others.iter().find(|(_, set)| *set) {
+            bail!("{key} : donné sans smtp_host (le serveur de courriel à utiliser)");
+        }
+        return Ok(None);
+    };
+    let host_ok = host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if !host_ok {
+        bail!("smtp_host : « {host} » n'est pas un nom d'hôte ni une adresse IP");
+    }
+
+    let tls = match given(&raw.smtp_tls).unwrap_or("starttls") {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::StartTls,
+        "tls" => SmtpTls::Tls,
+        other => bail!("smtp_tls : « {other} » inconnu (attendu : starttls, tls ou none)"),
+    };
+    let port = match raw.smtp_port {
+        None => tls.default_port(),
+        Some(port) => u16::try_from(port)
+            .ok()
+            .filter(|port| *port > 0)
+            .context("smtp_port : attendu un numéro de port entre 1 et 65535")?,
+    };
+
+    let credentials = match (given(&raw.smtp_username), raw.smtp_password.as_deref()) {
+        (None, None) => None,
+        (Some(user), Some(password)) if !password.is_empty() => {
+            Some((user.to_owned(), SecretString::from(password.to_owned())))
+        }
+        (None, Some(_)) => bail!("smtp_password : donné sans smtp_username"),
+        (Some(_), _) => bail!("smtp_username : donné sans smtp_password"),
+    };
+    let loopback = host == "localhost"
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if credentials.is_some() && tls == SmtpTls::None && !loopback {
+        bail!(
+            "smtp_password : refusé avec smtp_tls = none vers un autre serveur que celui-ci (le \
+             mot de passe circulerait en clair) ; utilisez starttls ou tls"
+        );
+    }
+
+    let Some(from) = given(&raw.smtp_from) else {
+        bail!("smtp_from : l'adresse d'expédition des courriels est obligatoire avec smtp_host");
+    };
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        bail!(
+            "smtp_from : « {from} » n'est pas une adresse de courriel (exemple : Préau \
+             <ne-pas-repondre@ent.example.fr>)"
+        );
+    }
+
+    Ok(Some(SmtpConfig { host: host.to_owned(), port, tls, credentials, from: from.to_owned() }))
+}
+
+/// The object store, when any `s3_*` setting is given: then the endpoint, the bucket and the
+/// keys are all needed (no endpoint is assumed, so nothing is ever sent to a default host).
+fn validate_s3(raw: &RawConfig) -> anyhow::Result<Option<S3Settings>> {
+    let settings = [
+        ("s3_endpoint", given(&raw.s3_endpoint)),
+        ("s3_bucket", given(&raw.s3_bucket)),
+        ("s3_access_key_id", given(&raw.s3_access_key_id)),
+        ("s3_secret_access_key", given(&raw.s3_secret_access_key)),
+    ];
+    if settings.iter().all(|(_, value)| value.is_none()) {
+        if given(&raw.s3_region).is_some() {
+            bail!("s3_region : donné sans s3_endpoint ni s3_bucket");
+        }
+        return Ok(None);
+    }
+    if let Some((key, _)) = settings.iter().find(|(_, value)| value.is_none()) {
+        bail!("{key} : obligatoire dès qu'un réglage s3_* est donné");
+    }
+    let [endpoint, bucket, access_key_id, secret] = settings.map(|(_, value)| value.unwrap_or(""));
+
+    let endpoint = endpoint.trim_end_matches('/');
+    let host = endpoint.strip_prefix("https://").or_else(|| endpoint.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {}
+        _ => bail!("s3_endpoint : « {endpoint} » doit être une adresse http:// ou https://"),
+    }
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !bucket_ok {
+        bail!(
+            "s3_bucket : « {bucket} » n'est pas un nom de compartiment (3 à 63 caractères a-z, \
+             0-9, - et .)"
+        );
+    }
+
+    Ok(Some(S3Settings {
+        endpoint: endpoint.to_owned(),
+        bucket: bucket.to_owned(),
+        region: given(&raw.s3_region).unwrap_or("us-east-1").to_owned(),
+        access_key_id: access_key_id.to_owned(),
+        secret_access_key: SecretString::from(secret.to_owned()),
+    }))
 }
 
 /// Figment's messages are English; the parts a person must act on are put in French.
@@ -607,6 +870,133 @@ mod tests {
                 .join("\n")
         };
         assert_eq!(without_cores(&from_file), without_cores(&defaults));
+    }
+
+    #[test]
+    fn without_smtp_settings_no_email_is_sent_and_files_stay_under_the_data_dir() {
+        let config = Config::load(None, env(&[("PREAU_DATA_DIR", "/tmp/x")])).unwrap();
+        assert!(config.smtp.is_none() && config.s3.is_none());
+        assert_eq!(config.files_dir, PathBuf::from("/tmp/x/files"));
+        assert_eq!(config.worker_poll_interval, Duration::from_secs(5));
+        assert!(config.to_redacted_toml().contains("# smtp_host : non configuré"));
+    }
+
+    #[test]
+    fn smtp_settings_are_read_with_defaults_that_follow_the_tls_mode() {
+        let from = ("PREAU_SMTP_FROM", "Préau <ne-pas-repondre@ent.example.fr>");
+        let config =
+            Config::load(None, env(&[("PREAU_SMTP_HOST", "smtp.example.fr"), from])).unwrap();
+        let smtp = config.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::StartTls));
+        let config = Config::load(
+            None,
+            env(&[
+                ("PREAU_SMTP_HOST", "127.0.0.1"),
+                ("PREAU_SMTP_TLS", "none"),
+                ("PREAU_SMTP_PORT", "2525"),
+                ("PREAU_WORKER_POLL_INTERVAL", "1s"),
+                from,
+            ]),
+        )
+        .unwrap();
+        let smtp = config.smtp.as_ref().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("127.0.0.1", 2525, SmtpTls::None));
+        assert_eq!(config.worker_poll_interval, Duration::from_secs(1));
+        let printed = config.to_redacted_toml();
+        assert!(printed.contains("smtp_port = 2525\nsmtp_tls = \"none\""), "{printed}");
+    }
+
+    #[test]
+    fn the_smtp_and_object_store_secrets_never_show() {
+        let config = load_with_file(
+            "smtp_host = \"smtp.example.fr\"\nsmtp_username = \"preau\"\n\
+             smtp_password = \"mdp-smtp\"\nsmtp_from = \"preau@example.fr\"\n\
+             s3_endpoint = \"http://127.0.0.1:9000\"\ns3_bucket = \"pieces-jointes\"\n\
+             s3_access_key_id = \"cle\"\ns3_secret_access_key = \"secret-s3\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.s3.as_ref().unwrap().region, "us-east-1");
+        let debug = format!("{config:?}");
+        let printed = config.to_redacted_toml();
+        for text in [&debug, &printed] {
+            assert!(!text.contains("mdp-smtp") && !text.contains("secret-s3"), "{text}");
+        }
+        assert!(printed.contains("smtp_password = \"***\""), "{printed}");
+        assert!(printed.contains("s3_secret_access_key = \"***\""), "{printed}");
+        assert!(printed.contains("s3_bucket = \"pieces-jointes\""), "{printed}");
+    }
+
+    #[test]
+    fn incomplete_or_unsafe_mail_and_storage_settings_are_refused_in_french() {
+        let from = ("PREAU_SMTP_FROM", "preau@example.fr");
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("PREAU_SMTP_PORT", "25")], "smtp_port : donné sans smtp_host"),
+            (&[("PREAU_SMTP_HOST", "smtp.example.fr")], "smtp_from : l'adresse"),
+            (
+                &[("PREAU_SMTP_HOST", "smtp.example.fr"), ("PREAU_SMTP_FROM", "pas-une-adresse")],
+                "smtp_from",
+            ),
+            (&[("PREAU_SMTP_HOST", "smtp.example.fr/x"), from], "smtp_host"),
+            (
+                &[("PREAU_SMTP_HOST", "smtp.example.fr"), ("PREAU_SMTP_TLS", "ssl"), from],
+                "smtp_tls",
+            ),
+            (
+                &[("PREAU_SMTP_HOST", "smtp.example.fr"), ("PREAU_SMTP_PORT", "70000"), from],
+                "smtp_port",
+            ),
+            (
+                &[("PREAU_SMTP_HOST", "smtp.example.fr"), ("PREAU_SMTP_USERNAME", "u"), from],
+                "smtp_username : donné sans smtp_password",
+            ),
+            (
+                &[
+                    ("PREAU_SMTP_HOST", "smtp.example.fr"),
+                    ("PREAU_SMTP_TLS", "none"),
+                    ("PREAU_SMTP_USERNAME", "u"),
+                    ("PREAU_SMTP_PASSWORD", "p"),
+                    from,
+                ],
+                "en clair",
+            ),
+            (&[("PREAU_WORKER_POLL_INTERVAL", "0")], "worker_poll_interval"),
+            (&[("PREAU_S3_BUCKET", "pieces")], "s3_endpoint : obligatoire"),
+            (&[("PREAU_S3_REGION", "eu-west-3")], "s3_region"),
+            (
+                &[
+                    ("PREAU_S3_ENDPOINT", "ftp://127.0.0.1"),
+                    ("PREAU_S3_BUCKET", "pieces"),
+                    ("PREAU_S3_ACCESS_KEY_ID", "k"),
+                    ("PREAU_S3_SECRET_ACCESS_KEY", "s"),
+                ],
+                "s3_endpoint",
+            ),
+            (
+                &[
+                    ("PREAU_S3_ENDPOINT", "http://127.0.0.1:9000"),
+                    ("PREAU_S3_BUCKET", "Pièces Jointes"),
+                    ("PREAU_S3_ACCESS_KEY_ID", "k"),
+                    ("PREAU_S3_SECRET_ACCESS_KEY", "s"),
+                ],
+                "s3_bucket",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let error = Config::load(None, env(pairs)).unwrap_err();
+            assert!(error.to_string().contains(expected), "{pairs:?}: {error}");
+        }
+        let local = Config::load(
+            None,
+            env(&[
+                ("PREAU_SMTP_HOST", "127.0.0.1"),
+                ("PREAU_SMTP_TLS", "none"),
+                ("PREAU_SMTP_USERNAME", "u"),
+                ("PREAU_SMTP_PASSWORD", "p"),
+                from,
+            ]),
+        );
+        assert!(local.is_ok(), "a relay on this machine may take a password in clear");
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The library half of the `preau` program: configuration, logging, serving, the import and
-//! account commands, and the demo département. `main.rs` only parses the command line and calls
-//! these; integration tests call them directly.
+//! The library half of the `preau` program: configuration, logging, serving and its background
+//! workers, the import and account commands, and the demo département. `main.rs` only parses
+//! the command line and calls these; integration tests call them directly.
 
 pub mod accounts;
 pub mod config;
@@ -9,6 +9,7 @@ pub mod demo_run;
 pub mod import;
 pub mod logging;
 pub mod serve;
+pub mod workers;
 
 use crate::config::Config;
 

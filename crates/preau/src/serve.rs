@@ -1,7 +1,8 @@
 //! Serving the web application: bind the configured address first (so that a busy port fails
-//! at once, with a clear message), log where Préau answers, serve until Ctrl-C or SIGTERM with
-//! a bounded number of connections and a deadline for each request's headers, give the requests
-//! in flight a few seconds to finish, then close the database.
+//! at once, with a clear message), start the background workers (outbox, live updates between
+//! instances), log where Préau answers, serve until Ctrl-C or SIGTERM with a bounded number of
+//! connections and a deadline for each request's headers, end the live streams, give the
+//! requests in flight and the workers a few seconds to finish, then close the database.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::config::Config;
+use crate::workers::{Publish, WorkerSettings, Workers};
 
 /// How long a client may take to send a request's headers before its connection is closed, so
 /// that slow clients (slowloris) cannot hold connections open.
@@ -28,6 +30,10 @@ pub const MAX_CONNECTIONS: usize = 768;
 
 /// How long requests in flight may run after a shutdown signal before the process stops anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long the background workers may take to finish what they are doing (an SMTP exchange)
+/// after the requests; what they leave is taken up again when its lease ends.
+pub const WORKERS_GRACE: Duration = Duration::from_secs(5);
 
 /// Binds the configured address, so that a busy port fails at once with a clear message.
 ///
@@ -48,20 +54,27 @@ pub async fn serve(config: &Config, store: store::Store) -> anyhow::Result<()> {
     serve_on(listener, config, store).await
 }
 
-/// Serves `web::router` on a bound listener until a shutdown signal: at most
-/// [`MAX_CONNECTIONS`] at once, headers read within [`HEADER_READ_TIMEOUT`], then the requests
-/// in flight get [`SHUTDOWN_GRACE`] to finish before the database is closed.
+/// Serves `web::router_with` on a bound listener, with the background workers, until a
+/// shutdown signal: at most [`MAX_CONNECTIONS`] at once, headers read within
+/// [`HEADER_READ_TIMEOUT`]; then the live streams end, the requests in flight get
+/// [`SHUTDOWN_GRACE`] and the workers [`WORKERS_GRACE`] to finish before the database is closed.
 ///
 /// # Errors
-/// When the listener's address cannot be read.
+/// When the listener's address cannot be read, the attachment store cannot be opened or the
+/// workers cannot start (SMTP settings).
 pub async fn serve_on(
     listener: TcpListener,
     config: &Config,
     store: store::Store,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr().context("adresse d'écoute inconnue")?;
+    let live = web::LiveHub::new();
+    let hub = live.clone();
+    let publish: Publish = Arc::new(move |person_ids: &[String]| hub.publish(person_ids));
+    let workers = Workers::start(store.clone(), publish, &WorkerSettings::from_config(config))?;
     tracing::info!(%address, base_url = %config.base_url, "préau à l'écoute");
-    let app = web::router(store.clone(), config.web_config());
+    let files = file_store(config)?;
+    let app = web::router_with(store.clone(), config.web_config(), live.clone(), files);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -105,12 +118,39 @@ pub async fn serve_on(
     }
 
     drop(listener);
+    // Open pages follow their unread count on streams that never end by themselves.
+    live.shut_down();
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("arrêt : des requêtes n'ont pas fini à temps");
     }
+    workers.stop(WORKERS_GRACE).await;
     tracing::info!("arrêt : fermeture de la base de données");
     store.close().await;
     Ok(())
+}
+
+/// The attachment store: the S3-compatible bucket when one is configured, else the local
+/// folder `files_dir` (created if missing).
+///
+/// # Errors
+/// A folder that cannot be created, or object store settings the client refuses.
+pub fn file_store(config: &Config) -> anyhow::Result<store::files::FileStore> {
+    match &config.s3 {
+        Some(s3) => {
+            let settings = store::files::S3Config {
+                endpoint: s3.endpoint.clone(),
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: secrecy::ExposeSecret::expose_secret(&s3.secret_access_key)
+                    .to_owned(),
+                allow_http: s3.endpoint.starts_with("http://"),
+            };
+            store::files::FileStore::s3(&settings).map_err(|error| anyhow::anyhow!("s3 : {error}"))
+        }
+        None => store::files::FileStore::local(&config.files_dir)
+            .map_err(|error| anyhow::anyhow!("files_dir : {error}")),
+    }
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one.

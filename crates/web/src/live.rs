@@ -124,8 +124,9 @@ impl Watch {
                 }
                 Wake::Changed => {
                     self.deadline = self.session_deadline().await?;
+                    let previous = self.last;
                     let count = self.read_count().await?;
-                    if self.last != Some(count) {
+                    if previous != Some(count) {
                         return Some(count);
                     }
                 }

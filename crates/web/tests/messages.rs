@@ -520,6 +520,41 @@ async fn open_pages_hear_their_unread_count() {
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
+/// The next event of an open stream, within a failure deadline.
+async fn next_event(body: &mut Body) -> String {
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn an_open_page_hears_each_new_message_not_only_the_first_count() {
+    let app = mail_app().await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+    let paul = app.login_as(ids::PAUL, "paul.martin").await;
+    app.send_message(&thomas, &[CLASS_6A_PARENTS], "Un", "1", &[]).await;
+
+    let request = Request::get("/messagerie/evenements").header(header::COOKIE, &paul);
+    let response = app.router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    assert_eq!(next_event(&mut body).await, "event: unread\ndata: 1\n\n");
+
+    app.send_message(&thomas, &[CLASS_6A_PARENTS], "Deux", "2", &[]).await;
+    assert_eq!(next_event(&mut body).await, "event: unread\ndata: 2\n\n");
+    app.send_message(&thomas, &[CLASS_6A_PARENTS], "Trois", "3", &[]).await;
+    assert_eq!(next_event(&mut body).await, "event: unread\ndata: 3\n\n");
+}
+
 #[tokio::test]
 async fn the_notification_address_is_kept_in_the_settings() {
     let app = mail_app().await;

@@ -1,0 +1,470 @@
+//! The load generator of `scripts/bench-mail.sh` (a benchmark, not a test). `prepare` writes a
+//! bench class into a fresh database holding the fixture département: 30 pupils with 2 legal
+//! guardians each, 10 teachers and 6 staff members attached to the class who write to it, and a
+//! teacher whose inbox holds 10,000 messages. `run` opens one session per client in the
+//! database, then drives a running `preau serve` over HTTP/1.1 on the loopback, one keep-alive
+//! connection per client: the `send` case posts the compose form to the class and its families
+//! (90 mailboxes, a fresh idempotency key each time), the `inbox` case opens the first page of
+//! that big inbox. It prints one table row: clients, requests, throughput, p50, p90, p99 and the
+//! slowest, in milliseconds.
+//!
+//! It lives in `examples/` rather than behind a hidden `preau` subcommand so that the shipped
+//! binary carries no code that writes sessions or bulk rows straight into the database.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::communication::{GroupKind, Recipient};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use sha2::{Digest, Sha256};
+use sqlx::Executor;
+use store::messaging::{ComposeMode, Folder, SendOutcome, SendRequest};
+
+/// The bench class, in the fixture's first collège.
+const CLASS: &str = "bench-3b";
+const PUPILS: usize = 30;
+const TEACHERS: usize = 10;
+const STAFF: usize = 6;
+/// The teacher whose inbox is filled.
+const INBOX_OWNER: &str = "bench-teacher-0";
+/// Requests each client makes before the measure starts.
+const WARM_UP: usize = 3;
+
+#[derive(Debug, Parser)]
+#[command(about = "Générateur de charge de scripts/bench-mail.sh")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Writes the fixture and the bench class into an empty database.
+    Prepare {
+        #[arg(long)]
+        database: String,
+        /// How many messages the big inbox holds.
+        #[arg(long, default_value_t = 10_000)]
+        inbox: usize,
+    },
+    /// Measures one case against `preau serve` on 127.0.0.1:<port>.
+    Run {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        port: u16,
+        #[arg(long, value_enum)]
+        case: Case,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Measured requests per client.
+        #[arg(long)]
+        requests: usize,
+        /// The first column of the printed row (the backend).
+        #[arg(long)]
+        label: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Case {
+    Send,
+    Inbox,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Prepare { database, inbox } => prepare(&database, inbox).await,
+        Command::Run { database, port, case, clients, requests, label } => {
+            run(&database, port, case, clients, requests, &label).await
+        }
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<store::Store> {
+    let config = store::StoreConfig { url: url.to_owned(), max_connections: 4 };
+    Ok(store::Store::open(&config).await?)
+}
+
+/// The senders of the send case: the class's teachers, then the staff members.
+fn senders() -> Vec<String> {
+    (0..TEACHERS)
+        .map(|n| format!("bench-teacher-{n}"))
+        .chain((0..STAFF).map(|n| format!("bench-staff-{n}")))
+        .collect()
+}
+
+fn class_recipients() -> Vec<Recipient> {
+    vec![
+        Recipient::Group(GroupKind::ClassPupils, CLASS.to_owned()),
+        Recipient::Group(GroupKind::ClassParents, CLASS.to_owned()),
+    ]
+}
+
+async fn prepare(url: &str, inbox: usize) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    store.load_fixture().await?;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::any::AnyConnectOptions::from_str(url)?)
+        .await?;
+    let now = store::now_unix();
+
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO classes (id, school_id, code) VALUES ($1, $2, '3B')")
+        .bind(CLASS)
+        .bind(store::fixtures::ids::SCHOOL_1)
+        .execute(&mut *tx)
+        .await?;
+    let mut people: Vec<(String, &str, String)> = Vec::new();
+    for n in 0..PUPILS {
+        people.push((format!("bench-pupil-{n}"), "pupil", format!("Élève{n}")));
+        for side in ["a", "b"] {
+            people.push((
+                format!("bench-parent-{n}-{side}"),
+                "relative",
+                format!("Parent{n}{side}"),
+            ));
+        }
+    }
+    for n in 0..TEACHERS {
+        people.push((format!("bench-teacher-{n}"), "teacher", format!("Professeur{n}")));
+    }
+    for n in 0..STAFF {
+        people.push((format!("bench-staff-{n}"), "staff", format!("Personnel{n}")));
+    }
+    for (id, profile, last) in &people {
+        sqlx::query(
+            "INSERT INTO people (id, source, external_id, profile, last_name, first_name, \
+             created_at, updated_at, search_key) \
+             VALUES ($1, 'aaf', $1, $2, $3, 'Banc', $4, $4, $5)",
+        )
+        .bind(id)
+        .bind(*profile)
+        .bind(last)
+        .bind(now)
+        .bind(domain::names::search_key(last, "Banc"))
+        .execute(&mut *tx)
+        .await?;
+        let login = id.replace('-', ".");
+        sqlx::query("INSERT INTO logins (login, person_id, created_at) VALUES ($1, $2, $3)")
+            .bind(&login)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO accounts (person_id, login, password_hash, activated_at, created_at) \
+             VALUES ($1, $2, '$argon2id$unused', $3, $3)",
+        )
+        .bind(id)
+        .bind(&login)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if *profile != "relative" {
+            sqlx::query("INSERT INTO person_schools (person_id, school_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(store::fixtures::ids::SCHOOL_1)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for n in 0..PUPILS {
+        sqlx::query(
+            "INSERT INTO pupil_classes (pupil_id, class_id, entry_date) \
+             VALUES ($1, $2, '2025-09-01')",
+        )
+        .bind(format!("bench-pupil-{n}"))
+        .bind(CLASS)
+        .execute(&mut *tx)
+        .await?;
+        for side in ["a", "b"] {
+            sqlx::query(
+                "INSERT INTO guardianships (pupil_id, relative_id, kinship, legal, financial, \
+                 contact, payment) VALUES ($1, $2, 'MERE', 1, 1, 1, 0)",
+            )
+            .bind(format!("bench-pupil-{n}"))
+            .bind(format!("bench-parent-{n}-{side}"))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let subjects = ["061300", "030100", "040000", "020500"];
+    for n in 0..TEACHERS {
+        sqlx::query(
+            "INSERT INTO class_teachers (teacher_id, class_id, subject_code) VALUES ($1, $2, $3)",
+        )
+        .bind(format!("bench-teacher-{n}"))
+        .bind(CLASS)
+        .bind(subjects[n % subjects.len()])
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Staff members of the school life office, attached to the class (no subject).
+    for n in 0..STAFF {
+        let staff = format!("bench-staff-{n}");
+        sqlx::query(
+            "INSERT INTO person_functions (person_id, school_id, code, label) \
+             VALUES ($1, $2, 'EDU', 'EDUCATION')",
+        )
+        .bind(&staff)
+        .bind(store::fixtures::ids::SCHOOL_1)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO class_teachers (teacher_id, class_id, subject_code) VALUES ($1, $2, '')",
+        )
+        .bind(&staff)
+        .bind(CLASS)
+        .execute(&mut *tx)
+        .await?;
+    }
+    fill_inbox(&mut tx, store.backend(), inbox, now).await?;
+    tx.commit().await?;
+    if store.backend() == store::Backend::Postgres {
+        pool.execute("ANALYZE").await?;
+    }
+    pool.close().await;
+
+    // Every sender can write to the class and its families, and the inbox is as big as asked.
+    for sender in senders() {
+        let request = SendRequest {
+            sender_id: sender.clone(),
+            idempotency_key: store::new_id(),
+            recipients: class_recipients(),
+            subject: "Vérification".to_owned(),
+            body_html: "<p>Vérification.</p>".to_owned(),
+            body_text: "Vérification.".to_owned(),
+            mode: ComposeMode::New,
+            parent_id: None,
+            attachment_ids: Vec::new(),
+            draft_id: None,
+        };
+        match store.send_message(&request).await? {
+            Ok(SendOutcome::Sent { recipient_ids, .. }) if recipient_ids.len() == PUPILS * 3 => {}
+            other => anyhow::bail!("{sender} cannot write to the bench class: {other:?}"),
+        }
+    }
+    let page = store.mailbox(INBOX_OWNER, &Folder::Inbox, 1).await?;
+    anyhow::ensure!(page.total == i64::try_from(inbox)?, "inbox holds {}", page.total);
+    store.close().await;
+    Ok(())
+}
+
+/// Writes `count` messages from the class's parents into the inbox owner's mailbox (their
+/// senders' copies included), spread over the past year, one in ten unread, as a send would.
+async fn fill_inbox(
+    tx: &mut sqlx::AnyConnection,
+    backend: store::Backend,
+    count: usize,
+    now: i64,
+) -> anyhow::Result<()> {
+    let numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)";
+    let sender = "'bench-parent-' || (i % 30) || CASE WHEN i % 2 = 0 THEN '-a' ELSE '-b' END";
+    let created = "$2 - (($1 - i) * 3000)";
+    let count = i64::try_from(count)?;
+    let statements = [
+        format!(
+            "{numbers} INSERT INTO messages (id, sender_id, thread_id, subject, body_html, \
+             body_text, recipients_label, search_text, created_at) \
+             SELECT 'bench-m-' || i, {sender}, 'bench-m-' || i, 'Question numéro ' || i, \
+             '<p>Bonjour, une question sur les devoirs.</p>', \
+             'Bonjour, une question sur les devoirs.', \
+             '[{{\"token\":\"p:{INBOX_OWNER}\",\"label\":\"Professeur0 Banc\"}}]', \
+             'question numero ' || i || ' bonjour une question sur les devoirs', {created} FROM n"
+        ),
+        format!(
+            "{numbers} INSERT INTO message_recipients (message_id, person_id) \
+             SELECT 'bench-m-' || i, '{INBOX_OWNER}' FROM n WHERE $2 = $2"
+        ),
+        format!(
+            "{numbers} INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+             created_at) SELECT '{INBOX_OWNER}', 'bench-m-' || i, 'inbox', 'inbox', \
+             CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, {created} FROM n"
+        ),
+        format!(
+            "{numbers} INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+             created_at) SELECT {sender}, 'bench-m-' || i, 'sent', 'sent', 0, {created} FROM n"
+        ),
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(count).bind(now).execute(&mut *tx).await?;
+    }
+    if backend == store::Backend::Sqlite {
+        sqlx::query(
+            "INSERT INTO messages_fts (message_id, search_text) \
+             SELECT id, search_text FROM messages WHERE id LIKE 'bench-m-%'",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// One client's session and keep-alive connection.
+struct Client {
+    cookie: String,
+    csrf: String,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    port: u16,
+}
+
+async fn session(store: &store::Store, person_id: &str) -> anyhow::Result<(String, String)> {
+    let id = format!("s{}", store::new_id().replace('-', ""));
+    let csrf = format!("c{}", store::new_id().replace('-', ""));
+    let hash = hex::encode(Sha256::digest(id.as_bytes()));
+    let now = store::now_unix();
+    store.create_session(&hash, person_id, &csrf, now, now + 12 * 3600).await?;
+    Ok((format!("__Host-preau_session={id}"), csrf))
+}
+
+impl Client {
+    async fn connect(port: u16, cookie: String, csrf: String) -> anyhow::Result<Client> {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Client { cookie, csrf, sender, port })
+    }
+
+    /// One request of the case; its status.
+    async fn request(&mut self, case: Case) -> anyhow::Result<u16> {
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        let builder = hyper::Request::builder()
+            .header("host", format!("127.0.0.1:{}", self.port))
+            .header("cookie", &self.cookie);
+        let request = match case {
+            Case::Inbox => builder
+                .method("GET")
+                .uri("/messagerie/dossiers/reception")
+                .body(Full::new(Bytes::new()))?,
+            Case::Send => {
+                let boundary = format!("bench{}", store::new_id());
+                let key = store::new_id();
+                let fields = [
+                    ("csrf_token", self.csrf.as_str()),
+                    ("cle", key.as_str()),
+                    ("sujet", "Sortie scolaire de vendredi"),
+                    ("corps", "Bonjour, la sortie de vendredi part à 8 h devant le collège."),
+                    ("dest", "class_pupils:bench-3b"),
+                    ("dest", "class_parents:bench-3b"),
+                    ("envoyer", "1"),
+                ];
+                let mut body = String::new();
+                for (name, value) in fields {
+                    body.push_str(&format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n\
+                         {value}\r\n"
+                    ));
+                }
+                body.push_str(&format!("--{boundary}--\r\n"));
+                builder
+                    .method("POST")
+                    .uri("/messagerie/ecrire")
+                    .header("origin", origin)
+                    .header("sec-fetch-site", "same-origin")
+                    .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                    .body(Full::new(Bytes::from(body)))?
+            }
+        };
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        response.into_body().collect().await?;
+        Ok(status)
+    }
+}
+
+async fn run(
+    url: &str,
+    port: u16,
+    case: Case,
+    clients: usize,
+    requests: usize,
+    label: &str,
+) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let people = match case {
+        Case::Send => senders(),
+        Case::Inbox => vec![INBOX_OWNER.to_owned(); clients],
+    };
+    anyhow::ensure!(clients <= people.len(), "at most {} clients for this case", people.len());
+    let expected = match case {
+        Case::Send => 303,
+        Case::Inbox => 200,
+    };
+
+    let mut connected = Vec::new();
+    for person in people.iter().take(clients) {
+        let (cookie, csrf) = session(&store, person).await?;
+        connected.push(Client::connect(port, cookie, csrf).await?);
+    }
+    store.close().await;
+
+    let start = Arc::new(tokio::sync::Barrier::new(clients + 1));
+    let mut tasks = Vec::new();
+    for mut client in connected {
+        let start = start.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..WARM_UP {
+                let status = client.request(case).await?;
+                anyhow::ensure!(status == expected, "warm-up answered {status}");
+            }
+            start.wait().await;
+            let mut timings = Vec::with_capacity(requests);
+            for _ in 0..requests {
+                let began = Instant::now();
+                let status = client.request(case).await?;
+                timings.push(began.elapsed());
+                anyhow::ensure!(status == expected, "answered {status}, expected {expected}");
+            }
+            Ok::<_, anyhow::Error>((timings, Instant::now()))
+        }));
+    }
+    start.wait().await;
+    let began = Instant::now();
+    let mut timings: Vec<Duration> = Vec::new();
+    let mut finished = began;
+    for task in tasks {
+        let (times, end) = task.await??;
+        timings.extend(times);
+        finished = finished.max(end);
+    }
+
+    timings.sort();
+    let wall = finished.duration_since(began).as_secs_f64();
+    let percentile = |p: f64| {
+        let rank = ((p / 100.0) * timings.len() as f64).ceil() as usize;
+        ms(timings[rank.clamp(1, timings.len()) - 1])
+    };
+    let case_name = match case {
+        Case::Send => "envoi (90 boîtes)",
+        Case::Inbox => "boîte de 10 000 messages",
+    };
+    let slowest = ms(timings.last().copied().unwrap_or_default());
+    let cells = [
+        format!("{label:<10}"),
+        format!("{case_name:<24}"),
+        format!("{clients:>7}"),
+        format!("{:>8}", timings.len()),
+        format!("{:>8.1}", timings.len() as f64 / wall),
+        format!("{:>7.2}", percentile(50.0)),
+        format!("{:>7.2}", percentile(90.0)),
+        format!("{:>7.2}", percentile(99.0)),
+        format!("{slowest:>7.2}"),
+    ];
+    println!("| {} |", cells.join(" | "));
+    Ok(())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,210 @@
+//! The outbox drainer: claims due entries under a lease, delivers what each announces, then
+//! completes it, or puts it back with an exponential delay when the relay fails. For a sent
+//! message it e-mails each recipient who asked for it, recording each delivery before the next,
+//! so that a second pass over the same entry (after a crash, or a lease that ran out) skips
+//! whoever was already notified; the window between an accepted e-mail and its record is
+//! covered by the stable `Message-ID`. Kinds without an e-mail (a recall, news) are completed
+//! as they come: the live badges they change are published by the web handlers of the instance
+//! that made the change and, on PostgreSQL, by the LISTEN task of every other instance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use super::mail::{Mailer, Notification, SendError};
+
+/// How many entries one claim takes.
+const BATCH: i64 = 16;
+/// How long a claimed entry stays this worker's: well above the time its e-mails take.
+const LEASE_SECS: i64 = 300;
+/// The delivery channel recorded in `notification_deliveries` for e-mails.
+pub const EMAIL_CHANNEL: &str = "email";
+/// After this many claims an entry whose e-mails still fail is given up (about 15 hours of
+/// retries with [`retry_delay`]).
+pub const MAX_ATTEMPTS: i64 = 12;
+/// The first retry delay, doubled at each attempt up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(30);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
+/// How long the loop waits after the database itself failed.
+const DATABASE_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What the drainer works with.
+pub(crate) struct Drainer {
+    pub(crate) store: store::Store,
+    pub(crate) mailer: Option<Mailer>,
+    pub(crate) worker_id: String,
+    pub(crate) poll_interval: Duration,
+    /// Woken by the LISTEN task when another instance committed a send.
+    pub(crate) wake: Arc<Notify>,
+}
+
+/// How one entry ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Completed,
+    Retried,
+    /// The worker is stopping: the entry is left to its lease (or put back when possible).
+    Interrupted,
+}
+
+/// The delay before the next try of an entry claimed `attempts` times.
+pub(crate) fn retry_delay(attempts: i64) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    FIRST_RETRY_DELAY.saturating_mul(2u32.saturating_pow(doublings)).min(MAX_RETRY_DELAY)
+}
+
+impl Drainer {
+    /// Drains until `stop` turns true: a full batch is followed by the next at once; otherwise
+    /// the loop sleeps for the poll interval or until woken.
+    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
+        let email = self.mailer.is_some();
+        tracing::info!(worker.id = %self.worker_id, email, "outbox : démarrage");
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let pause = match self.drain_once(&stop).await {
+                Ok(claimed) if claimed >= BATCH => Duration::ZERO,
+                Ok(_) => self.poll_interval,
+                Err(error) => {
+                    tracing::warn!(?error, "outbox : base de données indisponible");
+                    DATABASE_BACKOFF
+                }
+            };
+            if pause.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!(worker.id = %self.worker_id, "outbox : arrêt");
+    }
+
+    /// Claims one batch and handles it; returns how many entries were claimed.
+    async fn drain_once(&self, stop: &watch::Receiver<bool>) -> store::StoreResult<i64> {
+        let items = self.store.claim_outbox(&self.worker_id, BATCH, LEASE_SECS).await?;
+        let claimed = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        for item in items {
+            if *stop.borrow() {
+                // Released for another instance at once rather than at the end of the lease.
+                self.store.retry_outbox(&item.id, "arrêt du serveur", store::now_unix()).await?;
+                continue;
+            }
+            let outcome = self.handle(&item, stop).await?;
+            tracing::debug!(outbox.id = %item.id, kind = %item.kind, ?outcome, "outbox : traité");
+        }
+        Ok(claimed)
+    }
+
+    async fn handle(
+        &self,
+        item: &store::outbox::OutboxItem,
+        stop: &watch::Receiver<bool>,
+    ) -> store::StoreResult<Outcome> {
+        match (item.kind.as_str(), &self.mailer) {
+            ("message_sent", Some(mailer)) => self.send_emails(item, mailer, stop).await,
+            _ => {
+                self.store.complete_outbox(&item.id).await?;
+                Ok(Outcome::Completed)
+            }
+        }
+    }
+
+    /// E-mails every recipient of the message who asked for it and was not notified yet.
+    async fn send_emails(
+        &self,
+        item: &store::outbox::OutboxItem,
+        mailer: &Mailer,
+        stop: &watch::Receiver<bool>,
+    ) -> store::StoreResult<Outcome> {
+        let message_id = &item.subject_id;
+        let targets = self.store.email_targets(message_id).await?;
+        let mut sent = 0usize;
+        for target in &targets {
+            if *stop.borrow() {
+                self.store.retry_outbox(&item.id, "arrêt du serveur", store::now_unix()).await?;
+                return Ok(Outcome::Interrupted);
+            }
+            let notification = Notification {
+                message_id,
+                recipient_id: &target.person_id,
+                to: &target.email,
+                sender_name: &target.sender_name,
+                subject: &target.subject,
+            };
+            match mailer.send(&notification).await {
+                Ok(()) => sent += 1,
+                Err(SendError::Permanent(reason)) => {
+                    // Recorded like a delivery: trying again would fail the same way.
+                    tracing::warn!(
+                        message.id = %message_id,
+                        person.id = %target.person_id,
+                        %reason,
+                        "courriel refusé définitivement"
+                    );
+                }
+                Err(SendError::Transient(reason)) => {
+                    return self.put_back(item, &reason).await;
+                }
+            }
+            self.store.mark_delivered(message_id, &target.person_id, EMAIL_CHANNEL).await?;
+        }
+        if !targets.is_empty() {
+            tracing::info!(message.id = %message_id, sent, "courriels de notification envoyés");
+        }
+        self.store.complete_outbox(&item.id).await?;
+        Ok(Outcome::Completed)
+    }
+
+    /// Puts an entry back for later, or gives it up after [`MAX_ATTEMPTS`].
+    async fn put_back(
+        &self,
+        item: &store::outbox::OutboxItem,
+        reason: &str,
+    ) -> store::StoreResult<Outcome> {
+        if item.attempts >= MAX_ATTEMPTS {
+            tracing::error!(
+                outbox.id = %item.id,
+                message.id = %item.subject_id,
+                attempts = item.attempts,
+                %reason,
+                "courriels de notification abandonnés"
+            );
+            self.store.complete_outbox(&item.id).await?;
+            return Ok(Outcome::Completed);
+        }
+        let delay = retry_delay(item.attempts);
+        let retry_at =
+            store::now_unix().saturating_add(i64::try_from(delay.as_secs()).unwrap_or(i64::MAX));
+        tracing::warn!(
+            outbox.id = %item.id,
+            message.id = %item.subject_id,
+            attempts = item.attempts,
+            retry_in_secs = delay.as_secs(),
+            %reason,
+            "serveur de courriel indisponible, nouvel essai plus tard"
+        );
+        self.store.retry_outbox(&item.id, reason, retry_at).await?;
+        Ok(Outcome::Retried)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_a_ceiling() {
+        assert_eq!(retry_delay(1), Duration::from_secs(30));
+        assert_eq!(retry_delay(2), Duration::from_secs(60));
+        assert_eq!(retry_delay(5), Duration::from_secs(480));
+        assert_eq!(retry_delay(40), MAX_RETRY_DELAY);
+        assert_eq!(retry_delay(0), Duration::from_secs(30));
+        let total: Duration = (1..MAX_ATTEMPTS).map(retry_delay).sum();
+        assert!(total > Duration::from_secs(10 * 3600) && total < Duration::from_secs(20 * 3600));
+    }
+}

@@ -1,0 +1,329 @@
+//! E-mail notifications through a real SMTP server: aiosmtpd on the loopback, which keeps what
+//! it receives in a folder (`scripts/smtp_sink.py`). The test command starts it and names it in
+//! `PREAU_TEST_SMTP` (address) and `PREAU_TEST_SMTP_DIR` (folder); without them, each test
+//! starts its own with `python3 -m aiosmtpd`. Messages are sent through the store (as the web
+//! handlers of any instance do), the e-mails by the real `preau serve` binary's outbox worker.
+//! A recipient who gave a notification address gets exactly one e-mail per message, even when
+//! the outbox entry is handled a second time, and the e-mail never carries the message itself;
+//! a relay that does not answer puts the entry back.
+
+mod mail_common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use domain::communication::{GroupKind, Recipient};
+use mail_common::{Db, Server, fixture_db, free_port, ids, scripts_dir};
+use store::messaging::{ComposeMode, SendOutcome, SendRequest};
+
+/// How long a delivery may take before the test fails: a failure deadline, not a speed target.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The SMTP server the tests talk to, and the folder where it keeps what it receives.
+struct Smtp {
+    address: String,
+    folder: PathBuf,
+    /// Set when this test started its own server (stopped when dropped).
+    own: Option<(Child, tempfile::TempDir)>,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        if let Some((child, _)) = &mut self.own {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn smtp() -> Smtp {
+    if let (Ok(address), Ok(folder)) =
+        (std::env::var("PREAU_TEST_SMTP"), std::env::var("PREAU_TEST_SMTP_DIR"))
+    {
+        return Smtp { address, folder: PathBuf::from(folder), own: None };
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("messages");
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let spawned = Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &address, "-c", "smtp_sink.FolderSink"])
+        .arg(&folder)
+        .env("PYTHONPATH", scripts_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = spawned.unwrap_or_else(|error| {
+        panic!("cannot run python3 for the SMTP server ({error}): run bash scripts/test.sh")
+    });
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&address).await.is_ok() {
+            return Smtp { address, folder, own: Some((child, dir)) };
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            let mut errors = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut stderr, &mut errors);
+            }
+            panic!(
+                "`python3 -m aiosmtpd` does not start: install it (pip install aiosmtpd) or run \
+                 bash scripts/test.sh, which does.\n{errors}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("aiosmtpd does not answer on {address}");
+}
+
+impl Smtp {
+    /// The settings of a server that sends through this SMTP server.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let (host, port) = self.address.rsplit_once(':').unwrap();
+        vec![
+            ("PREAU_SMTP_HOST", host.to_owned()),
+            ("PREAU_SMTP_PORT", port.to_owned()),
+            ("PREAU_SMTP_TLS", "none".to_owned()),
+            ("PREAU_SMTP_FROM", "Préau <ne-pas-repondre@ent.example.fr>".to_owned()),
+        ]
+    }
+
+    /// Every e-mail received for `address` so far, oldest first.
+    fn received_for(&self, address: &str) -> Vec<String> {
+        let wanted = format!("X-Envelope-To: {address}\r\n");
+        let mut names: Vec<PathBuf> = match std::fs::read_dir(&self.folder) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names.iter().filter_map(|path| read(path)).filter(|email| email.contains(&wanted)).collect()
+    }
+
+    /// Waits until `address` received `count` e-mails (fails after [`DEADLINE`]).
+    async fn wait_for(&self, address: &str, count: usize) -> Vec<String> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let received = self.received_for(address);
+            if received.len() >= count {
+                return received;
+            }
+            assert!(started.elapsed() < DEADLINE, "{address}: {} e-mails", received.len());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// An address of its own for each test and recipient (the SMTP folder is shared).
+fn unique_address(name: &str) -> String {
+    format!("{name}.{}@familles.example.fr", store::new_id().replace('-', ""))
+}
+
+/// The value of a header of an e-mail.
+fn header<'a>(email: &'a str, name: &str) -> Option<&'a str> {
+    let head = email.split("\r\n\r\n").next()?;
+    head.split("\r\n").find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
+}
+
+/// The text of a single-part e-mail, its transfer encoding undone.
+fn body_text(email: &str) -> String {
+    let (_, body) = email.split_once("\r\n\r\n").unwrap();
+    match header(email, "Content-Transfer-Encoding").unwrap_or("7bit") {
+        "quoted-printable" => decode_quoted_printable(body),
+        "7bit" | "8bit" => body.replace("\r\n", "\n"),
+        other => panic!("unexpected transfer encoding {other}"),
+    }
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let mut bytes = Vec::new();
+    let raw = text.replace("=\r\n", "");
+    let raw = raw.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = raw.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (raw[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'=', Some(byte)) => {
+                bytes.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                bytes.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
+}
+
+/// Thomas writes to the parents of 6A (through the store: any instance's send is this one).
+async fn send_to_parents_of_6a(db: &Db, subject: &str, body: &str) -> String {
+    let request = SendRequest {
+        sender_id: ids::THOMAS.to_owned(),
+        idempotency_key: store::new_id(),
+        recipients: vec![Recipient::Group(GroupKind::ClassParents, ids::CLASS_6A.to_owned())],
+        subject: subject.to_owned(),
+        body_html: format!("<p>{body}</p>"),
+        body_text: body.to_owned(),
+        mode: ComposeMode::New,
+        parent_id: None,
+        attachment_ids: Vec::new(),
+        draft_id: None,
+    };
+    match db.store.send_message(&request).await.unwrap() {
+        Ok(SendOutcome::Sent { message_id, .. }) => message_id,
+        other => panic!("not sent: {other:?}"),
+    }
+}
+
+async fn outbox_done(db: &Db, message_id: &str) -> bool {
+    let done = db
+        .store
+        .fixture_count(
+            "SELECT COUNT(*) FROM outbox WHERE subject_id = $1 AND kind = 'message_sent' \
+             AND done_at IS NOT NULL",
+            &[message_id],
+        )
+        .await
+        .unwrap();
+    done == 1
+}
+
+async fn wait_until_done(db: &Db, message_id: &str) {
+    let started = tokio::time::Instant::now();
+    while !outbox_done(db, message_id).await {
+        assert!(started.elapsed() < DEADLINE, "the outbox entry is never completed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Puts a completed entry back as due, as a crash after the deliveries but before the
+/// completion leaves it (the lease has run out).
+async fn handle_again(db: &Db, message_id: &str) {
+    let reopened = db
+        .store
+        .fixture_execute(
+            "UPDATE outbox SET done_at = NULL, available_at = 0, claimed_by = NULL, \
+             claimed_until = NULL WHERE subject_id = $1 AND kind = 'message_sent'",
+            &[message_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reopened, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_recipient_who_asked_gets_one_email_per_message_even_when_it_is_handled_twice() {
+    let smtp = smtp().await;
+    let db = fixture_db().await;
+    let paul = unique_address("paul");
+    let quitterie = unique_address("quitterie");
+    db.store.set_notify_email(ids::PAUL, Some(&paul)).await.unwrap();
+    db.store.set_notify_email(ids::QUITTERIE, Some(&quitterie)).await.unwrap();
+    let server = Server::start(&db, "a", &smtp.env()).await;
+
+    let secret = "Rendez-vous confidentiel devant la grille";
+    let message_id = send_to_parents_of_6a(&db, "Sortie au musée", secret).await;
+    let first = smtp.wait_for(&paul, 1).await.remove(0);
+    smtp.wait_for(&quitterie, 1).await;
+    wait_until_done(&db, &message_id).await;
+
+    // What the e-mail says, and what it keeps in the ENT.
+    let text = body_text(&first);
+    assert!(
+        text.contains("Vous avez reçu un nouveau message de Thomas Bernard sur Préau"),
+        "{text}"
+    );
+    assert!(text.contains("Objet : Sortie au musée"), "{text}");
+    let link = format!("{}/messagerie/messages/{message_id}", server.base_url());
+    assert!(text.contains(&link), "{text}");
+    assert!(!first.contains("confidentiel") && !text.contains(secret), "{first}");
+    assert_eq!(header(&first, "Auto-Submitted"), Some("auto-generated"));
+    assert!(
+        header(&first, "From").is_some_and(|from| from.contains("ne-pas-repondre@ent.example.fr"))
+    );
+    let first_id = header(&first, "Message-ID").unwrap().to_owned();
+
+    // Handled a second time (a crash after the deliveries, before the completion): nobody
+    // gets a second e-mail.
+    handle_again(&db, &message_id).await;
+    wait_until_done(&db, &message_id).await;
+    assert_eq!(smtp.received_for(&paul).len(), 1);
+    assert_eq!(smtp.received_for(&quitterie).len(), 1);
+    let attempts = db
+        .store
+        .fixture_count("SELECT attempts FROM outbox WHERE subject_id = $1", &[&message_id])
+        .await
+        .unwrap();
+    assert!(attempts >= 2, "the entry was not handled again ({attempts})");
+
+    // A crash after the relay accepted an e-mail but before its delivery was recorded sends it
+    // again: with the same Message-ID, which lets the receiving server drop the copy.
+    db.store
+        .fixture_execute(
+            "DELETE FROM notification_deliveries WHERE subject_id = $1 AND recipient_id = $2",
+            &[&message_id, ids::PAUL],
+        )
+        .await
+        .unwrap();
+    handle_again(&db, &message_id).await;
+    let both = smtp.wait_for(&paul, 2).await;
+    assert_eq!(header(&both[1], "Message-ID"), Some(first_id.as_str()));
+    wait_until_done(&db, &message_id).await;
+    assert_eq!(smtp.received_for(&quitterie).len(), 1);
+    let quitterie_id = header(&smtp.received_for(&quitterie)[0], "Message-ID").map(str::to_owned);
+    assert_ne!(quitterie_id.as_deref(), Some(first_id.as_str()), "one Message-ID per recipient");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_does_not_answer_puts_the_entry_back_for_later() {
+    let db = fixture_db().await;
+    let paul = unique_address("paul");
+    db.store.set_notify_email(ids::PAUL, Some(&paul)).await.unwrap();
+    // A loopback port where nothing listens.
+    let closed = free_port();
+    let env = [
+        ("PREAU_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("PREAU_SMTP_PORT", closed.to_string()),
+        ("PREAU_SMTP_TLS", "none".to_owned()),
+        ("PREAU_SMTP_FROM", "preau@ent.example.fr".to_owned()),
+    ];
+    let server = Server::start(&db, "a", &env).await;
+
+    let message_id = send_to_parents_of_6a(&db, "Réunion", "Mardi.").await;
+
+    let started = tokio::time::Instant::now();
+    loop {
+        let put_back = db
+            .store
+            .fixture_count(
+                "SELECT COUNT(*) FROM outbox WHERE subject_id = $1 AND done_at IS NULL \
+                 AND last_error IS NOT NULL AND claimed_until IS NULL \
+                 AND available_at > CAST($2 AS BIGINT)",
+                &[&message_id, &store::now_unix().to_string()],
+            )
+            .await;
+        if put_back.is_ok_and(|n| n == 1) {
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "not put back:\n{}", server.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivered = db
+        .store
+        .fixture_count(
+            "SELECT COUNT(*) FROM notification_deliveries WHERE subject_id = $1",
+            &[&message_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(delivered, 0, "nothing was delivered, nothing is recorded");
+}
