@@ -213,29 +213,30 @@ async function follow(page, locator) {
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The head writes to the collège's parents with a file; the parent reads, downloads, replies. */
+/** The teacher writes to the parents of the pupil's class with a file; the parent reads,
+ * downloads, replies. */
 async function messaging(browser, baseUrl, accounts) {
   const violations = [];
   const byRole = Object.fromEntries(accounts.map((account) => [account.role, account]));
   const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 }, locale: 'fr-FR', acceptDownloads: true });
   const page = await context.newPage();
 
-  await logIn(page, baseUrl, byRole.parent);
-  const school = (await page.locator('dt:text-is("Établissement") + dd').first().textContent()).trim();
-  assert.ok(school, "le collège de l'enfant n'apparaît pas");
+  await logIn(page, baseUrl, byRole.pupil);
+  const classCode = (await page.locator('dt:text-is("Classe") + dd').first().textContent()).trim();
+  assert.ok(classCode, "la classe de l'élève n'apparaît pas");
   await logOut(page);
 
-  // The head finds the collège's parents, writes with the editor and attaches a file.
-  await logIn(page, baseUrl, byRole.head);
+  // The teacher finds the parents of that class, writes with the editor and attaches a file.
+  await logIn(page, baseUrl, byRole.teacher);
   await page.goto(`${baseUrl}/messagerie/ecrire`);
-  violations.push(...(await audit(page, 'direction : écrire un message')));
+  violations.push(...(await audit(page, 'enseignant : écrire un message')));
   await page.fill('#recherche-destinataires', 'parents');
   await follow(page, page.locator('button[name="chercher"].secondaire'));
-  violations.push(...(await audit(page, 'direction : destinataires proposés')));
-  const group = page.getByLabel(new RegExp(`^Tous les parents, ${escapeRegExp(school)} \\(`));
+  violations.push(...(await audit(page, 'enseignant : destinataires proposés')));
+  const group = page.getByLabel(new RegExp(`^Parents de ${escapeRegExp(classCode)}\\b`));
   const proposed = (await page.locator('.propositions label').allTextContents()).join(' | ');
-  assert.equal(await group.count(), 1, `le groupe des parents de ${school} n'est pas proposé : ${proposed}`);
-  await group.check();
+  assert.ok((await group.count()) >= 1, `le groupe des parents de ${classCode} n'est pas proposé : ${proposed}`);
+  await group.first().check();
   await follow(page, page.locator('button[name="ajouter_coches"]'));
   assert.ok((await page.locator('#destinataires li').count()) === 1, 'le groupe choisi ne figure pas parmi les destinataires');
   await page.fill('#sujet', 'Sortie au musée');
@@ -250,7 +251,7 @@ async function messaging(browser, baseUrl, accounts) {
   assert.match(new URL(page.url()).pathname, /^\/messagerie\/messages\//, "l'envoi n'aboutit pas au message envoyé");
   assert.match(await page.locator('.info').first().textContent(), /Votre message est envoyé/);
   assert.equal(await page.locator('.corps-message strong, .corps-message b').count(), 1, 'le gras est perdu');
-  violations.push(...(await audit(page, 'direction : message envoyé')));
+  violations.push(...(await audit(page, 'enseignant : message envoyé')));
   await logOut(page);
 
   // The parent: the live badge, the inbox, the message, the file, the reply.
@@ -281,7 +282,7 @@ async function messaging(browser, baseUrl, accounts) {
   violations.push(...(await audit(page, 'parent : recherche')));
   await logOut(page);
 
-  await logIn(page, baseUrl, byRole.head);
+  await logIn(page, baseUrl, byRole.teacher);
   await page.goto(`${baseUrl}/messagerie`);
   assert.ok((await page.locator('table.messages tr.non-lu', { hasText: 'Sortie au musée' }).count()) >= 1, "la réponse n'arrive pas");
 

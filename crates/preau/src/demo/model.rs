@@ -329,7 +329,7 @@ pub fn generate(size: &DemoSize) -> Departement {
 
     form_classes(&mut schools, &mut all_pupils, &mut rng);
     let mut staff = allocate_teachers(&schools, &mut rng);
-    let teacher = showcase_teacher(&mut staff, n_schools);
+    let teacher = showcase_teacher(&mut staff, n_schools, &all_pupils[showcase_family.0]);
     let head = add_school_staff(&mut staff, &schools, &all_pupils, &mut rng);
     for (index, person) in staff.iter_mut().enumerate() {
         person.id = format!("{}", 3_000_000 + index);
@@ -859,15 +859,42 @@ fn new_teacher(
     teachers.len() - 1
 }
 
-/// The teacher the demo prints: one who teaches in two collèges (the first such teacher),
+/// The teacher the demo prints: one who teaches in two collèges and, when one does, the
+/// showcase pupil's class (so that the printed teacher can write to that class's families),
 /// renamed so that the printed name is unique.
-fn showcase_teacher(staff: &mut [Staff], n_schools: usize) -> usize {
+fn showcase_teacher(staff: &mut [Staff], n_schools: usize, pupil: &Pupil) -> usize {
     let wanted = n_schools.min(2);
+    let in_two = |t: &Staff| t.schools.len() >= wanted && t.schools.contains(&pupil.school);
+    let teaches_pupil = |t: &Staff| {
+        t.class_teachings.iter().any(|(s, c, _)| *s == pupil.school && *c == pupil.class)
+    };
+    if let Some(index) = staff.iter().position(|t| in_two(t) && teaches_pupil(t)) {
+        return rename_showcase_teacher(staff, index);
+    }
+
     let index = staff
         .iter()
-        .position(|t| t.schools.len() >= wanted && t.schools.contains(&0))
-        .or_else(|| staff.iter().position(|t| t.schools.contains(&0)))
+        .position(in_two)
+        .or_else(|| staff.iter().position(|t| t.schools.contains(&pupil.school)))
         .unwrap_or(0);
+    // No teacher of two collèges teaches that class: one of them takes over a subject of it
+    // from its teacher, so that the class still has one teacher per subject.
+    let taken = staff.iter().enumerate().find_map(|(other, t)| {
+        let position = t
+            .class_teachings
+            .iter()
+            .position(|(s, c, _)| *s == pupil.school && *c == pupil.class)?;
+        (other != index).then_some((other, position))
+    });
+    if let Some((other, position)) = taken {
+        let teaching = staff[other].class_teachings.remove(position);
+        staff[index].class_teachings.push(teaching);
+    }
+    rename_showcase_teacher(staff, index)
+}
+
+/// Gives the printed teacher a name no one else has, and returns their index.
+fn rename_showcase_teacher(staff: &mut [Staff], index: usize) -> usize {
     if let Some(teacher) = staff.get_mut(index) {
         teacher.surname = SHOWCASE_TEACHER.0.to_owned();
         teacher.first_name = SHOWCASE_TEACHER.1.to_owned();
@@ -989,6 +1016,24 @@ mod tests {
     }
 
     #[test]
+    fn the_printed_teacher_teaches_the_printed_pupil_in_the_demos_people_run() {
+        // The browser test's demo and the Quick start's, with the default seed.
+        for (schools, people) in [(4, 3_000), (34, 46_000)] {
+            let departement = generate(&size(schools, people, 2026));
+            let teacher = &departement.staff[departement.showcase.teacher];
+            let pupil = &departement.pupils[departement.showcase.pupil];
+            assert!(teacher.schools.len() >= 2, "{schools} collèges");
+            assert!(
+                teacher
+                    .class_teachings
+                    .iter()
+                    .any(|(s, c, _)| *s == pupil.school && *c == pupil.class),
+                "{schools} collèges"
+            );
+        }
+    }
+
+    #[test]
     fn the_showcase_people_are_what_the_demo_promises() {
         let departement = generate(&size(4, 3_000, 3));
         let showcase = &departement.showcase;
@@ -996,7 +1041,13 @@ mod tests {
         let schools: Vec<usize> =
             parent.pupils.iter().map(|&p| departement.pupils[p].school).collect();
         assert_eq!(schools, vec![0, 1]);
-        assert!(departement.staff[showcase.teacher].schools.len() >= 2);
+        let teacher = &departement.staff[showcase.teacher];
+        assert!(teacher.schools.len() >= 2);
+        let pupil = &departement.pupils[showcase.pupil];
+        assert!(
+            teacher.class_teachings.iter().any(|(s, c, _)| *s == pupil.school && *c == pupil.class),
+            "the printed teacher teaches the printed pupil's class"
+        );
         assert_eq!(departement.staff[showcase.head].functions[0].code, "DIR");
         assert_eq!(departement.pupils[showcase.pupil].school, 0);
     }
