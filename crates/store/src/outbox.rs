@@ -251,6 +251,56 @@ impl Store {
     }
 }
 
+/// How long a completed send's idempotency key is kept: a retry within this time returns the
+/// first message; after it, the same key would send again. Published in ARCHITECTURE.md.
+pub const SEND_KEY_RETENTION_SECS: i64 = 7 * 24 * 3600;
+
+/// How long completed outbox entries and their delivery records are kept, for inquiries.
+pub const OUTBOX_RETENTION_SECS: i64 = 30 * 24 * 3600;
+
+/// What a housekeeping pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Housekeeping {
+    pub send_keys: u64,
+    pub outbox_entries: u64,
+    pub deliveries: u64,
+}
+
+impl Store {
+    /// Removes what the send path no longer needs at `now`: completed idempotency keys older
+    /// than [`SEND_KEY_RETENTION_SECS`] (pending ones are taken over after a minute anyway),
+    /// and completed outbox entries with their delivery records older than
+    /// [`OUTBOX_RETENTION_SECS`]. Entries not completed are never removed.
+    pub async fn housekeeping(&self, now: i64) -> StoreResult<Housekeeping> {
+        let mut tx = self.begin_write().await?;
+        let send_keys =
+            sqlx::query("DELETE FROM send_requests WHERE state = 'done' AND created_at < $1")
+                .bind(now - SEND_KEY_RETENTION_SECS)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+
+        let horizon = now - OUTBOX_RETENTION_SECS;
+        let deliveries = sqlx::query(
+            "DELETE FROM notification_deliveries WHERE delivered_at < $1 AND subject_id IN \
+             (SELECT o.subject_id FROM outbox o WHERE o.done_at IS NOT NULL AND o.done_at < $2)",
+        )
+        .bind(horizon)
+        .bind(horizon)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let outbox_entries =
+            sqlx::query("DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < $1")
+                .bind(horizon)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        tx.commit().await?;
+        Ok(Housekeeping { send_keys, outbox_entries, deliveries })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,3 +129,33 @@ async fn email_targets_are_the_recipients_who_asked_and_were_not_notified_yet() 
     store.recall_message(ids::THOMAS, &message_id).await.unwrap();
     assert!(store.email_targets(&message_id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn housekeeping_forgets_old_keys_and_completed_entries_only() {
+    let store = fixture().await;
+    let message_id = send(&store, ids::THOMAS, &["class_parents:class-6a"], "Réunion").await;
+    assert!(store.mark_delivered(&message_id, ids::PAUL, "email").await.unwrap());
+    let entry: Vec<String> = messaging_support::texts(&store, "SELECT id FROM outbox").await;
+    assert_eq!(entry.len(), 1);
+    let now = store::now_unix();
+
+    let nothing = store.housekeeping(now).await.unwrap();
+    assert_eq!(nothing, store::outbox::Housekeeping::default());
+
+    let week = store.housekeeping(now + store::outbox::SEND_KEY_RETENTION_SECS + 1).await.unwrap();
+    assert_eq!(week.send_keys, 1);
+    assert_eq!(week.outbox_entries, 0, "an entry never completed is kept");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM send_requests").await, 0);
+
+    store.complete_outbox(&entry[0]).await.unwrap();
+    let month = now + store::outbox::OUTBOX_RETENTION_SECS + 1;
+    assert_eq!(
+        store.housekeeping(month - 60).await.unwrap().outbox_entries,
+        0,
+        "completed just now"
+    );
+    let later = store.housekeeping(month + store::outbox::OUTBOX_RETENTION_SECS).await.unwrap();
+    assert_eq!((later.outbox_entries, later.deliveries), (1, 1));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 1, "messages stay");
+}

@@ -39,6 +39,9 @@ pub(crate) struct Drainer {
     pub(crate) wake: Arc<Notify>,
 }
 
+/// How often old idempotency keys and completed entries are removed (`Store::housekeeping`).
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+
 /// How one entry ended.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -60,9 +63,17 @@ impl Drainer {
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         let email = self.mailer.is_some();
         tracing::info!(worker.id = %self.worker_id, email, "outbox : démarrage");
+        let mut next_housekeeping = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
+            }
+            if tokio::time::Instant::now() >= next_housekeeping {
+                next_housekeeping += HOUSEKEEPING_EVERY;
+                match self.store.housekeeping(store::now_unix()).await {
+                    Ok(done) => tracing::debug!(?done, "outbox : ménage"),
+                    Err(error) => tracing::warn!(?error, "outbox : ménage impossible"),
+                }
             }
             let pause = match self.drain_once(&stop).await {
                 Ok(claimed) if claimed >= BATCH => Duration::ZERO,
