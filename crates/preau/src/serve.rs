@@ -71,9 +71,10 @@ pub async fn serve_on(
     let live = web::LiveHub::new();
     let hub = live.clone();
     let publish: Publish = Arc::new(move |person_ids: &[String]| hub.publish(person_ids));
-    let workers = Workers::start(store.clone(), publish, &WorkerSettings::from_config(config))?;
-    tracing::info!(%address, base_url = %config.base_url, "préau à l'écoute");
     let files = file_store(config)?;
+    let settings = WorkerSettings::from_config(config);
+    let workers = Workers::start(store.clone(), publish, &settings, files.clone())?;
+    tracing::info!(%address, base_url = %config.base_url, "préau à l'écoute");
     let app = web::router_with(store.clone(), config.web_config(), live.clone(), files);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let graceful = GracefulShutdown::new();

@@ -68,6 +68,7 @@ impl Workers {
         store: store::Store,
         publish: Publish,
         settings: &WorkerSettings,
+        files: store::files::FileStore,
     ) -> anyhow::Result<Workers> {
         let mailer = match &settings.smtp {
             Some(smtp) => Some(mail::Mailer::new(smtp, &settings.base_url)?),
@@ -90,6 +91,7 @@ impl Workers {
         let drainer = outbox::Drainer {
             store,
             mailer,
+            files,
             worker_id: format!("preau-{}-{}", std::process::id(), store::new_id()),
             poll_interval: settings.poll_interval,
             wake,

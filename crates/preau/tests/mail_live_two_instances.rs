@@ -76,7 +76,9 @@ async fn the_listen_task_publishes_the_recipients_of_sends_and_recalls_of_other_
         poll_interval: Duration::from_secs(1),
         database_url: db.url.clone().into(),
     };
-    let workers = Workers::start(other, publish, &settings).unwrap();
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = store::files::FileStore::local(files_dir.path()).unwrap();
+    let workers = Workers::start(other, publish, &settings, files).unwrap();
     if db.is_postgres() {
         let started = tokio::time::Instant::now();
         loop {

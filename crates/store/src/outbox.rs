@@ -251,6 +251,23 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Everyone a person's messages since `since` reached, distinct: whose open pages a kill
+    /// switch must tell (read before the recall, published after it). Ids only, for the live
+    /// fan-out; never shown.
+    pub async fn recipients_since(&self, sender_id: &str, since: i64) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT r.person_id FROM messages m \
+             JOIN message_recipients r ON r.message_id = m.id \
+             WHERE m.sender_id = $1 AND m.created_at >= $2 AND m.recalled_at IS NULL",
+        )
+        .bind(sender_id)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
 /// How long a completed send's idempotency key is kept: a retry within this time returns the
 /// first message; after it, the same key would send again. Published in ARCHITECTURE.md.
 pub const SEND_KEY_RETENTION_SECS: i64 = 7 * 24 * 3600;
@@ -258,19 +275,29 @@ pub const SEND_KEY_RETENTION_SECS: i64 = 7 * 24 * 3600;
 /// How long completed outbox entries and their delivery records are kept, for inquiries.
 pub const OUTBOX_RETENTION_SECS: i64 = 30 * 24 * 3600;
 
+/// How long an uploaded file that no message, draft or news item holds is kept.
+pub const ORPHAN_FILE_RETENTION_SECS: i64 = 24 * 3600;
+
 /// What a housekeeping pass removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Housekeeping {
     pub send_keys: u64,
     pub outbox_entries: u64,
     pub deliveries: u64,
+    /// Messages in nobody's mailbox any more and never reported.
+    pub messages: u64,
+    /// The storage keys of the files removed from `attachments`: the caller deletes the bytes.
+    pub file_keys: Vec<String>,
 }
 
 impl Store {
     /// Removes what the send path no longer needs at `now`: completed idempotency keys older
     /// than [`SEND_KEY_RETENTION_SECS`] (pending ones are taken over after a minute anyway),
     /// and completed outbox entries with their delivery records older than
-    /// [`OUTBOX_RETENTION_SECS`]. Entries not completed are never removed.
+    /// [`OUTBOX_RETENTION_SECS`]. Entries not completed are never removed. Messages that every
+    /// mailbox has let go of (trash emptied, recalled copies) and nobody reported are deleted
+    /// after the same time, and uploads that no message, draft or news item holds after
+    /// [`ORPHAN_FILE_RETENTION_SECS`]; their storage keys are returned for the bytes.
     pub async fn housekeeping(&self, now: i64) -> StoreResult<Housekeeping> {
         let mut tx = self.begin_write().await?;
         let send_keys =
@@ -296,8 +323,44 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+
+        let messages = sqlx::query(
+            "DELETE FROM messages WHERE created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM mailbox_entries e WHERE e.message_id = messages.id) \
+             AND NOT EXISTS (SELECT 1 FROM message_reports r WHERE r.message_id = messages.id)",
+        )
+        .bind(horizon)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if messages > 0 && self.backend() == Backend::Sqlite {
+            sqlx::query(
+                "DELETE FROM messages_fts WHERE message_id NOT IN (SELECT id FROM messages)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        let orphans = "FROM attachments a WHERE a.created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM message_attachments ma WHERE ma.attachment_id = a.id) \
+             AND NOT EXISTS (SELECT 1 FROM draft_attachments da WHERE da.attachment_id = a.id) \
+             AND NOT EXISTS (SELECT 1 FROM news n WHERE n.image_attachment_id = a.id)";
+        let file_horizon = now - ORPHAN_FILE_RETENTION_SECS;
+        let file_keys: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT a.storage_key {orphans}")))
+                .bind(file_horizon)
+                .fetch_all(&mut *tx)
+                .await?;
+        if !file_keys.is_empty() {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM attachments WHERE id IN (SELECT a.id {orphans})"
+            )))
+            .bind(file_horizon)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(Housekeeping { send_keys, outbox_entries, deliveries })
+        Ok(Housekeeping { send_keys, outbox_entries, deliveries, messages, file_keys })
     }
 }
 

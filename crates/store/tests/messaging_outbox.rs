@@ -159,3 +159,46 @@ async fn housekeeping_forgets_old_keys_and_completed_entries_only() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox").await, 0);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 1, "messages stay");
 }
+
+#[tokio::test]
+async fn housekeeping_deletes_messages_no_one_holds_and_files_no_one_uses() {
+    let store = fixture().await;
+    let kept = send(&store, ids::THOMAS, &["class_parents:class-6a"], "Gardé").await;
+    let dropped = send(&store, ids::THOMAS, &["p:p-alice"], "Oublié").await;
+    let reported = send(&store, ids::THOMAS, &["p:p-bruno"], "Signalé").await;
+    store.report_message(ids::BRUNO, &reported, "Insultant").await.unwrap();
+    for (owner, message) in [
+        (ids::THOMAS, &dropped),
+        (ids::ALICE, &dropped),
+        (ids::THOMAS, &reported),
+        (ids::BRUNO, &reported),
+    ] {
+        execute(
+            &store,
+            "DELETE FROM mailbox_entries WHERE owner_id = $1 AND message_id = $2",
+            &[owner, message],
+        )
+        .await;
+    }
+    execute(
+        &store,
+        "INSERT INTO attachments (id, owner_id, display_name, content_type, size_bytes, sha256, \
+         storage_key, created_at) VALUES ('a-orphan', 't-thomas', 'x.txt', 'text/plain', 1, '', \
+         'key-orphan', 0)",
+        &[],
+    )
+    .await;
+    let now = store::now_unix();
+
+    let soon = store.housekeeping(now + 60).await.unwrap();
+    assert_eq!(soon.messages, 0, "kept thirty days");
+    assert_eq!(soon.file_keys, ["key-orphan"]);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM attachments").await, 0);
+
+    let later = store.housekeeping(now + store::outbox::OUTBOX_RETENTION_SECS + 60).await.unwrap();
+    assert_eq!(later.messages, 1);
+    let left: BTreeSet<String> =
+        messaging_support::texts(&store, "SELECT id FROM messages").await.into_iter().collect();
+    assert_eq!(left, BTreeSet::from([kept.clone(), reported.clone()]));
+    assert_eq!(store.search_mailbox(ids::PAUL, "garde", 1).await.unwrap().total, 1);
+}

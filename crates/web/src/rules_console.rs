@@ -200,10 +200,10 @@ async fn act_on_report(
                 return Err(AppError::BadRequest("Vous ne pouvez pas geler votre propre compte."));
             }
             let since = store::now_unix() - FREEZE_RECALL_WINDOW;
+            let reached = state.store.recipients_since(&report.sender.id, since).await?;
             let recalled =
                 state.store.freeze_and_recall(viewer.id(), &report.sender.id, since).await?;
-            // FIXME(#3): the open pages of the recalled messages' recipients are not told; the
-            // store does not return whom the recalled messages had reached.
+            state.live.publish(&reached);
             tracing::warn!(person.id = %viewer.id(), target.id = %report.sender.id, recalled, "account frozen and messages recalled");
             "gele"
         }

@@ -164,6 +164,15 @@ async fn a_reported_message_is_recalled_and_its_sender_frozen_by_the_head() {
         app.get(&format!("/messagerie/messages/{second}"), Some(&sami)).await.status,
         StatusCode::OK
     );
+    // Sami's open page hears the kill switch take an unread message away.
+    app.send_message(&sophie, &["class_parents:class-6b"], "Troisième", "Encore", &[]).await;
+    let request = axum::http::Request::get("/messagerie/evenements")
+        .header(axum::http::header::COOKIE, &sami)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let mut events =
+        tower::ServiceExt::oneshot(app.router.clone(), request).await.unwrap().into_body();
+    assert_eq!(next_event(&mut events).await, "event: unread\ndata: 1\n\n");
     let frozen = app
         .post(
             &format!("{REPORTS_1}/{report}/geler"),
@@ -172,6 +181,7 @@ async fn a_reported_message_is_recalled_and_its_sender_frozen_by_the_head() {
         )
         .await;
     assert_eq!(frozen.location(), format!("{REPORTS_1}?fait=gele"));
+    assert_eq!(next_event(&mut events).await, "event: unread\ndata: 0\n\n");
     assert_eq!(
         app.get(&format!("/messagerie/messages/{second}"), Some(&sami)).await.status,
         StatusCode::NOT_FOUND
@@ -186,4 +196,21 @@ async fn a_reported_message_is_recalled_and_its_sender_frozen_by_the_head() {
     let page = app.get(REPORTS_1, Some(&helene)).await;
     assert!(page.body.contains("Aucun signalement à traiter."));
     assert!(page.body.contains("Traités"));
+}
+
+/// The next event of an open stream, within a failure deadline.
+async fn next_event(body: &mut axum::body::Body) -> String {
+    use http_body_util::BodyExt;
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    text
 }

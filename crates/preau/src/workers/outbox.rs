@@ -33,6 +33,8 @@ const DATABASE_BACKOFF: Duration = Duration::from_secs(5);
 pub(crate) struct Drainer {
     pub(crate) store: store::Store,
     pub(crate) mailer: Option<Mailer>,
+    /// Where uploads are kept, for the bytes of files no one holds any more.
+    pub(crate) files: store::files::FileStore,
     pub(crate) worker_id: String,
     pub(crate) poll_interval: Duration,
     /// Woken by the LISTEN task when another instance committed a send.
@@ -70,10 +72,7 @@ impl Drainer {
             }
             if tokio::time::Instant::now() >= next_housekeeping {
                 next_housekeeping += HOUSEKEEPING_EVERY;
-                match self.store.housekeeping(store::now_unix()).await {
-                    Ok(done) => tracing::debug!(?done, "outbox : ménage"),
-                    Err(error) => tracing::warn!(?error, "outbox : ménage impossible"),
-                }
+                self.housekeeping().await;
             }
             let pause = match self.drain_once(&stop).await {
                 Ok(claimed) if claimed >= BATCH => Duration::ZERO,
@@ -93,6 +92,30 @@ impl Drainer {
             }
         }
         tracing::info!(worker.id = %self.worker_id, "outbox : arrêt");
+    }
+
+    /// Removes what the send path no longer needs, then the bytes of the files it let go of.
+    /// A file that fails to go is only logged: its row is gone, so nothing can serve it.
+    async fn housekeeping(&self) {
+        let done = match self.store.housekeeping(store::now_unix()).await {
+            Ok(done) => done,
+            Err(error) => {
+                tracing::warn!(?error, "outbox : ménage impossible");
+                return;
+            }
+        };
+        for key in &done.file_keys {
+            if let Err(error) = self.files.delete(key).await {
+                tracing::warn!(%error, "outbox : fichier orphelin non supprimé");
+            }
+        }
+        tracing::debug!(
+            send_keys = done.send_keys,
+            outbox_entries = done.outbox_entries,
+            messages = done.messages,
+            files = done.file_keys.len(),
+            "outbox : ménage"
+        );
     }
 
     /// Claims one batch and handles it; returns how many entries were claimed.
