@@ -204,7 +204,7 @@ impl Store {
         keep: Option<&str>,
     ) -> StoreResult<()> {
         let now = now_unix();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE accounts SET password_hash = $1, password_changed_at = $2, \
              activated_at = COALESCE(activated_at, $2), activation_code = NULL, \
@@ -233,7 +233,7 @@ impl Store {
     ) -> StoreResult<String> {
         let code = new_activation_code();
         let expires = now_unix().saturating_add(i64::try_from(validity.as_secs()).unwrap_or(0));
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE accounts SET activation_code = $1, activation_expires_at = $2, \
              password_hash = NULL, activated_at = NULL WHERE person_id = $3",

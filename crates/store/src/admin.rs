@@ -400,7 +400,7 @@ impl Store {
             return Ok(None);
         };
 
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE accounts SET frozen = $1 WHERE person_id = $2")
             .bind(i64::from(frozen))
             .bind(&person.id)

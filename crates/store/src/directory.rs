@@ -133,7 +133,12 @@ pub(crate) fn administered_by(param: &str) -> String {
 
 /// "The pupil is in this class today" for a `pupil_classes` alias; `$3` is today's date.
 pub(crate) fn current(alias: &str) -> String {
-    format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= $3)")
+    current_on(alias, "$3")
+}
+
+/// "The pupil is in this class on the date bound to `today`" for a `pupil_classes` alias.
+fn current_on(alias: &str, today: &str) -> String {
+    format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= {today})")
 }
 
 /// Today's date in Europe/Paris, to compare with the civil dates of class memberships.
@@ -194,60 +199,70 @@ impl Store {
         let login: String = row.try_get("login")?;
         let reading_mode: i64 = row.try_get("reading_mode")?;
 
-        let today = today();
-        let schools = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT s.id AS school_id, s.uai, s.name AS school_name FROM schools s \
-             WHERE s.active = 1 AND s.id IN ( \
-               SELECT school_id FROM person_schools WHERE person_id = $1 \
-               UNION SELECT c.school_id FROM pupil_classes pc JOIN classes c ON c.id = pc.class_id \
-                 WHERE pc.pupil_id = $2 AND {} \
-               UNION SELECT c.school_id FROM class_teachers ct \
-                 JOIN classes c ON c.id = ct.class_id WHERE ct.teacher_id = $2) \
-             ORDER BY s.name, s.id",
-            current("pc")
+        // Every list in one statement, each row tagged with its list and its rank there.
+        let lists = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 'schools' AS list, s.id AS a, s.uai AS b, s.name AS c, '' AS d, \
+               ROW_NUMBER() OVER (ORDER BY s.name, s.id) AS rank FROM schools s \
+               WHERE s.active = 1 AND s.id IN ( \
+                 SELECT school_id FROM person_schools WHERE person_id = $1 \
+                 UNION SELECT c.school_id FROM pupil_classes pc \
+                   JOIN classes c ON c.id = pc.class_id WHERE pc.pupil_id = $1 AND {} \
+                 UNION SELECT c.school_id FROM class_teachers ct \
+                   JOIN classes c ON c.id = ct.class_id WHERE ct.teacher_id = $1) \
+             UNION ALL SELECT 'functions', school_id, code, '', '', \
+               ROW_NUMBER() OVER (ORDER BY code) FROM person_functions WHERE person_id = $1 \
+             UNION ALL SELECT 'roles', role, school_id, '', '', \
+               ROW_NUMBER() OVER (ORDER BY role, school_id) FROM roles WHERE person_id = $1 \
+             UNION ALL SELECT 'classes', c.id, c.code, '', '', \
+               ROW_NUMBER() OVER (ORDER BY c.code) FROM pupil_classes pc \
+               JOIN classes c ON c.id = pc.class_id WHERE pc.pupil_id = $1 AND {} \
+             UNION ALL SELECT 'children', c.id, c.last_name, c.first_name, c.profile, \
+               ROW_NUMBER() OVER (ORDER BY c.first_name, c.last_name, c.id) \
+               FROM guardianships g JOIN people c ON c.id = g.pupil_id \
+               WHERE g.relative_id = $1 AND g.legal IN (1, 2) AND c.active = 1 \
+             UNION ALL SELECT 'administered', s.id, s.uai, s.name, '', \
+               ROW_NUMBER() OVER (ORDER BY s.name, s.id) FROM schools s \
+               WHERE s.active = 1 AND s.id IN ({}) \
+             ORDER BY 1, 6",
+            current_on("pc", "$2"),
+            current_on("pc", "$2"),
+            administered_by("$1")
         )))
         .bind(person_id)
-        .bind(person_id)
-        .bind(&today)
+        .bind(today())
         .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(school_ref)
-        .collect::<StoreResult<Vec<_>>>()?;
+        .await?;
 
-        let functions = sqlx::query(
-            "SELECT school_id, code FROM person_functions WHERE person_id = $1 ORDER BY code",
-        )
-        .bind(person_id)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("school_id")?, r.try_get("code")?)))
-        .collect::<StoreResult<Vec<_>>>()?;
-        let roles = sqlx::query("SELECT role, school_id FROM roles WHERE person_id = $1")
-            .bind(person_id)
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("role")?, r.try_get("school_id")?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let classes = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT c.id, c.code FROM pupil_classes pc JOIN classes c ON c.id = pc.class_id \
-             WHERE pc.pupil_id = $1 AND $2 = $2 AND {} ORDER BY c.code",
-            current("pc")
-        )))
-        .bind(person_id)
-        .bind(person_id)
-        .bind(&today)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("code")?)))
-        .collect::<StoreResult<Vec<_>>>()?;
-
-        let children = self.children_of(person_id).await?;
-        let administered = self.administered_schools(person_id).await?;
+        let mut schools = Vec::new();
+        let mut functions = Vec::new();
+        let mut roles = Vec::new();
+        let mut classes = Vec::new();
+        let mut children = Vec::new();
+        let mut administered = Vec::new();
+        for row in &lists {
+            let list: String = row.try_get("list")?;
+            let a: String = row.try_get("a")?;
+            let b: String = row.try_get("b")?;
+            let c: String = row.try_get("c")?;
+            match list.as_str() {
+                "schools" => schools.push(SchoolRef { id: a, uai: b, name: c }),
+                "administered" => administered.push(SchoolRef { id: a, uai: b, name: c }),
+                "functions" => functions.push((a, b)),
+                "roles" => roles.push((a, b)),
+                "classes" => classes.push((a, b)),
+                _ => {
+                    let profile: String = row.try_get("d")?;
+                    children.push(PersonRef {
+                        id: a,
+                        last_name: b,
+                        first_name: c,
+                        profile: Profile::parse(&profile).ok_or_else(|| {
+                            StoreError::Corrupt(format!("unknown profile {profile}"))
+                        })?,
+                    });
+                }
+            }
+        }
         let departement_admin = roles.iter().any(|(role, _)| role == "departement_admin");
         Ok(Some(ViewerFacts {
             person,

@@ -499,18 +499,6 @@ impl Store {
     }
 }
 
-impl Store {
-    /// A transaction that writes: on SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`), so that a transaction that starts by reading never fails to upgrade when
-    /// another connection wrote in between; it waits for the lock instead.
-    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend() {
-            crate::Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
-            crate::Backend::Postgres => self.pool().begin().await?,
-        })
-    }
-}
-
 /// For each completely exported category: what this run saw is no longer missing, what it did
 /// not see is missing from now on (if it was not already).
 async fn track_missing(

@@ -19,7 +19,9 @@ pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -53,10 +55,58 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The handle every part of Préau uses to reach the database. Cheap to clone.
+///
+/// **Writes on SQLite queue in process.** SQLite lets one connection write at a time; a
+/// connection that finds the database locked sleeps in its busy handler (up to 100 ms between
+/// tries) and may be overtaken by later writers. So on SQLite every write transaction (see
+/// `Store::begin_write`) and the single-statement writes of the busy paths (a send's
+/// idempotency key, sessions, marking a message read) first take `write_lock`, an async FIFO
+/// mutex of this process held for the whole transaction: writers of this process wait their
+/// turn in order, awake, and SQLite's own lock is then almost always free at once (the busy
+/// timeout stays as the guard against other processes, such as a CLI import). PostgreSQL
+/// locks rows, not the database: there the lock is not taken.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The in-process queue of SQLite writers (see above); `None` on PostgreSQL.
+    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction (from [`Store::begin_write`]), holding the SQLite write queue's place
+/// until it ends. It derefs to the connection, like an `sqlx::Transaction`; dropped without
+/// a commit, it rolls back.
+pub(crate) struct WriteTransaction {
+    // Field order matters: the transaction is dropped (rolled back) before the place in the
+    // queue is given up.
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _place: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    /// Commits, then gives the place in the queue up.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back, then gives the place in the queue up.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for WriteTransaction {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 /// How to open the database.
@@ -117,7 +167,11 @@ impl Store {
             }
         };
 
-        let store = Store { pool, backend };
+        let write_lock = match backend {
+            Backend::Sqlite => Some(Arc::new(tokio::sync::Mutex::new(()))),
+            Backend::Postgres => None,
+        };
+        let store = Store { pool, backend, write_lock };
         store.migrate().await?;
         Ok(store)
     }
@@ -130,6 +184,28 @@ impl Store {
     /// The connection pool, for the modules of this crate.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A place in the SQLite write queue (see [`Store`]), for a write outside
+    /// [`Store::begin_write`]; `None` on PostgreSQL. Hold it across the statement.
+    pub(crate) async fn write_place(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// A transaction that writes. On SQLite it first waits for its place in the write queue
+    /// (see [`Store`]), then takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so that a
+    /// transaction that starts by reading never fails to upgrade when another connection wrote
+    /// in between; both are held until the transaction ends.
+    pub(crate) async fn begin_write(&self) -> StoreResult<WriteTransaction> {
+        let place = self.write_place().await;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTransaction { tx, _place: place })
     }
 
     /// Whether the database answers; used by `/readyz`.

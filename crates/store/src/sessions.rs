@@ -26,6 +26,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
+        let _place = self.write_place().await;
         sqlx::query(
             "INSERT INTO sessions (id_hash, person_id, csrf_token, created_at, last_seen_at, \
              expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
@@ -67,6 +68,7 @@ impl Store {
 
     /// Records activity on a session (the sliding idle timeout).
     pub async fn touch_session(&self, id_hash: &str, now: i64) -> StoreResult<()> {
+        let _place = self.write_place().await;
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(now)
             .bind(id_hash)
@@ -77,6 +79,7 @@ impl Store {
 
     /// Ends one session.
     pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        let _place = self.write_place().await;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(self.pool())
@@ -86,6 +89,7 @@ impl Store {
 
     /// Ends every session of a person except `keep` (the current one).
     pub async fn delete_other_sessions(&self, person_id: &str, keep: &str) -> StoreResult<()> {
+        let _place = self.write_place().await;
         sqlx::query("DELETE FROM sessions WHERE person_id = $1 AND id_hash <> $2")
             .bind(person_id)
             .bind(keep)
@@ -98,6 +102,7 @@ impl Store {
     /// of typed logins that have failed nothing for a day (one row per typed login, known or
     /// not, would otherwise pile up).
     pub async fn purge_sessions(&self, now: i64, idle_secs: i64) -> StoreResult<u64> {
+        let _place = self.write_place().await;
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
             .bind(now)
             .bind(now.saturating_sub(idle_secs))
