@@ -20,8 +20,8 @@ pub const MAX_IMAGE_SIDE: usize = 10_000;
 pub const MAX_IMAGE_PIXELS: usize = 40_000_000;
 
 pub const EMPTY: &str = "Le fichier est vide.";
-pub const NOT_ACCEPTED: &str = "Type de fichier non accepté : seuls les documents PDF, texte, \
-    OpenDocument (.odt, .ods, .odp) et Office (.docx, .xlsx, .pptx), les images PNG, JPEG, GIF \
+pub const NOT_ACCEPTED: &str = "Type de fichier non accepté : seuls les documents PDF, texte \
+    (.txt, .csv, .ics), OpenDocument (.odt, .ods, .odp) et Office (.docx, .xlsx, .pptx), les images PNG, JPEG, GIF \
     et WebP, et les sons ou vidéos MP3, MP4, M4A et Ogg sont acceptés.";
 pub const EXTENSION_MISMATCH: &str = "Type de fichier non accepté : l'extension du nom du \
     fichier ne correspond pas à son contenu.";
@@ -70,6 +70,10 @@ pub enum FileKind {
     Webp,
     /// UTF-8 text without NUL or other control characters, and not markup.
     Text,
+    /// Comma- or semicolon-separated values (a class list): UTF-8 text named `.csv`.
+    Csv,
+    /// An iCalendar file (RFC 5545): UTF-8 text named `.ics` that begins `BEGIN:VCALENDAR`.
+    Calendar,
     OpenDocument(OpenDocumentKind),
     OfficeOpenXml(OfficeOpenXmlKind),
     Mp3,
@@ -93,6 +97,8 @@ impl FileKind {
             FileKind::Gif => "image/gif",
             FileKind::Webp => "image/webp",
             FileKind::Text => "text/plain; charset=utf-8",
+            FileKind::Csv => "text/csv; charset=utf-8",
+            FileKind::Calendar => "text/calendar; charset=utf-8",
             FileKind::OpenDocument(OpenDocumentKind::Text) => {
                 "application/vnd.oasis.opendocument.text"
             }
@@ -132,6 +138,8 @@ impl FileKind {
             FileKind::Gif => &["gif"],
             FileKind::Webp => &["webp"],
             FileKind::Text => &["txt"],
+            FileKind::Csv => &["csv"],
+            FileKind::Calendar => &["ics"],
             FileKind::OpenDocument(OpenDocumentKind::Text) => &["odt"],
             FileKind::OpenDocument(OpenDocumentKind::Spreadsheet) => &["ods"],
             FileKind::OpenDocument(OpenDocumentKind::Presentation) => &["odp"],
@@ -161,16 +169,20 @@ pub fn sniff(bytes: &[u8], declared_name: &str) -> Result<FileKind, &'static str
 
     let extension = domain::files::typed_extension(declared_name);
     let content = content_kind(bytes).map_err(|reason| match reason {
-        TEXT_NOT_UTF8 if extension != "txt" => NOT_ACCEPTED,
+        TEXT_NOT_UTF8 if !matches!(extension.as_str(), "txt" | "csv" | "ics") => NOT_ACCEPTED,
         reason => reason,
     })?;
 
     let kind = match (content, extension.as_str()) {
+        (Content::Kind(FileKind::Text), "csv") => FileKind::Csv,
+        (Content::Kind(FileKind::Text), "ics") if is_calendar(bytes) => FileKind::Calendar,
         (Content::IsoMedia, "mp4") => FileKind::Mp4,
         (Content::IsoMedia, "m4a") => FileKind::M4a,
         (Content::Ogg { .. }, "ogg" | "oga") => FileKind::Ogg,
         (Content::Ogg { opus: true }, "opus") => FileKind::Opus,
         (Content::Kind(kind), extension) if kind.extensions().contains(&extension) => kind,
+        // A name that no accepted kind uses: the type is the problem, not a disguise.
+        _ if !ACCEPTED_EXTENSIONS.contains(&extension.as_str()) => return Err(NOT_ACCEPTED),
         _ => return Err(EXTENSION_MISMATCH),
     };
 
@@ -181,6 +193,19 @@ pub fn sniff(bytes: &[u8], declared_name: &str) -> Result<FileKind, &'static str
         });
     }
     Ok(kind)
+}
+
+/// Every extension an accepted file may be named with.
+const ACCEPTED_EXTENSIONS: &[&str] = &[
+    "pdf", "png", "jpg", "jpeg", "gif", "webp", "txt", "csv", "ics", "odt", "ods", "odp", "docx",
+    "xlsx", "pptx", "mp3", "mp4", "m4a", "ogg", "oga", "opus",
+];
+
+/// Whether UTF-8 text is an iCalendar stream (after an optional byte-order mark and blanks).
+fn is_calendar(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    bytes[start..].len() >= 15 && bytes[start..start + 15].eq_ignore_ascii_case(b"BEGIN:VCALENDAR")
 }
 
 /// Whether the dimensions an image declares in its header are readable and within

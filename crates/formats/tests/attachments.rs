@@ -217,19 +217,40 @@ fn every_allowlisted_kind_is_recognised_with_its_extension() {
 }
 
 #[test]
+fn class_lists_and_calendars_are_accepted_as_text_under_their_own_type() {
+    let csv = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/geo/colleges-rep-france.csv"
+    ))
+    .unwrap();
+    assert_eq!(sniff(&csv, "colleges.csv"), Ok(FileKind::Csv));
+    assert_eq!(FileKind::Csv.content_type(), "text/csv; charset=utf-8");
+    let ics = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/ical/calendars_pacific_fiji.ics"
+    ))
+    .unwrap();
+    assert_eq!(sniff(&ics, "fidji.ics"), Ok(FileKind::Calendar));
+    assert_eq!(sniff(b"nom;classe\n", "liste.ics"), Err(EXTENSION_MISMATCH), "not a calendar");
+    assert_eq!(sniff(b"<html><script>x</script>", "liste.csv"), Err(MARKUP));
+    assert_eq!(sniff(b"nom;pr\xe9nom\n", "liste.csv"), Err(TEXT_NOT_UTF8));
+    assert_eq!(sniff(b"MZ\x90\x00binaire", "outil.exe"), Err(NOT_ACCEPTED));
+}
+
+#[test]
 fn the_declared_name_must_agree_with_the_content() {
     assert_eq!(sniff(&png(10, 10), "photo.pdf"), Err(EXTENSION_MISMATCH));
-    assert_eq!(sniff(&pdf(), "devoir\u{202E}fdp.exe"), Err(EXTENSION_MISMATCH));
-    assert_eq!(sniff(&pdf(), "devoir.pdf.exe"), Err(EXTENSION_MISMATCH));
-    assert_eq!(sniff(&pdf(), "devoir"), Err(EXTENSION_MISMATCH));
-    assert_eq!(sniff(&pdf(), ""), Err(EXTENSION_MISMATCH));
+    assert_eq!(sniff(&pdf(), "devoir\u{202E}fdp.exe"), Err(NOT_ACCEPTED));
+    assert_eq!(sniff(&pdf(), "devoir.pdf.exe"), Err(NOT_ACCEPTED));
+    assert_eq!(sniff(&pdf(), "devoir"), Err(NOT_ACCEPTED));
+    assert_eq!(sniff(&pdf(), ""), Err(NOT_ACCEPTED));
     assert_eq!(sniff(&pdf(), "../../etc/devoir.pdf"), Ok(FileKind::Pdf));
     assert_eq!(sniff(&pdf(), "C:\\Users\\élève\\devoir.pdf. . "), Ok(FileKind::Pdf));
     assert_eq!(sniff(&pdf(), "devoir.exe.pdf"), Ok(FileKind::Pdf));
     assert_eq!(sniff(&pdf(), "devoir.pdf\u{200E}"), Ok(FileKind::Pdf));
-    assert_eq!(sniff(&pdf(), ".pdf"), Err(EXTENSION_MISMATCH));
+    assert_eq!(sniff(&pdf(), ".pdf"), Err(NOT_ACCEPTED));
     assert_eq!(sniff(b"du texte", "notes.pdf"), Err(EXTENSION_MISMATCH));
-    assert_eq!(sniff(&iso_media(b"isom"), "video.mov"), Err(EXTENSION_MISMATCH));
+    assert_eq!(sniff(&iso_media(b"isom"), "video.mov"), Err(NOT_ACCEPTED));
     assert_eq!(sniff(&ogg(b"\x01vorbis"), "son.opus"), Err(EXTENSION_MISMATCH));
     let odt = odf("application/vnd.oasis.opendocument.text", &[]);
     assert_eq!(sniff(&odt, "lettre.docx"), Err(EXTENSION_MISMATCH));

@@ -97,6 +97,7 @@ impl Store {
         limit: i64,
         lease_secs: i64,
     ) -> StoreResult<Vec<OutboxItem>> {
+        let _place = self.write_place().await;
         let now = now_unix();
         let lock = match self.backend() {
             Backend::Sqlite => "",
@@ -133,6 +134,7 @@ impl Store {
 
     /// Marks an entry done.
     pub async fn complete_outbox(&self, id: &str) -> StoreResult<()> {
+        let _place = self.write_place().await;
         sqlx::query(
             "UPDATE outbox SET done_at = $2, claimed_by = NULL, claimed_until = NULL \
              WHERE id = $1",
@@ -147,6 +149,7 @@ impl Store {
     /// Puts an entry back, due again at `retry_at`, with what went wrong (no personal data:
     /// the caller logs ids and causes only).
     pub async fn retry_outbox(&self, id: &str, error: &str, retry_at: i64) -> StoreResult<()> {
+        let _place = self.write_place().await;
         let error = crate::messaging::without_nul(error);
         let error = crate::messaging::truncate_bytes(&error, MAX_ERROR_BYTES);
         sqlx::query(
@@ -203,6 +206,7 @@ impl Store {
         recipient_id: &str,
         channel: &str,
     ) -> StoreResult<bool> {
+        let _place = self.write_place().await;
         let inserted = sqlx::query(
             "INSERT INTO notification_deliveries (subject_id, recipient_id, channel, \
              delivered_at) VALUES ($1, $2, $3, $4) \
@@ -223,6 +227,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] (French) for an address that cannot be one.
     pub async fn set_notify_email(&self, person_id: &str, email: Option<&str>) -> StoreResult<()> {
+        let _place = self.write_place().await;
         let email = email.map(str::trim).filter(|email| !email.is_empty());
         if email.is_some_and(|email| !plausible_email(email)) {
             return Err(StoreError::Conflict(
