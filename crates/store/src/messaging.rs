@@ -334,7 +334,11 @@ pub struct ReportView {
 /// A text field as stored: characters that have no place in it (controls, NUL, bidi
 /// overrides, zero-width) removed, white space trimmed.
 pub(crate) fn clean_line(text: &str) -> String {
-    let kept: String = text.chars().filter(|c| !domain::names::is_forbidden(*c)).collect();
+    // A line break between two words becomes a space rather than gluing them together.
+    let spaced = text
+        .chars()
+        .map(|c| if matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}') { ' ' } else { c });
+    let kept: String = spaced.filter(|c| !domain::names::is_forbidden(*c)).collect();
     kept.trim().to_owned()
 }
 

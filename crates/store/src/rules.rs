@@ -604,6 +604,23 @@ fn group_members_sql(kind: GroupKind, sides: &[Side]) -> String {
     )
 }
 
+/// The SQL counting the active people of the viewer's group of `kind` on the target bound to
+/// `$3` other than the viewer (`$1`), whether the rules let the viewer reach them or not; `$2`
+/// is the date. A group is addressed only whole: when this equals the reachable members.
+fn group_size_sql(kind: GroupKind) -> String {
+    let links = Links { viewer: "$1", today: "$2" };
+    let target = format!(
+        "SELECT gt.id FROM {} gt WHERE gt.id = $3 AND gt.id IN ({})",
+        target_table(kind),
+        links.addressable(kind)
+    );
+    format!(
+        "SELECT COUNT(DISTINCT gm.person_id) FROM ({}) gm \
+         JOIN people gp ON gp.id = gm.person_id WHERE gp.active = 1 AND gm.person_id <> $1",
+        members(Members::Group(kind), &target, "$2"),
+    )
+}
+
 /// The name a group of `kind` is labelled with: its class's or group's code, or its school's
 /// name, for the target bound to `$1`.
 fn target_name_sql(kind: GroupKind) -> &'static str {
@@ -670,7 +687,15 @@ pub(crate) async fn resolve_recipients(
                         .bind(target)
                         .fetch_all(&mut *conn)
                         .await?;
-                if members.is_empty() {
+                // A group goes whole or not at all: a message never bears the name of a class
+                // that the rules let it reach only in part (a reply right, a family link).
+                let size: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(group_size_sql(*kind)))
+                    .bind(sender_id)
+                    .bind(today)
+                    .bind(target)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if members.is_empty() || i64::try_from(members.len()).ok() != Some(size) {
                     return Ok(Err(RuleRefusal::NotAllowed { token }));
                 }
                 labels.push((token, kind.label_fr(&name)));
@@ -739,8 +764,9 @@ async fn checked_people(
     Ok(found)
 }
 
-/// The groups the viewer (`$1`) may address on the date `$2` with their reachable members
-/// counted (groups with none are left out): columns `kind`, `target`, `members`, `name` (the
+/// The groups the viewer (`$1`) may address on the date `$2`, only those whose every active
+/// member (the viewer aside) the rules let the viewer reach, with their members counted:
+/// columns `kind`, `target`, `members`, `name` (the
 /// class's or group's code, or the school's name) and `school_name`. The viewer's reach is
 /// listed once and joined with the members of every group they may address.
 fn groups_sql(sides: &[Side]) -> String {
@@ -758,8 +784,11 @@ fn groups_sql(sides: &[Side]) -> String {
     format!(
         "SELECT g.kind, g.target, g.members, \
            COALESCE(gc.code, gg.code, gs.name) AS name, gs.name AS school_name \
-         FROM (SELECT m.kind, m.target, COUNT(DISTINCT m.person_id) AS members \
-           FROM ({}) m JOIN ({}) r ON r.id = m.person_id GROUP BY m.kind, m.target) g \
+         FROM (SELECT m.kind, m.target, COUNT(DISTINCT r.id) AS members \
+           FROM ({}) m JOIN people ma ON ma.id = m.person_id \
+           LEFT JOIN ({}) r ON r.id = m.person_id \
+           WHERE ma.active = 1 AND ma.id <> $1 GROUP BY m.kind, m.target \
+           HAVING COUNT(DISTINCT r.id) = COUNT(DISTINCT m.person_id)) g \
          LEFT JOIN classes gc ON gc.id = g.target \
            AND g.kind IN ('class_pupils', 'class_parents', 'class_adults') \
          LEFT JOIN teaching_groups gg ON gg.id = g.target \

@@ -438,3 +438,46 @@ async fn a_folder_of_ten_thousand_messages_pages_newest_first() {
     assert_eq!(store.folders(ids::ALICE).await.unwrap()[0].unread, 10_001);
     assert!(elapsed < std::time::Duration::from_secs(2), "{elapsed:?}");
 }
+
+#[tokio::test]
+async fn folder_names_are_checked_and_the_cap_holds_under_parallel_creations() {
+    let store = fixture().await;
+    for reserved in ["Corbeille", "réception", " BROUILLONS ", "Messages envoyés", "envoyes"] {
+        assert!(
+            matches!(store.create_folder(ids::PAUL, reserved).await, Err(StoreError::Conflict(_))),
+            "{reserved}"
+        );
+    }
+    let id = store.create_folder(ids::PAUL, "ligne\nsaut").await.unwrap();
+    let names: Vec<String> = store
+        .folders(ids::PAUL)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.folder == store::messaging::Folder::Custom(id.clone()))
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["ligne saut"]);
+
+    for n in 1..95 {
+        store.create_folder(ids::PAUL, &format!("d{n}")).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let store = store.store.clone();
+        tasks.push(tokio::spawn(
+            async move { store.create_folder(ids::PAUL, &format!("p{n}")).await },
+        ));
+    }
+    let mut created = 0;
+    for task in tasks {
+        if task.await.unwrap().is_ok() {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 5);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM mail_folders WHERE owner_id = 'r-paul'").await,
+        store::messaging::MAX_FOLDERS
+    );
+}

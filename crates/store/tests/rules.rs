@@ -649,6 +649,37 @@ async fn recipients_resolve_into_reachable_people_without_the_sender() {
 }
 
 #[tokio::test]
+async fn a_group_the_rules_reach_only_in_part_is_neither_offered_nor_sent_to() {
+    let store = fixture().await;
+    // Chloé joins 6A too, so that Alice's class holds two other pupils.
+    store
+        .fixture_execute(
+            "INSERT INTO pupil_classes (pupil_id, class_id, entry_date) VALUES ($1, $2, '2025-09-01')",
+            &[ids::CHLOE, ids::CLASS_6A],
+        )
+        .await
+        .unwrap();
+    let class = Recipient::Group(GroupKind::ClassPupils, ids::CLASS_6A.to_owned());
+    let offered = |groups: Vec<store::rules::GroupOption>| {
+        groups.iter().any(|group| group.token == class.token())
+    };
+    assert!(offered(store.recipient_groups(ids::ALICE).await.unwrap()));
+
+    // Classmates closed in collège 1; Bruno wrote to Alice, so she may still answer him.
+    set(&store, ids::SCHOOL_1, Rule::PupilToClassmates, false).await;
+    deliver(&store, "m-bruno", ids::BRUNO, ids::ALICE).await;
+    assert!(can(&store, ids::ALICE, ids::BRUNO).await);
+    assert!(!offered(store.recipient_groups(ids::ALICE).await.unwrap()));
+    assert_eq!(
+        store.rules_test_resolve(ids::ALICE, std::slice::from_ref(&class)).await.unwrap(),
+        Err(RuleRefusal::NotAllowed { token: class.token() }),
+        "a message would bear the name of a class it reaches only in part"
+    );
+    let bruno = Recipient::Person(ids::BRUNO.to_owned());
+    assert!(store.rules_test_resolve(ids::ALICE, &[bruno]).await.unwrap().is_ok());
+}
+
+#[tokio::test]
 async fn the_fixture_matrix_matches_the_model_under_several_rule_sets() {
     let store = fixture().await;
     deliver(&store, "m-hugo-chloe", ids::HUGO, ids::CHLOE).await;

@@ -366,6 +366,13 @@ impl Store {
         let name = folder_name(name)?;
 
         let id = new_id();
+        let mut tx = self.begin_write().await?;
+        // The owner's account row, locked, makes parallel creations count one after another
+        // (PostgreSQL's snapshot would otherwise let each see the count before the others).
+        sqlx::query("UPDATE accounts SET frozen = frozen WHERE person_id = $1")
+            .bind(owner_id)
+            .execute(&mut *tx)
+            .await?;
         let inserted = sqlx::query(
             "INSERT INTO mail_folders (id, owner_id, name, created_at) \
              SELECT $1, $2, $3, $4 \
@@ -377,9 +384,10 @@ impl Store {
         .bind(&name)
         .bind(now_unix())
         .bind(MAX_FOLDERS)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        tx.commit().await?;
         if inserted == 1 {
             return Ok(id);
         }
@@ -558,6 +566,22 @@ fn folder_name(name: &str) -> StoreResult<String> {
         return Err(StoreError::Conflict(format!(
             "Le nom d'un dossier compte de 1 à {MAX_FOLDER_NAME_CHARS} caractères."
         )));
+    }
+
+    // Not the name of a standard folder, however it is written ("corbeille", "Réception").
+    let folded = domain::names::fold_for_search(&name);
+    let standard = [Folder::Inbox, Folder::Sent, Folder::Drafts, Folder::Trash];
+    let taken = standard.iter().any(|folder| {
+        folded == folder.slug()
+            || folder.standard_name().is_some_and(|n| folded == domain::names::fold_for_search(n))
+    }) || matches!(
+        folded.as_str(),
+        "boite de reception" | "envoyes" | "inbox" | "trash"
+    );
+    if taken {
+        return Err(StoreError::Conflict(
+            "Ce nom est celui d'un dossier de la messagerie ; choisissez-en un autre.".to_owned(),
+        ));
     }
     Ok(name)
 }

@@ -352,7 +352,7 @@ impl Model {
         }
     }
 
-    /// The groups `viewer` may address, by token, with their reachable members counted: a
+    /// The groups `viewer` may address whole, by token, with their members counted: a
     /// teacher or staff member their classes and groups, a staff member and a head their
     /// schools, a pupil their classes' pupils and adults, a parent their children's classes'
     /// parents and adults, a département person the adults of their scope.
@@ -410,8 +410,11 @@ impl Model {
         let reachable = self.reachable(viewer);
         let mut groups = BTreeMap::new();
         for (kind, target) in candidates {
-            let count = self.members(kind, &target).intersection(&reachable).count();
-            if count > 0 {
+            // Offered only whole: every active member other than the viewer is reachable.
+            let mut members = self.members(kind, &target);
+            members.retain(|person| person != viewer && self.active(person));
+            let count = members.intersection(&reachable).count();
+            if count > 0 && count == members.len() {
                 groups.insert(Recipient::Group(kind, target).token(), count as i64);
             }
         }
