@@ -655,7 +655,7 @@ fn read_publish_form(sub: &Submission, options: &PublishOptions) -> PublishForm 
         form.target_error = Some("Cochez au moins un établissement.".to_owned());
     } else if form.schools.iter().any(|id| !offered(id)) {
         form.target_error = Some("Un des établissements choisis ne vous est pas ouvert.".into());
-    } else if form.profiles.iter().any(|p| Profile::parse(p).is_none()) {
+    } else if form.profiles.iter().any(|p| Profile::parse(p).is_none_or(Profile::is_departement)) {
         form.target_error = Some("Un des profils choisis n'existe pas.".to_owned());
     } else if form.levels.iter().any(|l| !options.levels.contains(l)) {
         form.target_error = Some("Un des niveaux choisis n'existe pas.".to_owned());
@@ -838,8 +838,32 @@ async fn publish(
     }
     match state.store.claim_form_submission(viewer.id(), &token).await? {
         FormSubmission::New => {}
-        FormSubmission::Done(_) => {
-            return Ok(Redirect::to("/actualites/gestion?etat=publiee").into_response());
+        FormSubmission::Done(id) => {
+            // A reload publishes nothing twice; an edited resubmission of a form already used
+            // (Back, change, send) must not be told that its new content was published.
+            let body_html = if form.html {
+                formats::rich_text::sanitize(&form.body)
+            } else {
+                formats::rich_text::sanitize(&formats::rich_text::from_plain_text(&form.body))
+            };
+            let same = match state.store.news_item(viewer.id(), &id).await {
+                Ok(first) => {
+                    first.title.trim() == form.title.trim()
+                        && first.body_text.trim()
+                            == formats::rich_text::to_plain_text(&body_html).trim()
+                }
+                Err(store::StoreError::NotFound) => false,
+                Err(other) => return Err(other.into()),
+            };
+            if same {
+                return Ok(Redirect::to("/actualites/gestion?etat=publiee").into_response());
+            }
+            form.title_error = Some(
+                "Ce formulaire a déjà servi à publier une autre actualité : rien n'a été publié. \
+                 Ouvrez de nouveau la page de publication pour publier celle-ci."
+                    .to_owned(),
+            );
+            return publish_page(&viewer, &options, StatusCode::UNPROCESSABLE_ENTITY, form).await;
         }
         FormSubmission::InProgress => {
             return Err(AppError::BadRequest(

@@ -178,6 +178,35 @@ async fn a_forged_or_cross_site_form_and_a_double_submit_publish_at_most_once() 
         assert_eq!(sent.status, StatusCode::SEE_OTHER);
     }
     assert_eq!(news_count(&app).await, 1);
+
+    // Back, edit, send again with the same form: refused, not confirmed, nothing new.
+    let mut edited = vec![("csrf_token", csrf.as_str()), ("jeton", token.as_str())];
+    edited.extend(
+        MEETING.iter().map(|&(k, v)| if k == "titre" { (k, "Autre titre") } else { (k, v) }),
+    );
+    let again = post_multipart(&app, &helene, multipart(&edited, None), "same-origin").await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again.body.contains("rien n&#39;a été publié")
+            || again.body.contains("rien n'a été publié")
+    );
+    assert!(again.body.contains("Autre titre"), "the input is kept");
+    assert_eq!(news_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn only_the_profiles_the_form_offers_can_be_targeted() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    for profile in ["agent", "official", "admin'--"] {
+        let fields: Vec<(&str, &str)> = MEETING
+            .iter()
+            .map(|&(k, v)| if k == "profils" { (k, profile) } else { (k, v) })
+            .collect();
+        let refused = publish(&app, &helene, &fields, None).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{profile}");
+    }
+    assert_eq!(news_count(&app).await, 0);
 }
 
 #[tokio::test]
