@@ -122,11 +122,25 @@ fn is_cross_site(headers: &HeaderMap, origin: &str) -> bool {
     if sent.eq_ignore_ascii_case(origin) {
         return false;
     }
-    // The page may have been opened under another name of this same server (`localhost` for
-    // `127.0.0.1`): an Origin naming the host the request was sent to is this site too.
+    // The page may have been opened under another loopback name of this same server
+    // (`localhost` for `127.0.0.1`): an Origin naming the loopback host the request was sent to
+    // is this site too. Any other name must be the base URL's: a Host header is the client's
+    // to choose.
     let scheme = origin.split_once("://").map_or("http", |(scheme, _)| scheme);
     let host = headers.get(header::HOST).and_then(|host| host.to_str().ok());
-    !host.is_some_and(|host| sent.eq_ignore_ascii_case(&format!("{scheme}://{host}")))
+    !host.is_some_and(|host| {
+        is_loopback_authority(host) && sent.eq_ignore_ascii_case(&format!("{scheme}://{host}"))
+    })
+}
+
+/// Whether `host[:port]` names this machine's loopback interface.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|address| address.is_loopback())
 }
 
 /// The client's address: the socket's peer, or the last address of `X-Forwarded-For` that is
@@ -173,6 +187,29 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn an_origin_naming_the_host_sent_passes_only_for_loopback_names() {
+        let base = "http://127.0.0.1:8080";
+        let local = headers(&[("origin", "http://localhost:8080"), ("host", "localhost:8080")]);
+        assert!(!is_cross_site(&local, base));
+        let six = headers(&[("origin", "http://[::1]:8080"), ("host", "[::1]:8080")]);
+        assert!(!is_cross_site(&six, base));
+        let evil = headers(&[("origin", "http://evil.tld"), ("host", "evil.tld")]);
+        assert!(is_cross_site(&evil, base));
+        let sneaky =
+            headers(&[("origin", "http://localhost.evil.tld"), ("host", "localhost.evil.tld")]);
+        assert!(is_cross_site(&sneaky, base));
+        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:8080")]), base));
+    }
 
     #[test]
     fn loopback_and_https_base_urls_allow_secure_cookies() {
