@@ -289,6 +289,7 @@ async fn other_people_s_messages_drafts_and_files_are_not_found() {
         )
         .await;
     assert_eq!(bulk.status, StatusCode::SEE_OTHER);
+    assert!(bulk.location().ends_with("fait=inchange"), "no notice of a move that did not happen");
     // Nor does sending someone else's file, or replying into a thread one is not part of.
     let (_, compose_csrf, key) = app.open_compose(&sami, "").await;
     let fields = [

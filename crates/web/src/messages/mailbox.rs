@@ -37,6 +37,7 @@ fn notice(uri: &Uri) -> Option<&'static str> {
         "dossier" => "Le dossier est créé.",
         "dossier-supprime" => "Le dossier est supprimé ; ses messages sont revenus à leur place.",
         "aucun" => "Cochez au moins un message.",
+        "inchange" => "Aucun message n'a changé.",
         "signale" => "Le message est signalé aux responsables de l'établissement.",
         "rappele" => "Le message est rappelé : il a été retiré des boîtes de ses destinataires.",
         _ => return None,
@@ -296,7 +297,8 @@ pub(crate) async fn bulk_action(
 
     let changed = action.apply(&state, &viewer, &ids).await?;
     tracing::info!(person.id = %viewer.id(), asked = ids.len(), changed, "mailbox action");
-    Ok(Redirect::to(&with_notice(&back, action.done())).into_response())
+    let done = if changed == 0 { "inchange" } else { action.done() };
+    Ok(Redirect::to(&with_notice(&back, done)).into_response())
 }
 
 pub(crate) async fn empty_trash(
