@@ -233,8 +233,10 @@ pub fn send_caps(profile: Profile) -> SendCaps {
     }
 }
 
-/// The most bytes a message's subject may hold.
-pub const MAX_SUBJECT_BYTES: usize = 300;
+/// The most characters a message's subject may hold (the form's `maxlength`).
+pub const MAX_SUBJECT_CHARS: usize = 300;
+/// The most bytes a message's subject may hold: room for its characters in any script.
+pub const MAX_SUBJECT_BYTES: usize = 4 * MAX_SUBJECT_CHARS;
 /// The most bytes a message's body may hold, as submitted (before sanitising).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The most attachments one message may carry.

@@ -475,3 +475,32 @@ async fn cross_site_and_token_less_requests_change_nothing() {
     assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(app.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn a_subject_is_capped_in_characters_whatever_the_script() {
+    let app = mail_app().await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+    let accented = "é".repeat(300);
+    let too_long = "é".repeat(301);
+    for (subject, status) in [
+        (accented.as_str(), StatusCode::SEE_OTHER),
+        (too_long.as_str(), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (_, csrf, key) = app.open_compose(&thomas, "").await;
+        let fields = [
+            ("csrf_token", csrf.as_str()),
+            ("cle", key.as_str()),
+            ("dest", "p:r-paul"),
+            ("sujet", subject),
+            ("corps", "Bonjour."),
+            ("envoyer", "1"),
+        ];
+        let reply = app.post_compose(&thomas, &fields, None).await;
+        assert_eq!(reply.status, status, "{} characters", subject.chars().count());
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            assert!(reply.body.contains("300 caractères au plus"));
+            assert!(reply.body.contains(subject), "the input is kept");
+        }
+    }
+    assert_eq!(app.rows("SELECT id FROM messages").await.len(), 1);
+}

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use domain::communication::{GroupKind, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, Recipient};
+use domain::communication::{
+    GroupKind, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, Recipient,
+};
 use sqlx::Row;
 
 use super::{
@@ -42,7 +44,8 @@ fn prefixed(prefix: &str, subject: &str) -> String {
     let already =
         subject.get(..prefix.len()).is_some_and(|start| start.eq_ignore_ascii_case(prefix));
     let full = if already { subject.to_owned() } else { format!("{prefix} {subject}") };
-    truncate_bytes(&full, MAX_SUBJECT_BYTES).to_owned()
+    let chars: String = full.chars().take(MAX_SUBJECT_CHARS).collect();
+    truncate_bytes(&chars, MAX_SUBJECT_BYTES).to_owned()
 }
 
 fn full_name(person: &PersonRef) -> String {
@@ -468,6 +471,7 @@ mod tests {
         assert_eq!(prefixed("Re:", "RE: Sortie"), "RE: Sortie");
         assert_eq!(prefixed("Tr:", "Re: Sortie"), "Tr: Re: Sortie");
         assert!(prefixed("Re:", &"é".repeat(200)).len() <= MAX_SUBJECT_BYTES);
+        assert_eq!(prefixed("Re:", &"é".repeat(300)).chars().count(), MAX_SUBJECT_CHARS);
         assert!(is_key("0190abcd-1234"));
         assert!(!is_key("") && !is_key("a b") && !is_key(&"k".repeat(129)));
     }

@@ -11,7 +11,9 @@
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use domain::communication::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_SUBJECT_BYTES, Recipient};
+use domain::communication::{
+    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, Recipient,
+};
 use formats::rich_text;
 use store::messaging::{
     AttachmentRef, ComposeMode, Draft, DraftInput, Folder, SendOutcome, SendRefusal, SendRequest,
@@ -147,9 +149,9 @@ impl Composition {
 
     /// A French reason when the form cannot be kept as is.
     fn problem(&self) -> Option<String> {
-        (self.subject.len() > MAX_SUBJECT_BYTES).then(|| {
-            format!("L'objet est trop long : {MAX_SUBJECT_BYTES} octets au plus (environ autant de lettres).")
-        })
+        let too_long = self.subject.chars().count() > MAX_SUBJECT_CHARS
+            || self.subject.len() > MAX_SUBJECT_BYTES;
+        too_long.then(|| format!("L'objet est trop long : {MAX_SUBJECT_CHARS} caractères au plus."))
     }
 }
 
