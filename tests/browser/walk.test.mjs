@@ -182,11 +182,15 @@ async function walk(browser, baseUrl, account) {
 
   const phone = await context.newPage();
   await phone.setViewportSize({ width: 360, height: 740 });
-  await phone.goto(`${baseUrl}/accueil`);
-  violations.push(...(await audit(phone, `${role} : accueil sur téléphone`)));
-  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  if (overflow > 1) {
-    violations.push({ page: `${role} : accueil sur téléphone`, url: phone.url(), id: 'horizontal-scroll', impact: 'serious', help: `la page déborde de ${overflow} px en largeur`, nodes: [] });
+  for (const [path, name] of [['/accueil', 'accueil'], ['/messagerie', 'messagerie'], ['/messagerie/ecrire', 'écrire'], ['/actualites', 'actualités']]) {
+    await phone.goto(`${baseUrl}${path}`);
+    const label = `${role} : ${name} sur téléphone`;
+    violations.push(...(await audit(phone, label)));
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 1) {
+      const wide = await phone.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`));
+      violations.push({ page: label, url: phone.url(), id: 'horizontal-scroll', impact: 'serious', help: `la page déborde de ${overflow} px en largeur`, nodes: wide });
+    }
   }
 
   await context.close();

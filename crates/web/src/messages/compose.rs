@@ -16,7 +16,7 @@ use domain::communication::{
 };
 use formats::rich_text;
 use store::messaging::{
-    AttachmentRef, ComposeMode, Draft, DraftInput, Folder, SendOutcome, SendRefusal, SendRequest,
+    AttachmentRef, ComposeMode, Draft, DraftInput, SendOutcome, SendRefusal, SendRequest,
 };
 
 use super::compose_form::{Button, ComposeForm};
@@ -230,7 +230,7 @@ async fn page(
         Some(query) => candidates(state, viewer, query, &composition.recipients).await?,
         None => (Vec::new(), Vec::new(), false),
     };
-    let (nav, _) = mail_nav(state, viewer, Some(&Folder::Drafts), "").await?;
+    let (nav, _) = mail_nav(state, viewer, None, "").await?;
     let title = match composition.mode {
         ComposeMode::New => "Nouveau message",
         ComposeMode::Reply => "Répondre",
