@@ -504,3 +504,34 @@ async fn a_subject_is_capped_in_characters_whatever_the_script() {
     }
     assert_eq!(app.rows("SELECT id FROM messages").await.len(), 1);
 }
+
+#[tokio::test]
+async fn twenty_parallel_submissions_of_one_key_send_one_message_and_none_is_refused_for_load() {
+    let app = mail_app().await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+    let (_, csrf, key) = app.open_compose(&thomas, "").await;
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("cle", key.as_str()),
+        ("dest", "class_parents:class-6a"),
+        ("sujet", "Double clic"),
+        ("corps", "Une seule fois."),
+        ("envoyer", "1"),
+    ];
+    let replies =
+        futures_util::future::join_all((0..20).map(|_| app.post_compose(&thomas, &fields, None)))
+            .await;
+
+    let mut locations = std::collections::BTreeSet::new();
+    for reply in &replies {
+        match reply.status {
+            StatusCode::SEE_OTHER => {
+                locations.insert(reply.location().to_owned());
+            }
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    assert_eq!(locations.len(), 1, "every completed answer names the one message");
+    assert_eq!(app.rows("SELECT id FROM messages").await.len(), 1);
+}

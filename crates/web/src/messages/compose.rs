@@ -409,7 +409,7 @@ pub(crate) async fn submit(
     headers: HeaderMap,
     request: Request,
 ) -> Result<Response, AppError> {
-    let Some(_slot) = state.uploads.enter(viewer.id()) else {
+    let Some(_slot) = state.uploads.enter_waiting(viewer.id()).await else {
         return Ok(upload::too_many_uploads());
     };
     let mut form = ComposeForm::from_multipart(request).await?;

@@ -4,7 +4,8 @@
 //! no path, no bidi or invisible characters, no reserved names, the real extension), and the
 //! bytes are stored under a fresh internal id, never under the name. The compose form's
 //! multipart bodies are also limited in number: a few at once per person and a bounded number
-//! in all, so that parallel uploads cannot fill the memory; past that, 429 with `Retry-After`.
+//! in all, so that parallel uploads cannot fill the memory; past that, a form waits a few
+//! seconds for a place, then gets 429 with `Retry-After`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,13 +36,19 @@ pub(crate) struct Uploads(Arc<UploadGate>);
 struct UploadGate {
     per_person: Mutex<HashMap<String, usize>>,
     total: Arc<Semaphore>,
+    /// Told whenever a place is given back, for the forms waiting for one.
+    freed: tokio::sync::Notify,
 }
+
+/// How long a form waits for a place before it is refused with 429.
+const WAIT_FOR_PLACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One compose form being received; its place is given back when dropped.
 pub(crate) struct UploadSlot {
     gate: Arc<UploadGate>,
     person: String,
-    _permit: OwnedSemaphorePermit,
+    /// Given back before the waiting forms are told (so that they find it free).
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Uploads {
@@ -50,7 +57,28 @@ impl Uploads {
         Uploads(Arc::new(UploadGate {
             per_person: Mutex::new(HashMap::new()),
             total: Arc::new(Semaphore::new(total.max(1))),
+            freed: tokio::sync::Notify::new(),
         }))
+    }
+
+    /// Enters the gate, waiting a few seconds for a place when the person or the server has
+    /// too many forms in flight: a double click or a retry then runs after the first, and is
+    /// answered as a retry of a completed send (the first message) rather than refused.
+    /// `None` when no place came in time.
+    pub(crate) async fn enter_waiting(&self, person: &str) -> Option<UploadSlot> {
+        let deadline = tokio::time::Instant::now() + WAIT_FOR_PLACE;
+        loop {
+            let freed = self.0.freed.notified();
+            tokio::pin!(freed);
+            // Registered before trying, so that a place given back in between is not missed.
+            freed.as_mut().enable();
+            if let Some(slot) = self.enter(person) {
+                return Some(slot);
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return None;
+            }
+        }
     }
 
     /// Enters the gate, or `None` when the person or the server has too many forms in flight.
@@ -62,7 +90,7 @@ impl Uploads {
             return None;
         }
         *count += 1;
-        Some(UploadSlot { gate: self.0.clone(), person: person.to_owned(), _permit: permit })
+        Some(UploadSlot { gate: self.0.clone(), person: person.to_owned(), permit: Some(permit) })
     }
 }
 
@@ -76,6 +104,9 @@ impl Drop for UploadSlot {
                 counts.remove(&self.person);
             }
         }
+        drop(counts);
+        drop(self.permit.take());
+        self.gate.freed.notify_waiters();
     }
 }
 
