@@ -384,7 +384,8 @@ impl Store {
         Ok(())
     }
 
-    /// Appends one entry to the audit log. `detail` never holds a password, code or session id.
+    /// Appends one entry to the audit log, on its own (see [`audit_in`] inside a transaction).
+    /// `detail` never holds a password, code or session id.
     pub async fn audit(
         &self,
         actor_id: Option<&str>,
@@ -601,4 +602,28 @@ fn code_row(
         expires_on,
         for_pupils: Vec::new(),
     })
+}
+
+/// Appends one entry to the audit log inside the transaction of the act it records, so that
+/// an act and its entry commit together. `detail` never holds a password, code or session id.
+pub(crate) async fn audit_in(
+    conn: &mut sqlx::AnyConnection,
+    actor_id: &str,
+    action: &str,
+    target_id: &str,
+    detail: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(now_unix())
+    .bind(actor_id)
+    .bind(action)
+    .bind(target_id)
+    .bind(detail)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

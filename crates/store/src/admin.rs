@@ -15,7 +15,7 @@ use crate::directory::{
     PersonRef, SchoolRef, administered_by, current, person_ref, school_memberships, school_ref,
     today,
 };
-use crate::{Store, StoreResult, new_id, now_unix};
+use crate::{Store, StoreResult, now_unix};
 
 /// "`$1` is a département administrator", for a `WHERE`.
 const IS_DEPARTEMENT_ADMIN: &str =
@@ -412,16 +412,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, '')",
+        crate::accounts::audit_in(
+            &mut tx,
+            actor_id,
+            if frozen { "account_frozen" } else { "account_unfrozen" },
+            &person.id,
+            "",
         )
-        .bind(new_id())
-        .bind(now_unix())
-        .bind(actor_id)
-        .bind(if frozen { "account_frozen" } else { "account_unfrozen" })
-        .bind(&person.id)
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(Some(person))

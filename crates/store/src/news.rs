@@ -614,16 +614,7 @@ impl Store {
         .bind(input.publish_at.max(now))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-             VALUES ($1, $2, $3, 'news_published', $4, '')",
-        )
-        .bind(new_id())
-        .bind(now)
-        .bind(actor_id)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+        crate::accounts::audit_in(&mut tx, actor_id, "news_published", &id, "").await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -927,16 +918,7 @@ impl Store {
             .bind(news_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-             VALUES ($1, $2, $3, 'news_withdrawn', $4, '')",
-        )
-        .bind(new_id())
-        .bind(now)
-        .bind(actor_id)
-        .bind(news_id)
-        .execute(&mut *tx)
-        .await?;
+        crate::accounts::audit_in(&mut tx, actor_id, "news_withdrawn", news_id, "").await?;
         tx.commit().await?;
         Ok(())
     }

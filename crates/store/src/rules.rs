@@ -21,7 +21,7 @@ use domain::profile::Profile;
 use sqlx::Row;
 
 use crate::directory::{administered_by, today};
-use crate::{Store, StoreError, StoreResult, new_id, now_unix};
+use crate::{Store, StoreError, StoreResult, now_unix};
 
 /// The profiles of a school's adults.
 const ADULT_PROFILES: &str = "('teacher', 'staff')";
@@ -951,7 +951,8 @@ impl Store {
         }
         let detail: Vec<String> =
             wanted.iter().map(|(code, (_, on))| format!("{code}={}", i64::from(*on))).collect();
-        audit(&mut tx, actor_id, "rules_changed", school_id, &detail.join(" ")).await?;
+        crate::accounts::audit_in(&mut tx, actor_id, "rules_changed", school_id, &detail.join(" "))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -966,7 +967,14 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        audit(&mut tx, actor_id, "rules_reset", school_id, &format!("removed={removed}")).await?;
+        crate::accounts::audit_in(
+            &mut tx,
+            actor_id,
+            "rules_reset",
+            school_id,
+            &format!("removed={removed}"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1020,28 +1028,6 @@ fn settings(stored: &BTreeMap<String, bool>) -> Vec<RuleSetting> {
             None => RuleSetting { rule: *rule, allowed: rule.default_allowed(), is_default: true },
         })
         .collect()
-}
-
-async fn audit(
-    conn: &mut sqlx::AnyConnection,
-    actor_id: &str,
-    action: &str,
-    school_id: &str,
-    detail: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(new_id())
-    .bind(now_unix())
-    .bind(actor_id)
-    .bind(action)
-    .bind(school_id)
-    .bind(detail)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 #[cfg(feature = "testing")]

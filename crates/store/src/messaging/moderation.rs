@@ -54,16 +54,13 @@ async fn recall_in(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-         VALUES ($1, $2, $3, 'message_recalled', $4, $5)",
+    crate::accounts::audit_in(
+        &mut *conn,
+        actor_id,
+        "message_recalled",
+        message_id,
+        &format!("mailboxes={removed}"),
     )
-    .bind(new_id())
-    .bind(now)
-    .bind(actor_id)
-    .bind(message_id)
-    .bind(format!("mailboxes={removed}"))
-    .execute(&mut *conn)
     .await?;
     crate::outbox::enqueue(&mut *conn, "message_recalled", message_id, now).await?;
     if backend == Backend::Postgres {
@@ -132,16 +129,8 @@ impl Store {
             .bind(&person.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-             VALUES ($1, $2, $3, 'account_frozen', $4, 'kill_switch')",
-        )
-        .bind(new_id())
-        .bind(now)
-        .bind(actor_id)
-        .bind(&person.id)
-        .execute(&mut *tx)
-        .await?;
+        crate::accounts::audit_in(&mut tx, actor_id, "account_frozen", &person.id, "kill_switch")
+            .await?;
 
         let sent: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM messages WHERE sender_id = $1 AND created_at >= $2 \
@@ -229,16 +218,13 @@ impl Store {
         .await?
         .rows_affected();
         if inserted == 1 {
-            sqlx::query(
-                "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-                 VALUES ($1, $2, $3, 'message_reported', $4, $5)",
+            crate::accounts::audit_in(
+                &mut tx,
+                reporter_id,
+                "message_reported",
+                message_id,
+                &format!("school={school}"),
             )
-            .bind(new_id())
-            .bind(now)
-            .bind(reporter_id)
-            .bind(message_id)
-            .bind(format!("school={school}"))
-            .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
@@ -322,16 +308,7 @@ impl Store {
         .await?
         .rows_affected();
         if updated == 1 {
-            sqlx::query(
-                "INSERT INTO audit_log (id, at, actor_id, action, target_id, detail) \
-                 VALUES ($1, $2, $3, 'report_handled', $4, '')",
-            )
-            .bind(new_id())
-            .bind(now)
-            .bind(actor_id)
-            .bind(report_id)
-            .execute(&mut *tx)
-            .await?;
+            crate::accounts::audit_in(&mut tx, actor_id, "report_handled", report_id, "").await?;
         }
         tx.commit().await?;
         Ok(())
