@@ -123,7 +123,8 @@ pub(crate) fn size_label(bytes: i64) -> String {
     }
 }
 
-const MONTHS: [&str; 12] = [
+/// The months in French, for dates written out (also the news pages').
+pub(crate) const MONTHS: [&str; 12] = [
     "janvier",
     "février",
     "mars",

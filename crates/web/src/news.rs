@@ -66,21 +66,6 @@ fn zone(name: &str) -> TimeZone {
         .unwrap_or(TimeZone::UTC)
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
 /// An instant as French text in a zone ("1er mars 2026 à 8 h 05") and as the `datetime`
 /// attribute of a `<time>` element.
 pub(crate) fn french_datetime(unix: i64, zone_name: &str) -> (String, String) {
@@ -92,7 +77,10 @@ pub(crate) fn french_datetime(unix: i64, zone_name: &str) -> (String, String) {
         1 => "1er".to_owned(),
         day => day.to_string(),
     };
-    let month = usize::try_from(zoned.month() - 1).ok().and_then(|m| MONTHS.get(m)).copied();
+    let month = usize::try_from(zoned.month() - 1)
+        .ok()
+        .and_then(|m| crate::messages::MONTHS.get(m))
+        .copied();
     let text = format!(
         "{day} {} {} à {} h {:02}",
         month.unwrap_or_default(),
