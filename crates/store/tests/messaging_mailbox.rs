@@ -272,7 +272,7 @@ async fn drafts_are_saved_updated_listed_deleted_and_consumed_by_the_send() {
     );
 
     let mut too_long = draft_input(&[], "x");
-    too_long.subject = "é".repeat(200);
+    too_long.subject = "é".repeat(301);
     assert!(matches!(store.save_draft(ids::THOMAS, &too_long).await, Err(StoreError::Conflict(_))));
 }
 

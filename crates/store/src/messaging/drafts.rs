@@ -62,9 +62,9 @@ impl Store {
     /// or too many drafts.
     pub async fn save_draft(&self, owner_id: &str, draft: &DraftInput) -> StoreResult<String> {
         let subject = clean_line(&draft.subject);
-        if subject.len() > MAX_SUBJECT_BYTES {
+        if subject.chars().count() > MAX_SUBJECT_CHARS || subject.len() > MAX_SUBJECT_BYTES {
             return Err(StoreError::Conflict(format!(
-                "L'objet ne peut dépasser {MAX_SUBJECT_BYTES} octets."
+                "L'objet ne peut dépasser {MAX_SUBJECT_CHARS} caractères."
             )));
         }
         let body = without_nul(&draft.body_html);

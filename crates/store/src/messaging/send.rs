@@ -6,7 +6,9 @@
 //! message back, a concurrent one is told it is in progress, the same key with another content
 //! is refused; a refused or failed send leaves nothing, not even its key.
 
-use domain::communication::{MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, send_caps};
+use domain::communication::{
+    MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, send_caps,
+};
 use domain::profile::Profile;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -89,9 +91,9 @@ impl Store {
         if subject.is_empty() {
             return Ok(Err(SendRefusal::EmptySubject));
         }
-        if subject.len() > MAX_SUBJECT_BYTES {
+        if subject.chars().count() > MAX_SUBJECT_CHARS || subject.len() > MAX_SUBJECT_BYTES {
             return Err(StoreError::Conflict(format!(
-                "L'objet ne peut dépasser {MAX_SUBJECT_BYTES} octets."
+                "L'objet ne peut dépasser {MAX_SUBJECT_CHARS} caractères."
             )));
         }
         if request.body_html.len() > MAX_STORED_BODY_BYTES
