@@ -2,7 +2,9 @@
 //! administrators (and the département's) switch each communication rule on or off or bring
 //! them all back to their defaults, and `/etablissement/{uai}/signalements`, where they read the
 //! messages reported to the school and recall one, freeze its sender's account and recall
-//! everything the sender wrote in the last 24 hours, or mark a report handled. Anyone else
+//! everything the sender wrote in the last 24 hours, or mark a report handled;
+//! `/departement/signalements` does the same for the département's administrators with the
+//! reports of people who belong to no collège. Anyone else
 //! gets the ordinary 404: the school comes from `Store::administered_school`, and the store
 //! checks the actor again in each query.
 
@@ -29,8 +31,44 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/etablissement/{uai}/regles", get(rules).post(save_rules))
         .route("/etablissement/{uai}/regles/defaut", post(reset_rules))
-        .route("/etablissement/{uai}/signalements", get(reports))
-        .route("/etablissement/{uai}/signalements/{id}/{action}", post(act_on_report))
+        .route("/etablissement/{uai}/signalements", get(school_reports))
+        .route("/etablissement/{uai}/signalements/{id}/{action}", post(act_on_school_report))
+        .route("/departement/signalements", get(departement_reports))
+        .route("/departement/signalements/{id}/{action}", post(act_on_departement_report))
+}
+
+/// Where reports are read: a school's console, or the département's for the reports of people
+/// who belong to no collège (its agents and officials).
+struct ReportDesk {
+    /// The `school_id` the reports carry (`''` for the département).
+    school_id: String,
+    name: String,
+    /// The reports page's address.
+    base: String,
+    /// The console it belongs to.
+    console: String,
+}
+
+impl ReportDesk {
+    async fn of_school(state: &AppState, viewer: &Viewer, uai: &str) -> Result<Self, AppError> {
+        let school = school_of(state, viewer, uai).await?;
+        Ok(ReportDesk {
+            base: console_href(&school, "signalements"),
+            console: format!("/etablissement/{}", percent_encode(&school.uai)),
+            school_id: school.id,
+            name: school.name,
+        })
+    }
+
+    /// The département's desk; the store answers 404 to anyone but its administrators.
+    fn of_departement() -> Self {
+        ReportDesk {
+            school_id: String::new(),
+            name: "département".to_owned(),
+            base: "/departement/signalements".to_owned(),
+            console: "/departement".to_owned(),
+        }
+    }
 }
 
 /// The school `uai` when the viewer administers it (or the département), else 404.
@@ -125,17 +163,33 @@ fn report_line(report: &ReportView, clock: &crate::messages::Clock) -> ReportLin
     }
 }
 
-async fn reports(
+async fn school_reports(
     State(state): State<AppState>,
     viewer: Viewer,
     PathId(uai): PathId,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let school = school_of(&state, &viewer, &uai).await?;
+    let desk = ReportDesk::of_school(&state, &viewer, &uai).await?;
+    reports(&state, &viewer, &desk, &uri).await
+}
 
-    let reports = state.store.reports_for_school(viewer.id(), &school.id).await?;
-    let clock = crate::messages::Clock::for_viewer(&viewer);
-    let notice = match Fields::query(&uri).get("fait") {
+async fn departement_reports(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    reports(&state, &viewer, &ReportDesk::of_departement(), &uri).await
+}
+
+async fn reports(
+    state: &AppState,
+    viewer: &Viewer,
+    desk: &ReportDesk,
+    uri: &Uri,
+) -> Result<Response, AppError> {
+    let reports = state.store.reports_for_school(viewer.id(), &desk.school_id).await?;
+    let clock = crate::messages::Clock::for_viewer(viewer);
+    let notice = match Fields::query(uri).get("fait") {
         "rappele" => Some("Le message est rappelé de toutes les boîtes qu'il avait atteintes."),
         "gele" => Some(
             "Le compte est gelé et les messages envoyés depuis ce compte ces dernières 24 heures \
@@ -145,10 +199,10 @@ async fn reports(
         _ => None,
     };
     let html = render(&ReportsPage {
-        chrome: viewer_chrome(&format!("Signalements, {}", school.name), &viewer),
+        chrome: viewer_chrome(&format!("Signalements, {}", desk.name), viewer),
         csrf: viewer.csrf_token.clone(),
-        base: console_href(&school, "signalements"),
-        console: format!("/etablissement/{}", percent_encode(&school.uai)),
+        base: desk.base.clone(),
+        console: desk.console.clone(),
         open: reports
             .iter()
             .filter(|r| r.handled_at.is_none())
@@ -164,7 +218,7 @@ async fn reports(
     Ok(Html(html).into_response())
 }
 
-async fn act_on_report(
+async fn act_on_school_report(
     State(state): State<AppState>,
     viewer: Viewer,
     path: Result<Path<(String, String, String)>, axum::extract::rejection::PathRejection>,
@@ -172,16 +226,39 @@ async fn act_on_report(
 ) -> Result<Response, AppError> {
     let Ok(Path((uai, report_id, action))) = path else { return Err(AppError::NotFound) };
     viewer.check_csrf(fields.get("csrf_token"))?;
-    let school = school_of(&state, &viewer, &uai).await?;
+    let desk = ReportDesk::of_school(&state, &viewer, &uai).await?;
+    act_on_report(&state, &viewer, &desk, &report_id, &action, &fields).await
+}
+
+async fn act_on_departement_report(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    fields: Fields,
+) -> Result<Response, AppError> {
+    let Ok(Path((report_id, action))) = path else { return Err(AppError::NotFound) };
+    viewer.check_csrf(fields.get("csrf_token"))?;
+    let desk = ReportDesk::of_departement();
+    act_on_report(&state, &viewer, &desk, &report_id, &action, &fields).await
+}
+
+async fn act_on_report(
+    state: &AppState,
+    viewer: &Viewer,
+    desk: &ReportDesk,
+    report_id: &str,
+    action: &str,
+    fields: &Fields,
+) -> Result<Response, AppError> {
     let report = state
         .store
-        .reports_for_school(viewer.id(), &school.id)
+        .reports_for_school(viewer.id(), &desk.school_id)
         .await?
         .into_iter()
         .find(|r| r.id == report_id)
         .ok_or(AppError::NotFound)?;
 
-    let done = match action.as_str() {
+    let done = match action {
         "rappeler" => {
             let removed = state.store.recall_message(viewer.id(), &report.message_id).await?;
             let mut people = state.store.message_recipient_ids(&report.message_id).await?;
@@ -213,6 +290,5 @@ async fn act_on_report(
         }
         _ => return Err(AppError::NotFound),
     };
-    Ok(Redirect::to(&format!("{}?fait={done}", console_href(&school, "signalements")))
-        .into_response())
+    Ok(Redirect::to(&format!("{}?fait={done}", desk.base)).into_response())
 }

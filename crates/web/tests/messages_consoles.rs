@@ -1,7 +1,8 @@
 //! The messaging side of the school console: the communication rules editor (a head switches a
 //! rule off and the directory follows; another school's head gets 404; the defaults come back)
 //! and the reported messages (a parent reports, the head recalls, freezes the sender and
-//! recalls their last day's messages, marks the report handled).
+//! recalls their last day's messages, marks the report handled), and the département's desk for
+//! the reports of people who belong to no collège.
 
 mod common;
 mod messages_support;
@@ -213,4 +214,61 @@ async fn next_event(body: &mut axum::body::Body) -> String {
         }
     }
     text
+}
+
+#[tokio::test]
+async fn reports_of_people_of_no_collège_reach_the_département_console() {
+    let app = mail_app().await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+    let agnes = app.login_as(ids::AGNES, "agnes.vidal").await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+
+    let sent = app.send_message(&thomas, &["p:d-agnes"], "Pour le département", "Texte", &[]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let message = message_id(sent.location());
+    let csrf = app.csrf(&agnes).await;
+    let reported = app
+        .post(
+            &format!("/messagerie/messages/{message}/signaler"),
+            Some(&agnes),
+            &[("csrf_token", &csrf), ("raison", "Hors sujet")],
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::SEE_OTHER);
+
+    let desk = app.get("/departement/signalements", Some(&agnes)).await;
+    assert_eq!(desk.status, StatusCode::OK);
+    assert!(desk.body.contains("<bdi>Pour le département</bdi>"));
+    assert!(app.get("/departement", Some(&agnes)).await.body.contains("/departement/signalements"));
+    assert_eq!(
+        app.get("/departement/signalements", Some(&helene)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!app.get(REPORTS_1, Some(&helene)).await.body.contains("Pour le département"));
+
+    let report = app.rows("SELECT id FROM message_reports").await[0][0].clone().unwrap();
+    let helene_csrf = app.csrf(&helene).await;
+    let before = app.snapshot().await;
+    let refused = app
+        .post(
+            &format!("/departement/signalements/{report}/rappeler"),
+            Some(&helene),
+            &[("csrf_token", &helene_csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.snapshot().await, before);
+
+    let recalled = app
+        .post(
+            &format!("/departement/signalements/{report}/rappeler"),
+            Some(&agnes),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(recalled.location(), "/departement/signalements?fait=rappele");
+    assert_eq!(
+        app.get(&format!("/messagerie/messages/{message}"), Some(&agnes)).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
