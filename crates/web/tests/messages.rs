@@ -520,22 +520,6 @@ async fn open_pages_hear_their_unread_count() {
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
-/// The next event of an open stream, within a failure deadline.
-async fn next_event(body: &mut Body) -> String {
-    let mut text = String::new();
-    while !text.contains("\n\n") {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-            .await
-            .expect("an event in time")
-            .unwrap()
-            .unwrap();
-        if let Ok(data) = frame.into_data() {
-            text.push_str(&String::from_utf8_lossy(&data));
-        }
-    }
-    text
-}
-
 #[tokio::test]
 async fn an_open_page_hears_each_new_message_not_only_the_first_count() {
     let app = mail_app().await;

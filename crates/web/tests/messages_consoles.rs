@@ -199,23 +199,6 @@ async fn a_reported_message_is_recalled_and_its_sender_frozen_by_the_head() {
     assert!(page.body.contains("Traités"));
 }
 
-/// The next event of an open stream, within a failure deadline.
-async fn next_event(body: &mut axum::body::Body) -> String {
-    use http_body_util::BodyExt;
-    let mut text = String::new();
-    while !text.contains("\n\n") {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-            .await
-            .expect("an event in time")
-            .unwrap()
-            .unwrap();
-        if let Ok(data) = frame.into_data() {
-            text.push_str(&String::from_utf8_lossy(&data));
-        }
-    }
-    text
-}
-
 #[tokio::test]
 async fn reports_of_people_of_no_collège_reach_the_département_console() {
     let app = mail_app().await;

@@ -213,3 +213,20 @@ pub fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
     let to = body[from..].find(end).unwrap_or_else(|| panic!("{end} in page")) + from;
     &body[from..to]
 }
+
+/// The next event of an open server-sent event stream, within a failure deadline.
+pub async fn next_event(body: &mut Body) -> String {
+    use http_body_util::BodyExt;
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    text
+}
