@@ -8,7 +8,6 @@ mod messages_support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use messages_support::*;
 use tower::ServiceExt;
 
@@ -485,19 +484,7 @@ async fn first_event(app: &MailApp, cookie: Option<&str>) -> (StatusCode, String
         .unwrap_or("")
         .to_owned();
     let mut body = response.into_body();
-    let mut text = String::new();
-    if status == StatusCode::OK {
-        while !text.contains("\n\n") {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-                .await
-                .expect("an event in time")
-                .unwrap()
-                .unwrap();
-            if let Ok(data) = frame.into_data() {
-                text.push_str(&String::from_utf8_lossy(&data));
-            }
-        }
-    }
+    let text = if status == StatusCode::OK { next_event(&mut body).await } else { String::new() };
     (status, content_type, text)
 }
 
