@@ -11,3 +11,4 @@ pub mod names;
 pub mod password;
 pub mod profile;
 pub mod time_zone;
+pub mod timetable;
