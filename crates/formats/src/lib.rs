@@ -6,3 +6,4 @@ pub mod aaf;
 pub mod attachment;
 pub mod csv_export;
 pub mod rich_text;
+pub mod timetable;
