@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod provisioning;
 pub mod rules;
 pub mod sessions;
+pub mod timetable;
 #[cfg(feature = "testing")]
 pub mod testing;
 
