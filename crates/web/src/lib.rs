@@ -19,6 +19,7 @@ mod rules_console;
 mod security;
 mod session;
 mod templates;
+mod timetable;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ pub struct WebConfig {
     pub max_live_streams: usize,
     /// How many compose forms (which may carry a file) may be received at once in all.
     pub max_concurrent_uploads: usize,
+    /// How long a teacher needs between lessons in two collèges (the merged timetable's
+    /// too-short transfers).
+    pub travel: domain::timetable::TravelPolicy,
 }
 
 impl Default for WebConfig {
@@ -78,6 +82,7 @@ impl Default for WebConfig {
             files_dir: std::env::temp_dir().join("preau-fichiers"),
             max_live_streams: 256,
             max_concurrent_uploads: 16,
+            travel: domain::timetable::TravelPolicy::default(),
         }
     }
 }
@@ -193,6 +198,7 @@ fn build(
         .merge(messages::routes())
         .merge(rules_console::routes())
         .merge(news::routes())
+        .merge(timetable::routes())
         .route(assets::CSS_ROUTE, get(assets::css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -204,6 +210,7 @@ fn build(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        .layer(axum::middleware::from_fn(server_timing))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
@@ -232,6 +239,21 @@ fn build(
                 ),
         )
         .with_state(state)
+}
+
+/// Adds `Server-Timing: app;dur=<milliseconds>` to every response: the time spent in the
+/// application for this request (the benchmarks read it).
+async fn server_timing(
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!("app;dur={millis:.2}")) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
 }
 
 async fn healthz() -> &'static str {

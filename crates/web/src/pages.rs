@@ -1,6 +1,6 @@
 //! The personal space: the home page built for each profile (a parent's child switcher
-//! included), the directory search, the settings (DYS reading mode, the address new messages
-//! are announced at) and the 404 fallback.
+//! included, and today's lessons for pupils, parents and teachers), the directory search, the
+//! settings (DYS reading mode, the address new messages are announced at) and the 404 fallback.
 //! Every handler extracts the viewer, then asks the store with the viewer's id, so that what a
 //! page may show is decided by the SQL of `store::directory`.
 
@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use domain::profile::Profile;
+use store::timetable::TimetableSubject;
 
 use crate::AppState;
 use crate::accounts::{settings_page, viewer_chrome};
@@ -15,6 +16,7 @@ use crate::error::AppError;
 use crate::form::Fields;
 use crate::session::{Viewer, find_viewer};
 use crate::templates::{ChildTab, DirectoryPage, HomePage, SettingsPage, render};
+use crate::timetable::home_card;
 
 pub(crate) async fn root(
     State(state): State<AppState>,
@@ -43,11 +45,15 @@ pub(crate) async fn home(
         is_teacher: profile == Profile::Teacher,
         consoles: Vec::new(),
         news: crate::news::home_news(&state, &viewer).await?,
+        timetable: None,
     };
 
     match profile {
         Profile::Pupil => {
             page.card = Some(state.store.pupil_card(&viewer.facts.person).await?);
+            let subject = TimetableSubject::Pupil(viewer.id().to_owned());
+            let link = "/emploi-du-temps?vue=jour".to_owned();
+            page.timetable = home_card(&state, &viewer, subject, link).await?;
         }
         Profile::Relative => {
             let wanted = Fields::query(&uri).get("enfant").to_owned();
@@ -71,10 +77,16 @@ pub(crate) async fn home(
             }
             if let Some(child) = selected {
                 page.card = Some(state.store.pupil_card(&child).await?);
+                let subject = TimetableSubject::Pupil(child.id.clone());
+                let link = format!("/emploi-du-temps?enfant={}&vue=jour", child.id);
+                page.timetable = home_card(&state, &viewer, subject, link).await?;
             }
         }
         Profile::Teacher => {
             page.places = state.store.teaching_places(viewer.id()).await?;
+            let subject = TimetableSubject::Teacher(viewer.id().to_owned());
+            let link = "/emploi-du-temps?vue=jour".to_owned();
+            page.timetable = home_card(&state, &viewer, subject, link).await?;
         }
         Profile::Staff => {
             for school in &viewer.facts.schools {

@@ -94,6 +94,8 @@ pub(crate) struct HomePage {
     pub(crate) consoles: Vec<bool>,
     /// The viewer's current news (`news.rs`).
     pub(crate) news: crate::news::HomeNews,
+    /// Today's lessons and the changes to come (`timetable/home.rs`).
+    pub(crate) timetable: Option<crate::timetable::HomeCard>,
 }
 
 #[derive(Template)]

@@ -1,0 +1,456 @@
+//! Timetables over HTTP: the heads import an EDT file for each collège through the console and
+//! read its report; a pupil, a parent, a teacher of two collèges and a head see their pages
+//! (the teacher's merged week with its overlap flagged); nobody sees a timetable that is not
+//! theirs (404, no data); a hostile file is refused with a located French reason and changes
+//! nothing; a head cancels a lesson and the pupil's day view and home card say « Annulé »; a
+//! calendar feed is created, fetched without a session and revoked; every response carries
+//! `Server-Timing`.
+
+mod common;
+mod timetable_support;
+
+use axum::http::{StatusCode, header};
+use timetable_support::*;
+
+#[tokio::test]
+async fn an_edt_file_imported_through_the_console_shows_its_report_and_its_history() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+
+    let form = app.get("/etablissement/0860001A/emploi-du-temps", Some(&helene)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("EDT : export ENT déchiffré"));
+    let xml = college_1().to_edt_xml();
+    let reply =
+        upload(&app, &helene, ids::UAI_1, &[("format", "edt")], Some(("edt.xml", xml.as_bytes())))
+            .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("Rapport d'import"), "{}", reply.body);
+    assert!(reply.body.contains("21 cours créé(s)"), "{}", reply.body);
+    assert!(reply.body.contains("Derniers imports"));
+    assert!(reply.body.contains("edt.xml · Appliqué"), "{}", reply.body);
+    assert_eq!(course_count(&app).await, 21);
+
+    // The same file again changes nothing.
+    let again =
+        upload(&app, &helene, ids::UAI_1, &[("format", "edt")], Some(("edt.xml", xml.as_bytes())))
+            .await;
+    assert!(again.body.contains("0 cours créé(s), 0 modifié(s), 21 inchangé(s)"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn a_hostile_or_unreadable_file_is_refused_with_its_place_and_changes_nothing() {
+    let app = app().await;
+    import_both(&app).await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let before = course_count(&app).await;
+
+    let bomb = "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \
+                \"&a;&a;&a;&a;&a;&a;\">]>\n<x>&b;</x>";
+    for (name, bytes) in [("bombe.xml", bomb.as_bytes()), ("notes.xml", b"bonjour, pas du XML")] {
+        let reply =
+            upload(&app, &helene, ids::UAI_1, &[("format", "edt")], Some((name, bytes))).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+        assert!(
+            reply.body.contains("Fichier refusé, rien n&#39;a été changé")
+                || reply.body.contains("Fichier refusé, rien n'a été changé"),
+            "{}",
+            reply.body
+        );
+        assert!(reply.body.contains(&format!("{name}, ligne ")), "{}", reply.body);
+        assert!(
+            reply.body.contains("<summary>") && reply.body.contains("Fichier refusé</summary>")
+        );
+    }
+    assert_eq!(course_count(&app).await, before);
+
+    // An iCalendar file needs its class or teacher; a file over nothing is refused too.
+    let reply =
+        upload(&app, &helene, ids::UAI_1, &[("format", "ical")], Some(("a.ics", b"x"))).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("choisissez lequel dans la liste"), "{}", reply.body);
+    let reply = upload(&app, &helene, ids::UAI_1, &[("format", "edt")], None).await;
+    assert!(reply.body.contains("Choisissez le fichier à importer."), "{}", reply.body);
+    assert_eq!(course_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn an_icalendar_file_for_one_class_lands_on_its_pupils_timetable() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let today = paris_today().strftime("%Y%m%d").to_string();
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//FR\r\nBEGIN:VEVENT\r\n\
+         UID:musique-1@test\r\nDTSTAMP:20260101T000000Z\r\n\
+         DTSTART;TZID=Europe/Paris:{today}T140000\r\nDTEND;TZID=Europe/Paris:{today}T145500\r\n\
+         RRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Éducation musicale\r\nLOCATION:Salle 7\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+
+    let fields = [("format", "ical"), ("cible", "classe:class-6b")];
+    let reply = upload(&app, &helene, ids::UAI_1, &fields, Some(("6b.ics", ics.as_bytes()))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("1 cours créé(s)"), "{}", reply.body);
+
+    let chloe = app.login_as(ids::CHLOE, "chloe.petit").await;
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&chloe)).await;
+    assert!(
+        day.body.contains("Éducation musicale") && day.body.contains(">14:00<"),
+        "{}",
+        day.body
+    );
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&alice)).await;
+    assert!(!day.body.contains("Éducation musicale"));
+}
+
+#[tokio::test]
+async fn only_a_schools_administrators_may_import_its_timetable() {
+    let app = app().await;
+    let marc = app.login_as(ids::MARC, "marc.blanc").await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+
+    for cookie in [&marc, &thomas] {
+        let page = app.get("/etablissement/0860001A/emploi-du-temps", Some(cookie)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        let xml = college_1().to_edt_xml();
+        let reply =
+            upload(&app, cookie, ids::UAI_1, &[("format", "edt")], Some(("e.xml", xml.as_bytes())))
+                .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(course_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn pupils_parents_teachers_and_heads_see_their_timetables() {
+    let app = app().await;
+    import_both(&app).await;
+
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let week = app.get("/emploi-du-temps", Some(&alice)).await;
+    assert_eq!(week.status, StatusCode::OK, "{}", week.body);
+    assert!(week.body.contains("Semaine du lundi"), "{}", week.body);
+    assert!(week.body.contains("Mathématiques") && week.body.contains("Latin"));
+    assert!(!week.body.contains("Français"), "6B's French is not Alice's");
+    assert!(week.body.contains(">aujourd'hui<"), "today is marked");
+    assert!(week.body.contains("Version imprimable"));
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&alice)).await;
+    assert!(day.body.contains("Jour précédent") && day.body.contains("08:00"), "{}", day.body);
+    let print = app.get("/emploi-du-temps?imprimer=1", Some(&alice)).await;
+    assert_eq!(print.status, StatusCode::OK);
+    assert!(!print.body.contains("Navigation principale") && print.body.contains("Mathématiques"));
+    let home = app.get("/accueil", Some(&alice)).await;
+    assert!(home.body.contains("Aujourd'hui, ") || home.body.contains("Aujourd&#39;hui, "));
+    assert!(home.body.contains("Salle 12"), "{}", home.body);
+
+    let paul = app.login_as(ids::PAUL, "paul.martin").await;
+    let first = app.get("/emploi-du-temps", Some(&paul)).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.body.contains("Mes enfants") && first.body.contains("Latin"));
+    let david = app.get("/emploi-du-temps?enfant=p-david&vue=jour", Some(&paul)).await;
+    assert!(david.body.contains("Histoire-géographie") && !david.body.contains("Latin"));
+    let home = app.get("/accueil?enfant=p-david", Some(&paul)).await;
+    assert!(home.body.contains("Salle B2"), "{}", home.body);
+
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+    let merged = app.get("/emploi-du-temps", Some(&thomas)).await;
+    assert!(
+        merged.body.contains("Collège Jean Moulin")
+            && merged.body.contains("Collège Camille Claudel")
+    );
+    assert!(merged.body.contains("Chevauchement : Mathématiques"), "{}", merged.body);
+
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let own = app.get("/emploi-du-temps", Some(&helene)).await;
+    assert!(own.body.contains("/emploi-du-temps/etablissement/0860001A"));
+    let picker = app.get("/emploi-du-temps/etablissement/0860001A", Some(&helene)).await;
+    assert_eq!(picker.status, StatusCode::OK);
+    let class = links(&picker.body, "/emploi-du-temps/classe/");
+    let rooms = links(&picker.body, "/emploi-du-temps/salle/");
+    let teachers = links(&picker.body, "/emploi-du-temps/enseignant/");
+    assert_eq!((class.len(), rooms.len()), (2, 2), "{}", picker.body);
+    assert!(teachers.len() >= 2);
+    let six_a = app.get(&class[0], Some(&helene)).await;
+    assert!(six_a.body.contains("Emploi du temps : 6A") && six_a.body.contains(">Modifier<"));
+    let room = app.get(&rooms[0], Some(&helene)).await;
+    assert_eq!(room.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn nobody_sees_a_timetable_that_is_not_theirs() {
+    let app = app().await;
+    import_both(&app).await;
+    let marc = app.login_as(ids::MARC, "marc.blanc").await;
+    let picker = app.get("/emploi-du-temps/etablissement/0860002B", Some(&marc)).await;
+    let room_b2 = links(&picker.body, "/emploi-du-temps/salle/").remove(0);
+
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    for path in [
+        "/emploi-du-temps/classe/class-6b",
+        "/emploi-du-temps/classe/class-5a",
+        "/emploi-du-temps/eleve/p-chloe",
+        "/emploi-du-temps/eleve/p-david",
+        "/emploi-du-temps/enseignant/t-sophie",
+        "/emploi-du-temps/etablissement/0860001A",
+        room_b2.as_str(),
+    ] {
+        let reply = app.get(path, Some(&alice)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!reply.body.contains("Français") && !reply.body.contains("Histoire"), "{path}");
+    }
+    let rachel = app.login_as(ids::RACHEL, "rachel.durand").await;
+    for path in ["/emploi-du-temps?enfant=p-alice", "/emploi-du-temps/eleve/p-alice"] {
+        let reply = app.get(path, Some(&rachel)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!reply.body.contains("Mathématiques"));
+    }
+    let sophie = app.login_as(ids::SOPHIE, "sophie.lambert").await;
+    for path in [room_b2.as_str(), "/emploi-du-temps/etablissement/0860002B"] {
+        let reply = app.get(path, Some(&sophie)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!reply.body.contains("Salle B2"));
+    }
+    let anonymous = app.get("/emploi-du-temps", None).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+}
+
+/// The change form of 6A's mathematics lesson of `date`, as the head of collège 1 opens it.
+async fn change_form(app: &App, helene: &str, date: jiff::civil::Date) -> (String, Reply) {
+    let class = app
+        .get(&format!("/emploi-du-temps/classe/class-6a?vue=jour&date={date}"), Some(helene))
+        .await;
+    let href = links(&class.body, "/etablissement/0860001A/seances/")
+        .into_iter()
+        .find(|href| href.contains(&date.to_string()))
+        .expect("a Modifier link");
+    let form = app.get(&href, Some(helene)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    (href, form)
+}
+
+#[tokio::test]
+async fn a_cancelled_lesson_says_so_on_the_pupils_day_and_home_page() {
+    let app = app().await;
+    import_both(&app).await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let today = paris_today();
+    let (href, form) = change_form(&app, &helene, today).await;
+    let csrf = hidden_token(&form.body);
+
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("jeton", &hidden(&form.body, "jeton")),
+        ("date", &today.to_string()),
+        ("debut", "11:00"),
+        ("fin", "10:00"),
+    ];
+    let refused = app.post(&href, Some(&helene), &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("L&#39;heure de fin doit venir après")
+            || refused.body.contains("L'heure de fin doit venir après")
+    );
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("jeton", "t1"),
+        ("date", "30/02/2026"),
+        ("debut", "10:00"),
+        ("fin", "11:00"),
+    ];
+    let refused = app.post(&href, Some(&helene), &fields).await;
+    assert!(refused.body.contains("Date non comprise"), "{}", refused.body);
+
+    let token = hidden(&form.body, "jeton");
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("jeton", token.as_str()),
+        ("annule", "1"),
+        ("salle", "Labo 3"),
+        ("note", "Sortie au musée"),
+        ("action", "enregistrer"),
+    ];
+    let saved = app.post(&href, Some(&helene), &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let without_token = app.post(&href, Some(&helene), &[("annule", "1")]).await;
+    assert_eq!(without_token.status, StatusCode::FORBIDDEN);
+
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&alice)).await;
+    assert!(day.body.contains("<span class=\"etiquette\">Annulé</span>"), "{}", day.body);
+    assert!(day.body.contains("Salle changée : Labo 3") && day.body.contains("Sortie au musée"));
+    assert!(!day.body.contains(">Modifier<"), "a pupil cannot change a lesson");
+    let home = app.get("/accueil", Some(&alice)).await;
+    assert!(home.body.contains("<span class=\"etiquette\">Annulé</span>"), "{}", home.body);
+
+    // A change of tomorrow is announced on the home page.
+    let tomorrow = today.tomorrow().unwrap();
+    let (next, form) = change_form(&app, &helene, tomorrow).await;
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("jeton", &hidden(&form.body, "jeton")),
+        ("salle", "Labo 4"),
+        ("devoir", "1"),
+    ];
+    assert_eq!(app.post(&next, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+    let home = app.get("/accueil", Some(&alice)).await;
+    let upcoming = home.body.split("Changements à venir").nth(1).expect("changes to come");
+    assert!(upcoming.contains("Salle changée : Labo 4"), "{}", home.body);
+    assert!(upcoming.contains("Devoir surveillé"));
+
+    // Put back as planned.
+    let (href, form) = change_form(&app, &helene, today).await;
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("jeton", &hidden(&form.body, "jeton")),
+        ("action", "retablir"),
+    ];
+    assert_eq!(app.post(&href, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&alice)).await;
+    assert!(!day.body.contains("Annulé"), "{}", day.body);
+
+    // The head of the other collège cannot open the form.
+    let marc = app.login_as(ids::MARC, "marc.blanc").await;
+    assert_eq!(app.get(&href, Some(&marc)).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_calendar_feed_is_created_fetched_without_a_session_and_revoked() {
+    let app = app().await;
+    import_both(&app).await;
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let csrf = app.csrf(&alice).await;
+
+    let page = app.get("/emploi-du-temps/agendas", Some(&alice)).await;
+    assert!(page.body.contains("Aucune adresse pour le moment."));
+    let created = app
+        .post(
+            "/emploi-du-temps/agendas",
+            Some(&alice),
+            &[("csrf_token", &csrf), ("pour", ids::ALICE), ("nom", "Téléphone")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert!(created.body.contains("Google Agenda") && created.body.contains("Thunderbird"));
+    let marker = "value=\"http://127.0.0.1:8080/agenda/";
+    let start =
+        created.body.find(marker).expect("the feed URL") + "value=\"http://127.0.0.1:8080".len();
+    let path = created.body[start..].split('"').next().unwrap().to_owned();
+
+    let feed = app.get(&path, None).await;
+    assert_eq!(feed.status, StatusCode::OK);
+    assert_eq!(feed.headers[header::CONTENT_TYPE], "text/calendar; charset=utf-8");
+    assert_eq!(feed.headers[header::CACHE_CONTROL], "private, max-age=300");
+    assert!(feed.headers.get(header::SET_COOKIE).is_none());
+    assert!(feed.body.contains("BEGIN:VCALENDAR") && feed.body.contains("SUMMARY:Mathématiques"));
+    assert!(feed.body.contains("@preau"), "{}", feed.body);
+    assert!(!feed.body.contains("Français"));
+
+    // A cancellation reaches the feed: same UID, a higher SEQUENCE, STATUS:CANCELLED.
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let today = paris_today();
+    let (href, form) = change_form(&app, &helene, today).await;
+    let course = href.split('/').nth(4).unwrap().to_owned();
+    let uid = format!("UID:{course}-{}@preau", today.strftime("%Y%m%d"));
+    let unfolded = feed.body.replace("\r\n ", "");
+    assert!(unfolded.contains(&uid), "{}", feed.body);
+    let fields = [
+        ("csrf_token", hidden_token(&form.body)),
+        ("jeton", hidden(&form.body, "jeton")),
+        ("annule", "1".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post(&href, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+    let after = app.get(&path, None).await.body.replace("\r\n ", "");
+    let event = after.split("BEGIN:VEVENT").find(|e| e.contains(&uid)).expect("the event");
+    assert!(event.contains("STATUS:CANCELLED"), "{event}");
+    assert!(!event.contains("SEQUENCE:0\r\n"), "{event}");
+
+    let list = app.get("/emploi-du-temps/agendas", Some(&alice)).await;
+    assert!(list.body.contains("Téléphone") && !list.body.contains(&path));
+    let revoke = links(&list.body, "/emploi-du-temps/agendas/");
+    assert!(revoke.is_empty(), "revocation is a form, not a link");
+    let action = list.body.split("action=\"/emploi-du-temps/agendas/").nth(1).unwrap();
+    let action = format!("/emploi-du-temps/agendas/{}", action.split('"').next().unwrap());
+    let chloe = app.login_as(ids::CHLOE, "chloe.petit").await;
+    let other = app.post(&action, Some(&chloe), &[("csrf_token", &app.csrf(&chloe).await)]).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "only the owner revokes");
+    assert_eq!(app.get(&path, None).await.status, StatusCode::OK);
+    let revoked = app.post(&action, Some(&alice), &[("csrf_token", &csrf)]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+
+    let gone = app.get(&path, None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert!(gone.body.is_empty());
+    let unknown = app.get("/agenda/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics", None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.body.is_empty());
+
+    // A parent may follow a child, not another pupil.
+    let paul = app.login_as(ids::PAUL, "paul.martin").await;
+    let csrf = app.csrf(&paul).await;
+    let refused = app
+        .post(
+            "/emploi-du-temps/agendas",
+            Some(&paul),
+            &[("csrf_token", &csrf), ("pour", ids::CHLOE)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let child = app
+        .post(
+            "/emploi-du-temps/agendas",
+            Some(&paul),
+            &[("csrf_token", &csrf), ("pour", ids::DAVID)],
+        )
+        .await;
+    assert_eq!(child.status, StatusCode::OK, "{}", child.body);
+}
+
+#[tokio::test]
+async fn every_response_carries_its_server_time() {
+    let app = app().await;
+    for path in ["/connexion", "/healthz", "/emploi-du-temps", "/nulle-part"] {
+        let reply = app.get(path, None).await;
+        let timing = reply.headers["server-timing"].to_str().unwrap().to_owned();
+        let millis = timing.strip_prefix("app;dur=").expect("app;dur=");
+        let (_, decimals) = millis.split_once('.').expect("two decimals");
+        assert_eq!(decimals.len(), 2, "{timing}");
+        assert!(millis.parse::<f64>().unwrap() >= 0.0);
+    }
+}
+
+#[tokio::test]
+async fn the_departement_sets_the_collèges_coordinates() {
+    let app = app().await;
+    let agnes = app.login_as(ids::AGNES, "agnes.vidal").await;
+    let csrf = app.csrf(&agnes).await;
+
+    let page = app.get("/departement/coordonnees", Some(&agnes)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Collège Jean Moulin"));
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("ecole", ids::SCHOOL_1),
+        ("latitude", "46,58"),
+        ("longitude", "0,34"),
+    ];
+    let saved = app.post("/departement/coordonnees", Some(&agnes), &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("ecole", ids::SCHOOL_1),
+        ("latitude", "146"),
+        ("longitude", "0"),
+    ];
+    let refused = app.post("/departement/coordonnees", Some(&agnes), &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Latitude non comprise"));
+
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    assert_eq!(
+        app.get("/departement/coordonnees", Some(&helene)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
