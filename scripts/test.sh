@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The test command: everything a change must pass, on a fresh machine of this project's kind,
-# as root and without questions. It installs what it needs (Chromium and its driver; aiosmtpd and
-# moto from PyPI), makes sure PostgreSQL answers on 127.0.0.1:5432, starts on the loopback an SMTP
-# server that keeps what it receives in a folder (PREAU_TEST_SMTP, PREAU_TEST_SMTP_DIR) and an
-# S3-compatible server (PREAU_TEST_S3_ENDPOINT) for the tests that read them, then runs
-# formatting, lints, the whole test suite on SQLite and again on PostgreSQL, and the browser
-# test; it ends with one summary line.
+# as root and without questions. It installs what it needs (Chromium and its driver; aiosmtpd,
+# moto and icalendar from PyPI), makes sure PostgreSQL answers on 127.0.0.1:5432, starts on the
+# loopback an SMTP server that keeps what it receives in a folder (PREAU_TEST_SMTP,
+# PREAU_TEST_SMTP_DIR) and an S3-compatible server (PREAU_TEST_S3_ENDPOINT) for the tests that
+# read them, then runs formatting, lints, the whole test suite on SQLite and again on
+# PostgreSQL, and the browser test; it ends with one summary line.
 #
 # Set PREAU_KEEP_TEST_DATABASES=1 to leave the preau_t_*/preau_tpl_* databases alone (useful
 # while another test run uses the same server).
@@ -166,6 +166,25 @@ stop_moto() {
 }
 trap 'stop_smtp; stop_moto' EXIT
 
+# The independent iCalendar parser of the calendar feeds' round trip
+# (crates/preau/tests/timetable_ical_roundtrip.rs runs scripts/ical_occurrences.py with it): the
+# `icalendar` package from PyPI, else Debian's for Debian's Python (the test tries `python3`,
+# then /usr/bin/python3).
+install_icalendar() {
+  if python3 -c 'import icalendar' 2>/dev/null ||
+    /usr/bin/python3 -c 'import icalendar' 2>/dev/null; then
+    return 0
+  fi
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    icalendar 2>/dev/null || true
+  if python3 -c 'import icalendar' 2>/dev/null; then
+    return 0
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q python3-icalendar &&
+    /usr/bin/python3 -c 'import icalendar'
+}
+
 drop_test_databases() {
   if [[ "${PREAU_KEEP_TEST_DATABASES:-}" == 1 ]]; then
     return 0
@@ -201,6 +220,7 @@ step "PostgreSQL sur 127.0.0.1:5432" start_postgres
 step "nettoyage des bases de test" drop_test_databases
 step "serveur SMTP de test (aiosmtpd)" start_smtp
 step "serveur S3 de test (moto)" start_moto
+step "analyseur iCalendar de test (icalendar)" install_icalendar
 step "cargo fmt" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "tests (SQLite)" tests_sqlite

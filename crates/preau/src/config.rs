@@ -20,7 +20,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "preau.toml";
 
 /// The keys a `PREAU_<KEY>` environment variable may set; any other `PREAU_*` variable (such as
 /// `PREAU_TEST_DATABASE`, which the tests use) is left alone.
-pub const ENV_KEYS: [&str; 27] = [
+pub const ENV_KEYS: [&str; 29] = [
     "database_url",
     "database_max_connections",
     "listen",
@@ -48,7 +48,14 @@ pub const ENV_KEYS: [&str; 27] = [
     "s3_region",
     "s3_access_key_id",
     "s3_secret_access_key",
+    "transfer_speed_kmh",
+    "transfer_margin_minutes",
 ];
+
+/// The accepted average speed of a trip between two collèges, in km/h.
+pub const TRANSFER_SPEED_RANGE: std::ops::RangeInclusive<f64> = 5.0..=150.0;
+/// The accepted minimum margin of a transfer between two collèges, in minutes.
+pub const TRANSFER_MARGIN_RANGE: std::ops::RangeInclusive<u64> = 0..=120;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +145,9 @@ pub struct Config {
     pub files_dir: PathBuf,
     /// The object store for attachments, instead of `files_dir`.
     pub s3: Option<S3Settings>,
+    /// How long a teacher needs between lessons in two collèges (`transfer_speed_kmh`,
+    /// `transfer_margin_minutes`): the merged timetable flags shorter transfers.
+    pub travel: domain::timetable::TravelPolicy,
     /// The file that was read, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -194,6 +204,10 @@ struct RawConfig {
     s3_access_key_id: Option<String>,
     #[serde(default)]
     s3_secret_access_key: Option<String>,
+    #[serde(deserialize_with = "decimal")]
+    transfer_speed_kmh: f64,
+    #[serde(deserialize_with = "number")]
+    transfer_margin_minutes: u64,
 }
 
 /// The built-in defaults, the first layer.
@@ -211,6 +225,8 @@ fn defaults() -> Vec<(&'static str, &'static str)> {
         ("departement_code", "86"),
         ("departement_name", "Vienne"),
         ("worker_poll_interval", "5s"),
+        ("transfer_speed_kmh", "40"),
+        ("transfer_margin_minutes", "10"),
     ]
 }
 
@@ -265,6 +281,7 @@ impl Config {
             max_concurrent_hashes: self.max_concurrent_hashes,
             trusted_proxies: self.trusted_proxies.clone(),
             files_dir: self.files_dir.clone(),
+            travel: self.travel,
             ..web::WebConfig::default()
         }
     }
@@ -354,6 +371,8 @@ impl Config {
             lines.push(format!("s3_access_key_id = {}", toml_string(&s3.access_key_id)));
             lines.push(format!("s3_secret_access_key = {}", toml_string("***")));
         }
+        lines.push(format!("transfer_speed_kmh = {}", format_decimal(self.travel.speed_kmh)));
+        lines.push(format!("transfer_margin_minutes = {}", self.travel.margin_minutes));
         lines.join("\n") + "\n"
     }
 }
@@ -372,6 +391,7 @@ fn env_layer(
 
 fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Config> {
     let smtp = validate_smtp(&raw)?;
+    let travel = validate_travel(&raw)?;
     let s3 = validate_s3(&raw)?;
 
     let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
@@ -497,8 +517,39 @@ fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Conf
         worker_poll_interval: raw.worker_poll_interval,
         files_dir,
         s3,
+        travel,
         source_file,
     })
+}
+
+/// The transfer policy of the merged timetables: a plausible average speed door to door, and a
+/// margin of at most two hours.
+fn validate_travel(raw: &RawConfig) -> anyhow::Result<domain::timetable::TravelPolicy> {
+    if !TRANSFER_SPEED_RANGE.contains(&raw.transfer_speed_kmh) {
+        bail!(
+            "transfer_speed_kmh : attendu une vitesse moyenne entre 5 et 150 km/h (reçu {})",
+            format_decimal(raw.transfer_speed_kmh)
+        );
+    }
+    let margin_minutes = u16::try_from(raw.transfer_margin_minutes)
+        .ok()
+        .filter(|margin| TRANSFER_MARGIN_RANGE.contains(&u64::from(*margin)))
+        .with_context(|| {
+            format!(
+                "transfer_margin_minutes : attendu un nombre de minutes entre 0 et 120 (reçu {})",
+                raw.transfer_margin_minutes
+            )
+        })?;
+    Ok(domain::timetable::TravelPolicy { speed_kmh: raw.transfer_speed_kmh, margin_minutes })
+}
+
+/// A decimal number as TOML writes it, without a fractional part when it has none.
+fn format_decimal(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
 }
 
 /// A setting given as an empty or blank text counts as not given.
@@ -726,6 +777,33 @@ fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     }
 }
 
+/// A decimal number, given as an integer or a decimal in TOML, or as text (`"37.5"`, or
+/// `"37,5"` as French writes it) in the environment.
+fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum LooseDecimal {
+        Integer(u64),
+        Decimal(f64),
+        Text(String),
+    }
+
+    let value = match LooseDecimal::deserialize(deserializer)? {
+        LooseDecimal::Integer(n) => n as f64,
+        LooseDecimal::Decimal(x) => x,
+        LooseDecimal::Text(text) => text
+            .trim()
+            .replace(',', ".")
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("« {text} » n'est pas un nombre")))?,
+    };
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom("attendu un nombre fini"))
+    }
+}
+
 fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
     number(deserializer).map(Some)
 }
@@ -825,6 +903,11 @@ mod tests {
             ("PREAU_TRUSTED_PROXIES", "10.0.0.1,proxy", "trusted_proxies"),
             ("PREAU_MAX_CONCURRENT_HASHES", "0", "max_concurrent_hashes"),
             ("PREAU_MAX_CONCURRENT_HASHES", "100000", "max_concurrent_hashes"),
+            ("PREAU_TRANSFER_SPEED_KMH", "4", "transfer_speed_kmh"),
+            ("PREAU_TRANSFER_SPEED_KMH", "151", "transfer_speed_kmh"),
+            ("PREAU_TRANSFER_SPEED_KMH", "vite", "transfer_speed_kmh"),
+            ("PREAU_TRANSFER_MARGIN_MINUTES", "121", "transfer_margin_minutes"),
+            ("PREAU_TRANSFER_MARGIN_MINUTES", "-1", "transfer_margin_minutes"),
         ];
         for (key, value, expected) in cases {
             let error = Config::load(None, env(&[(key, value)])).unwrap_err();
@@ -997,6 +1080,33 @@ mod tests {
             ]),
         );
         assert!(local.is_ok(), "a relay on this machine may take a password in clear");
+    }
+
+    #[test]
+    fn the_transfer_policy_has_defaults_and_takes_its_bounds() {
+        let defaults = Config::load(None, env(&[])).unwrap();
+        assert_eq!(defaults.travel, domain::timetable::TravelPolicy::default());
+        assert_eq!((defaults.travel.speed_kmh, defaults.travel.margin_minutes), (40.0, 10));
+        let printed = defaults.to_redacted_toml();
+        assert!(printed.contains("transfer_speed_kmh = 40\n"), "{printed}");
+        assert!(printed.contains("transfer_margin_minutes = 10\n"), "{printed}");
+
+        let bounds = Config::load(
+            None,
+            env(&[("PREAU_TRANSFER_SPEED_KMH", "5"), ("PREAU_TRANSFER_MARGIN_MINUTES", "120")]),
+        )
+        .unwrap();
+        assert_eq!((bounds.travel.speed_kmh, bounds.travel.margin_minutes), (5.0, 120));
+        let french = Config::load(None, env(&[("PREAU_TRANSFER_SPEED_KMH", "37,5")])).unwrap();
+        assert_eq!(french.travel.speed_kmh, 37.5);
+        let file =
+            load_with_file("transfer_speed_kmh = 150\ntransfer_margin_minutes = 0\n", &[]).unwrap();
+        assert_eq!((file.travel.speed_kmh, file.travel.margin_minutes), (150.0, 0));
+        let decimal = load_with_file("transfer_speed_kmh = 62.5\n", &[]).unwrap();
+        assert_eq!(decimal.travel.speed_kmh, 62.5);
+        assert!(decimal.to_redacted_toml().contains("transfer_speed_kmh = 62.5\n"));
+        let error = load_with_file("transfer_speed_kmh = 0.5\n", &[]).unwrap_err();
+        assert!(error.to_string().contains("transfer_speed_kmh"), "{error}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod aaf_writer;
 pub mod model;
 pub mod names;
+pub mod timetable;
 pub mod towns;
 
 use std::path::{Path, PathBuf};
@@ -175,7 +176,9 @@ fn title(female: bool) -> Vec<String> {
 
 fn write_staff(writer: &mut AafWriter, departement: &Departement) -> std::io::Result<()> {
     let jointure = |school: usize| departement.schools[school].jointure.as_str();
-    for person in &departement.staff {
+    // The groups as the timetables deal them (see `timetable::group_teachings`).
+    let group_teachings = timetable::group_teachings(departement);
+    for (person, group_teachings) in departement.staff.iter().zip(&group_teachings) {
         let teacher = person.is_teacher();
         let functions = person
             .functions
@@ -198,8 +201,7 @@ fn write_staff(writer: &mut AafWriter, departement: &Departement) -> std::io::Re
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let group_codes: Vec<String> = person
-            .group_teachings
+        let group_codes: Vec<String> = group_teachings
             .iter()
             .map(|(s, g, _)| format!("{}${g}", jointure(*s)))
             .collect::<std::collections::BTreeSet<_>>()
@@ -247,8 +249,7 @@ fn write_staff(writer: &mut AafWriter, departement: &Departement) -> std::io::Re
             ),
             (
                 "ENTAuxEnsGroupesMatieres",
-                person
-                    .group_teachings
+                group_teachings
                     .iter()
                     .map(|(s, g, m)| format!("{}${g}${m}", jointure(*s)))
                     .collect(),

@@ -1,7 +1,10 @@
 //! The steps of `preau demo`: generate the département's AAF files afresh, write the
-//! département's identity, run the real import on the files, create a département agent, find
-//! the logins and codes of the showcase people, print them (and write them to
-//! `<data_dir>/demo-accounts.json`), then serve.
+//! département's identity, run the real import on the files, create a département agent, plan
+//! every collège's timetable and import it the way a school would (half of the collèges as EDT
+//! files, half as UDT archives, written next to the AAF files, read back by `formats` and applied
+//! by `Store::import_timetable`), place the collèges on the map, find the logins and codes of
+//! the showcase people, print them (and write them to `<data_dir>/demo-accounts.json`), then
+//! serve.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -16,7 +19,7 @@ use store::provisioning::NewLocalPerson;
 use crate::config::Config;
 use crate::demo::model::{DemoSize, Departement, generate};
 use crate::demo::names::SHOWCASE_AGENT;
-use crate::demo::{self, DemoAccount, DemoAccounts};
+use crate::demo::{self, DemoAccount, DemoAccounts, timetable};
 use crate::import::BarProgress;
 
 /// What `preau demo` was asked.
@@ -130,6 +133,16 @@ pub async fn import_demo(
     }
 
     let agent = showcase_agent(config, store).await?;
+    let started = Instant::now();
+    let imported = import_timetables(config, store, departement, dir, &agent.0).await?;
+    eprintln!(
+        "Emplois du temps : {} cours dans {} collèges ({} en EDT, {} en UDT) importés en {:.1} s.",
+        imported.courses,
+        imported.schools,
+        imported.edt,
+        imported.schools - imported.edt,
+        started.elapsed().as_secs_f64()
+    );
 
     let mut accounts = showcase_accounts(config, store, departement).await?;
     accounts.push(DemoAccount {
@@ -151,6 +164,135 @@ pub async fn import_demo(
     std::fs::write(&path, json + "\n")
         .with_context(|| format!("impossible d'écrire {}", path.display()))?;
     Ok(accounts)
+}
+
+/// The folder, inside the demo's, where the timetable files are written (the AAF import does
+/// not read sub-folders).
+pub const TIMETABLE_DIR: &str = "emplois-du-temps";
+
+/// What the timetable step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportedTimetables {
+    pub schools: usize,
+    /// Of which written as EDT files (the others as UDT archives).
+    pub edt: usize,
+    pub courses: u64,
+}
+
+/// Plans every collège's timetable, writes it (EDT for the even collèges, UDT for the odd ones)
+/// into `<dir>/emplois-du-temps`, reads each file back and imports it, then gives each collège
+/// the coordinates of its town. `agent_login` is the département's administrator, who may see
+/// every collège and place them.
+///
+/// # Errors
+/// A file that cannot be written or read back, an import that rejects anything, or the
+/// database's failure.
+pub async fn import_timetables(
+    config: &Config,
+    store: &store::Store,
+    departement: &Departement,
+    dir: &Path,
+    agent_login: &str,
+) -> anyhow::Result<ImportedTimetables> {
+    use formats::timetable::{edt, udt};
+    use store::timetable::ImportScope;
+
+    let agent = store
+        .login_account(agent_login)
+        .await
+        .map_err(|error| anyhow::anyhow!("lecture de l'agent du département : {error}"))?
+        .context("agent du département introuvable")?
+        .person_id;
+    let today = demo::today();
+    let today = jiff::civil::Date::new(
+        i16::try_from(today.year).unwrap_or(2026),
+        i8::try_from(today.month).unwrap_or(9),
+        i8::try_from(today.day).unwrap_or(1),
+    )
+    .context("date du jour")?;
+    let calendar = timetable::DemoCalendar::around(today);
+    let soon = today.checked_add(jiff::Span::new().days(3)).unwrap_or(today);
+    let cancelled_week = calendar.year.week_of(soon);
+    let plan = timetable::plan(departement, &config.travel, departement_seed(departement));
+
+    let folder = dir.join(TIMETABLE_DIR);
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("impossible de créer le dossier {}", folder.display()))?;
+    remove_previous_timetables(&folder)?;
+
+    let mut imported = ImportedTimetables { schools: 0, edt: 0, courses: 0 };
+    for (index, school) in departement.schools.iter().enumerate() {
+        let model = timetable::synthetic(departement, &plan, &calendar, index, cancelled_week);
+        let as_edt = index % 2 == 0;
+        let (name, bytes) = if as_edt {
+            (format!("EDT_{}.xml", school.uai), model.to_edt_xml().into_bytes())
+        } else {
+            (format!("UDT_{}.zip", school.uai), model.to_udt_zip())
+        };
+        let path = folder.join(&name);
+        std::fs::write(&path, &bytes)
+            .with_context(|| format!("impossible d'écrire {}", path.display()))?;
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("impossible de relire {}", path.display()))?;
+        let parsed = if as_edt { edt::parse(&bytes, &name) } else { udt::parse_zip(&bytes, &name) }
+            .map_err(|error| {
+                anyhow::anyhow!("emploi du temps de démonstration refusé : {error}")
+            })?;
+
+        let found = store
+            .administered_school(&agent, &school.uai)
+            .await
+            .map_err(|error| anyhow::anyhow!("lecture du collège {} : {error}", school.uai))?
+            .with_context(|| format!("collège {} introuvable après l'import", school.uai))?;
+        let report = store
+            .import_timetable(None, &found.id, &name, &parsed, &ImportScope::School)
+            .await
+            .map_err(|error| anyhow::anyhow!("import de {name} impossible : {error}"))?;
+        if !report.rejections.is_empty() || !report.problems.is_empty() {
+            eprint!("{}", crate::timetable::report_text(&name, &report));
+            anyhow::bail!(
+                "l'import de l'emploi du temps de démonstration {name} a signalé des problèmes"
+            );
+        }
+        let town = school.town;
+        store
+            .set_school_place(&agent, &found.id, Some((town.latitude, town.longitude)))
+            .await
+            .map_err(|error| anyhow::anyhow!("coordonnées du collège {} : {error}", school.uai))?;
+
+        imported.schools += 1;
+        imported.edt += usize::from(as_edt);
+        imported.courses += report.created + report.updated + report.unchanged;
+    }
+    Ok(imported)
+}
+
+/// The seed the timetables are drawn from: the département's own (its first pupil's id and
+/// size), so that the same `--seed` gives the same timetables.
+fn departement_seed(departement: &Departement) -> u64 {
+    let mut seed = departement.people() as u64;
+    for school in &departement.schools {
+        for byte in school.uai.bytes() {
+            seed = seed.wrapping_mul(31).wrapping_add(u64::from(byte));
+        }
+    }
+    seed
+}
+
+/// Removes the timetable files an earlier demo wrote (only those: `EDT_*.xml`, `UDT_*.zip`).
+fn remove_previous_timetables(folder: &Path) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(folder)
+        .with_context(|| format!("impossible de lire le dossier {}", folder.display()))?;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = (name.starts_with("EDT_") && name.ends_with(".xml"))
+            || (name.starts_with("UDT_") && name.ends_with(".zip"));
+        if ours {
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("impossible de supprimer {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The département's showcase agent: created the first time, found again afterwards, so that

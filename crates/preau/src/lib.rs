@@ -9,6 +9,7 @@ pub mod demo_run;
 pub mod import;
 pub mod logging;
 pub mod serve;
+pub mod timetable;
 pub mod workers;
 
 use crate::config::Config;

@@ -1,6 +1,8 @@
-//! The notification e-mail and its SMTP transport. The e-mail only says that a message from
-//! someone is waiting in Préau, with its subject and a link: the body, the attachments and the
-//! other recipients stay in the ENT. It is built with lettre's typed headers (the texts that come
+//! The notification e-mails and their SMTP transport. The e-mail of a new message only says that
+//! a message from someone is waiting in Préau, with its subject and a link: the body, the
+//! attachments and the other recipients stay in the ENT. The e-mail of a timetable change says
+//! what changed and when (the store's one-line summary, which names no pupil), with a link to
+//! the timetable. It is built with lettre's typed headers (the texts that come
 //! from people are cleaned of control and direction characters on top of lettre's encoding), and
 //! carries a `Message-ID` computed from the message and the recipient, so that a relay that sees
 //! the same notification twice (a retry after a crash) can drop the copy.
@@ -48,6 +50,20 @@ pub struct Notification<'a> {
     pub to: &'a str,
     pub sender_name: &'a str,
     pub subject: &'a str,
+}
+
+/// What one e-mail about a changed lesson says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeNotification<'a> {
+    /// What identifies this version of the change (the same on every try).
+    pub change_key: &'a str,
+    pub recipient_id: &'a str,
+    /// The address the recipient gave for notifications.
+    pub to: &'a str,
+    /// Who made the change (the school), as the store names it.
+    pub author: &'a str,
+    /// The store's French summary: what changed, and when ("Cours annulé : …").
+    pub summary: &'a str,
 }
 
 /// The SMTP relay and what every notification shares. Cheap to clone (the connection pool is
@@ -149,12 +165,68 @@ impl Mailer {
             })
     }
 
-    /// Builds and sends one notification.
+    /// Builds the e-mail that tells one person about a changed lesson.
+    ///
+    /// # Errors
+    /// [`SendError::Permanent`] when the recipient's address cannot be written in an e-mail.
+    pub fn build_change(&self, change: &ChangeNotification<'_>) -> Result<Message, SendError> {
+        let to: Address = change
+            .to
+            .trim()
+            .parse()
+            .map_err(|_| SendError::Permanent("adresse du destinataire invalide".to_owned()))?;
+        let summary = clean_line(change.summary);
+        let author = clean_line(change.author);
+        let by = if author.is_empty() { String::new() } else { format!(" ({author})") };
+        let link = format!("{}/emploi-du-temps", self.base_url);
+        let settings = format!("{}/parametres", self.base_url);
+        let body = format!(
+            "Bonjour,\n\n\
+             Un cours qui vous concerne a changé dans l'emploi du temps{by} :\n\n\
+             {summary}\n\n\
+             L'emploi du temps à jour est dans Préau :\n{link}\n\n\
+             Vous recevez ce courriel parce que vous avez demandé à être prévenu par courriel ; \
+             pour ne plus le recevoir, modifiez vos paramètres :\n{settings}\n\n\
+             Merci de ne pas répondre à ce courriel.\n"
+        );
+
+        Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, to))
+            .subject(format!("Emploi du temps : {summary}"))
+            .message_id(Some(message_id_header(
+                &format!("emploi-du-temps:{}", change.change_key),
+                change.recipient_id,
+                &self.id_domain,
+            )))
+            .header(AutoSubmitted)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|error| {
+                SendError::Permanent(format!("courriel impossible à écrire : {error}"))
+            })
+    }
+
+    /// Builds and sends one notification of a new message.
     ///
     /// # Errors
     /// [`SendError::Transient`] for what may work later, [`SendError::Permanent`] otherwise.
     pub async fn send(&self, notification: &Notification<'_>) -> Result<(), SendError> {
         let email = self.build(notification)?;
+        self.deliver(email).await
+    }
+
+    /// Builds and sends one notification of a changed lesson.
+    ///
+    /// # Errors
+    /// [`SendError::Transient`] for what may work later, [`SendError::Permanent`] otherwise.
+    pub async fn send_change(&self, change: &ChangeNotification<'_>) -> Result<(), SendError> {
+        let email = self.build_change(change)?;
+        self.deliver(email).await
+    }
+
+    /// Hands one e-mail to the relay.
+    async fn deliver(&self, email: Message) -> Result<(), SendError> {
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
             Err(error) => {
@@ -309,6 +381,33 @@ mod tests {
         assert!(!refuses_the_recipient(Some(535)), "authentication: the relay's settings");
         assert!(!refuses_the_recipient(Some(451)));
         assert!(!refuses_the_recipient(None), "no reply: connection or timeout");
+    }
+
+    #[tokio::test]
+    async fn the_change_email_says_what_changed_and_links_to_the_timetable() {
+        let change = ChangeNotification {
+            change_key: "c-1:2",
+            recipient_id: "p-1",
+            to: "p@x.fr",
+            author: "Collège Jean Moulin",
+            summary: "Cours annulé : MATHEMATIQUES, lundi 30 mars, 08:00–08:55\r\nBcc: y@z.fr",
+        };
+        let email = mailer().build_change(&change).unwrap();
+        let text = raw(&email);
+        let headers = text.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.lines().any(|line| line.starts_with("Bcc:")), "{headers}");
+        assert!(text.contains("Message-ID: <notification."), "{text}");
+        assert!(text.contains("Auto-Submitted: auto-generated"), "{text}");
+        assert!(text.contains("https://ent.example.fr/emploi-du-temps\r\n"), "{text}");
+        let again = mailer().build_change(&change).unwrap();
+        let id = |message: &Message| {
+            raw(message).lines().find(|l| l.starts_with("Message-ID:")).unwrap().to_owned()
+        };
+        assert_eq!(id(&email), id(&again), "the same change gets the same Message-ID");
+        let other = mailer().build_change(&ChangeNotification { change_key: "c-1:3", ..change });
+        assert_ne!(id(&email), id(&other.unwrap()), "a new version is a new e-mail");
+        let message = mailer().build(&notification("A", "B", "p@x.fr")).unwrap();
+        assert_ne!(id(&email), id(&message));
     }
 
     #[tokio::test]

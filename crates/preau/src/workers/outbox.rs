@@ -3,8 +3,10 @@
 //! message it e-mails each recipient who asked for it, recording each delivery before the next,
 //! so that a second pass over the same entry (after a crash, or a lease that ran out) skips
 //! whoever was already notified; the window between an accepted e-mail and its record is
-//! covered by the stable `Message-ID`. Kinds without an e-mail (a recall, news) are completed
-//! as they come: the live badges they change are published by the web handlers of the instance
+//! covered by the stable `Message-ID`. A change of a lesson in the next days
+//! (`store::timetable::CHANGE_OUTBOX_KIND`) is e-mailed the same way to the pupils' parents, the
+//! pupils and the teachers concerned who asked for e-mails, with the same retries. Kinds without
+//! an e-mail (a recall, news) are completed as they come: the live badges they change are published by the web handlers of the instance
 //! that made the change and, on PostgreSQL, by the LISTEN task of every other instance.
 
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use super::mail::{Mailer, Notification, SendError};
+use super::mail::{ChangeNotification, Mailer, Notification, SendError};
 
 /// How many entries one claim takes.
 const BATCH: i64 = 16;
@@ -141,6 +143,9 @@ impl Drainer {
     ) -> store::StoreResult<Outcome> {
         match (item.kind.as_str(), &self.mailer) {
             ("message_sent", Some(mailer)) => self.send_emails(item, mailer, stop).await,
+            (store::timetable::CHANGE_OUTBOX_KIND, Some(mailer)) => {
+                self.send_change_emails(item, mailer, stop).await
+            }
             _ => {
                 self.store.complete_outbox(&item.id).await?;
                 Ok(Outcome::Completed)
@@ -189,6 +194,61 @@ impl Drainer {
         }
         if !targets.is_empty() {
             tracing::info!(message.id = %message_id, sent, "courriels de notification envoyés");
+        }
+        self.store.complete_outbox(&item.id).await?;
+        Ok(Outcome::Completed)
+    }
+
+    /// E-mails everyone concerned by a changed lesson who asked for e-mails and was not told of
+    /// this version of the change yet, recording each e-mail under the version's key
+    /// (`store::timetable::change_delivery_subject`), so that a second pass sends nothing twice
+    /// and a later edit of the change is announced again. Logs carry ids and counts only: the summary may name a
+    /// class, never a pupil, but stays out of the logs all the same.
+    async fn send_change_emails(
+        &self,
+        item: &store::outbox::OutboxItem,
+        mailer: &Mailer,
+        stop: &watch::Receiver<bool>,
+    ) -> store::StoreResult<Outcome> {
+        let change_id = &item.subject_id;
+        // A change reverted or whose course went away since: nothing to announce.
+        let Some(notification) = self.store.change_notification(change_id).await? else {
+            self.store.complete_outbox(&item.id).await?;
+            return Ok(Outcome::Completed);
+        };
+        let version = &notification.delivery_subject;
+        let targets = &notification.targets;
+        let mut sent = 0usize;
+        for target in targets {
+            if *stop.borrow() {
+                self.store.retry_outbox(&item.id, "arrêt du serveur", store::now_unix()).await?;
+                return Ok(Outcome::Interrupted);
+            }
+            let change = ChangeNotification {
+                change_key: version,
+                recipient_id: &target.person_id,
+                to: &target.email,
+                author: &target.sender_name,
+                summary: &target.subject,
+            };
+            match mailer.send_change(&change).await {
+                Ok(()) => sent += 1,
+                Err(SendError::Permanent(reason)) => {
+                    tracing::warn!(
+                        change.id = %change_id,
+                        person.id = %target.person_id,
+                        %reason,
+                        "courriel refusé définitivement"
+                    );
+                }
+                Err(SendError::Transient(reason)) => {
+                    return self.put_back(item, &reason).await;
+                }
+            }
+            self.store.mark_delivered(version, &target.person_id, EMAIL_CHANNEL).await?;
+        }
+        if !targets.is_empty() {
+            tracing::info!(change.id = %change_id, sent, "courriels de changement d'emploi du temps envoyés");
         }
         self.store.complete_outbox(&item.id).await?;
         Ok(Outcome::Completed)
