@@ -198,7 +198,8 @@ impl LessonTime {
         let text = text.trim();
         let (hours, minutes) = text.split_once([':', 'h', 'H'])?;
         let hours: u16 = hours.trim().parse().ok()?;
-        let minutes: u16 = if minutes.trim().is_empty() { 0 } else { minutes.trim().parse().ok()? };
+        let minutes: u16 =
+            if minutes.trim().is_empty() { 0 } else { minutes.trim().parse().ok()? };
         (hours < 24 && minutes < 60).then_some(hours * 60 + minutes)
     }
 
@@ -231,7 +232,8 @@ pub fn local_instant(date: Date, minute: u16, zone: &TimeZone) -> Timestamp {
 /// The date and minute after local midnight of instant `at` in `zone`.
 pub fn local_date_minute(at: Timestamp, zone: &TimeZone) -> (Date, u16) {
     let zoned = at.to_zoned_datetime(zone.clone());
-    let minute = u16::try_from(i32::from(zoned.hour()) * 60 + i32::from(zoned.minute())).unwrap_or(0);
+    let minute =
+        u16::try_from(i32::from(zoned.hour()) * 60 + i32::from(zoned.minute())).unwrap_or(0);
     (zoned.date(), minute)
 }
 
@@ -339,7 +341,12 @@ pub fn conflicts(spans: &[Span], travel: &TravelPolicy) -> Vec<Conflict> {
         }
         let needed_minutes = travel.transfer_minutes(a.place, b.place);
         if available_minutes < i64::from(needed_minutes) {
-            found.push(Conflict::ShortTransfer { first, second, available_minutes, needed_minutes });
+            found.push(Conflict::ShortTransfer {
+                first,
+                second,
+                available_minutes,
+                needed_minutes,
+            });
         }
     }
     found

@@ -12,8 +12,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::directory::{
-    PersonRef, SchoolRef, administered_by, current, person_ref, school_memberships, school_ref,
-    today,
+    PersonRef, SchoolRef, administered_by, current, membership_clock, person_ref,
+    school_memberships, school_ref,
 };
 use crate::{Store, StoreResult, now_unix};
 
@@ -230,7 +230,7 @@ impl Store {
     /// teachers and staff, each with their account state. The caller has obtained the school
     /// from [`Store::administered_school`].
     pub async fn school_roster(&self, school: &SchoolRef) -> StoreResult<SchoolRoster> {
-        let today = today();
+        let clock = membership_clock();
         let codes: Vec<String> =
             sqlx::query_scalar("SELECT code FROM classes WHERE school_id = $1 ORDER BY code")
                 .bind(&school.id)
@@ -247,7 +247,7 @@ impl Store {
         )))
         .bind(&school.id)
         .bind(&school.id)
-        .bind(&today)
+        .bind(&clock)
         .fetch_all(self.pool())
         .await?;
         let guardians = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -262,7 +262,7 @@ impl Store {
         )))
         .bind(&school.id)
         .bind(&school.id)
-        .bind(&today)
+        .bind(&clock)
         .fetch_all(self.pool())
         .await?;
 

@@ -4,8 +4,14 @@
 //! these queries (a parent's child is checked by the guardianship link, a search returns only the
 //! people each school's communication rules (`rules`) let the viewer reach), never in a filter
 //! applied later.
+//!
+//! It also owns the one check of "this pupil is in this class now" (`current_membership`), which
+//! every module's queries use: a membership ends at the local midnight after its exit date in the
+//! school's own zone (`pupil_classes.exit_after`, written by the import, stamped at start-up).
 
 use domain::profile::Profile;
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -131,22 +137,57 @@ pub(crate) fn administered_by(param: &str) -> String {
     )
 }
 
-/// "The pupil is in this class today" for a `pupil_classes` alias; `$3` is today's date.
+/// "The pupil is in this class now" for a `pupil_classes` alias; `$3` is bound to
+/// [`membership_clock`].
 pub(crate) fn current(alias: &str) -> String {
-    current_on(alias, "$3")
+    current_membership(alias, "$3")
 }
 
-/// "The pupil is in this class on the date bound to `today`" for a `pupil_classes` alias.
-fn current_on(alias: &str, today: &str) -> String {
-    format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= {today})")
+/// "The pupil is in this class now" for the `pupil_classes` alias `alias`, `clock` being the
+/// placeholder bound to [`membership_clock`] (or [`membership_clock_at`]). Every membership check
+/// of the store is this fragment.
+///
+/// A membership without an exit date holds. One with an exit date holds until `exit_after`, the
+/// local midnight after the exit date in the school's zone ([`membership_end`]), which the import
+/// writes and the start-up stamps ([`Store::stamp_membership_ends`]); a row written by hand has no
+/// `exit_after` yet, and holds while its exit date is today or later in Paris. The entry date is
+/// not checked: a membership counts from the export that lists it, as the rules' test model says.
+pub fn current_membership(alias: &str, clock: &str) -> String {
+    format!(
+        "({alias}.exit_date IS NULL OR {alias}.exit_date = '' \
+         OR {alias}.exit_after > CAST(SUBSTR({clock}, 12) AS BIGINT) \
+         OR ({alias}.exit_after IS NULL AND {alias}.exit_date >= SUBSTR({clock}, 1, 10)))"
+    )
 }
 
-/// Today's date in Europe/Paris, to compare with the civil dates of class memberships.
-// FIXME(#4): an overseas collège's memberships should end on the school's own date; with the
-// Paris date an exit date ends a few hours early (Antilles) or late (Nouméa) on its last day.
-// The timetable issue brings a per-school "today" that these queries will use.
-pub(crate) fn today() -> String {
-    paris_date(now_unix()).unwrap_or_default()
+/// The clock a membership is checked against, as one text bound where the queries bound today's
+/// date before: today in Paris (`YYYY-MM-DD`, for rows written by hand), a space, and the Unix
+/// second `now`. One parameter keeps every query's numbering.
+pub fn membership_clock_at(now: i64) -> String {
+    let paris = paris_date(now).unwrap_or_else(|| "0000-01-01".to_owned());
+    format!("{paris} {now}")
+}
+
+/// [`membership_clock_at`] now.
+pub(crate) fn membership_clock() -> String {
+    membership_clock_at(now_unix())
+}
+
+/// The Unix second at which a membership whose last day is `exit_date` ends: the local midnight
+/// that starts the next day in `zone` (the first instant of that day when a change of offset
+/// skips midnight). `None` only for a date at the end of the calendar.
+pub fn membership_end(exit_date: Date, zone: &TimeZone) -> Option<i64> {
+    let next = exit_date.tomorrow().ok()?;
+    let start =
+        zone.to_ambiguous_timestamp(next.to_datetime(Time::midnight())).compatible().ok()?;
+    Some(start.as_second())
+}
+
+/// [`membership_end`] of a stored `YYYY-MM-DD` exit date in the zone named `zone_name` (an
+/// unknown name means Paris, as for lessons); `None` for an empty or unreadable date.
+pub(crate) fn stored_membership_end(exit_date: &str, zone_name: &str) -> Option<i64> {
+    let date: Date = exit_date.parse().ok()?;
+    membership_end(date, &crate::timetable::zone(zone_name))
 }
 
 pub(crate) fn person_ref(row: &AnyRow) -> StoreResult<PersonRef> {
@@ -183,6 +224,50 @@ fn like_pattern(query: &str) -> String {
 }
 
 impl Store {
+    /// Stamps `exit_after` ([`membership_end`] in the school's zone) on the memberships that
+    /// have an exit date but no stamp: rows from before the column, or written by hand. Run at
+    /// start-up; a second run finds nothing to do. One statement per distinct exit date and
+    /// zone, which are few whatever the number of pupils. Returns how many rows were stamped.
+    pub async fn stamp_membership_ends(&self) -> StoreResult<u64> {
+        let pending = sqlx::query(
+            "SELECT DISTINCT pc.exit_date, s.time_zone FROM pupil_classes pc \
+             JOIN classes c ON c.id = pc.class_id JOIN schools s ON s.id = c.school_id \
+             WHERE pc.exit_after IS NULL AND pc.exit_date IS NOT NULL AND pc.exit_date <> '' \
+             ORDER BY 1, 2",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+
+        let mut tx = self.begin_write().await?;
+        let mut stamped = 0;
+        for row in &pending {
+            let exit_date: String = row.try_get(0)?;
+            let zone_name: String = row.try_get(1)?;
+            // An unreadable date keeps the Paris comparison of hand-written rows.
+            let Some(end) = stored_membership_end(&exit_date, &zone_name) else { continue };
+            stamped += sqlx::query(
+                "UPDATE pupil_classes SET exit_after = $1 \
+                 WHERE exit_after IS NULL AND exit_date = $2 AND class_id IN ( \
+                   SELECT c.id FROM classes c JOIN schools s ON s.id = c.school_id \
+                   WHERE s.time_zone = $3)",
+            )
+            .bind(end)
+            .bind(&exit_date)
+            .bind(&zone_name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        if stamped > 0 {
+            tracing::info!(stamped, "fins d'appartenance aux classes datées");
+        }
+        Ok(stamped)
+    }
+
     /// Who the person is and their links; `None` when the person is unknown or inactive.
     pub async fn viewer_facts(&self, person_id: &str) -> StoreResult<Option<ViewerFacts>> {
         let row = sqlx::query(
@@ -224,12 +309,12 @@ impl Store {
                ROW_NUMBER() OVER (ORDER BY s.name, s.id) FROM schools s \
                WHERE s.active = 1 AND s.id IN ({}) \
              ORDER BY 1, 6",
-            current_on("pc", "$2"),
-            current_on("pc", "$2"),
+            current_membership("pc", "$2"),
+            current_membership("pc", "$2"),
             administered_by("$1")
         )))
         .bind(person_id)
-        .bind(today())
+        .bind(membership_clock())
         .fetch_all(self.pool())
         .await?;
 
@@ -318,7 +403,7 @@ impl Store {
     /// already established that the viewer may see this pupil (themselves, or their child
     /// through [`Store::child_of`]).
     pub async fn pupil_card(&self, pupil: &PersonRef) -> StoreResult<PupilCard> {
-        let today = today();
+        let clock = membership_clock();
         let place = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT c.code, s.id AS school_id, s.uai, s.name AS school_name \
              FROM pupil_classes pc JOIN classes c ON c.id = pc.class_id \
@@ -328,7 +413,7 @@ impl Store {
         )))
         .bind(&pupil.id)
         .bind(&pupil.id)
-        .bind(&today)
+        .bind(&clock)
         .fetch_optional(self.pool())
         .await?;
         let (school, class_code) = match &place {
@@ -363,7 +448,7 @@ impl Store {
         )))
         .bind(&pupil.id)
         .bind(&pupil.id)
-        .bind(&today)
+        .bind(&clock)
         .fetch_all(self.pool())
         .await?;
         let mut teachers: Vec<TeacherOf> = Vec::new();
@@ -393,7 +478,7 @@ impl Store {
         )))
         .bind(&pupil.id)
         .bind(&pupil.id)
-        .bind(&today)
+        .bind(&clock)
         .fetch_all(self.pool())
         .await?
         .iter()
@@ -482,7 +567,7 @@ impl Store {
     /// A school's figures: its pupils, its classes, and per class the pupils and how many of
     /// them have activated their account.
     pub async fn school_figures(&self, school: &SchoolRef) -> StoreResult<SchoolFigures> {
-        let today = today();
+        let clock = membership_clock();
         let classes = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT c.code, \
                (SELECT COUNT(*) FROM pupil_classes pc JOIN people p ON p.id = pc.pupil_id \
@@ -495,7 +580,7 @@ impl Store {
         )))
         .bind(&school.id)
         .bind(&school.id)
-        .bind(&today)
+        .bind(&clock)
         .fetch_all(self.pool())
         .await?
         .iter()
@@ -516,7 +601,7 @@ impl Store {
         )))
         .bind(&school.id)
         .bind(&school.id)
-        .bind(&today)
+        .bind(&clock)
         .fetch_one(self.pool())
         .await?;
         Ok(SchoolFigures { school: school.clone(), pupils, classes })
@@ -539,7 +624,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(viewer_id)
             .bind(like_pattern(query))
-            .bind(today())
+            .bind(membership_clock())
             .bind(SEARCH_LIMIT)
             .fetch_all(self.pool())
             .await?

@@ -16,9 +16,9 @@ pub mod outbox;
 pub mod provisioning;
 pub mod rules;
 pub mod sessions;
-pub mod timetable;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timetable;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
@@ -174,6 +174,7 @@ impl Store {
         };
         let store = Store { pool, backend, write_lock };
         store.migrate().await?;
+        store.stamp_membership_ends().await?;
         Ok(store)
     }
 

@@ -25,10 +25,10 @@
 //! - a département agent or official, only by items for the whole département without levels
 //!   or classes.
 //!
-//! A pupil who left a class (exit date before today) no longer matches it, nor do their
-//! guardians through it. Readers see published items (publication date reached), not expired,
-//! not withdrawn, newest first; the author, the administrators of the publishing school and the
-//! département administrators see and manage an item in any state.
+//! A pupil who left a class (past their exit date, in the school's zone) no longer matches it,
+//! nor do their guardians through it. Readers see published items (publication date reached),
+//! not expired, not withdrawn, newest first; the author, the administrators of the publishing
+//! school and the département administrators see and manage an item in any state.
 
 use std::collections::BTreeSet;
 
@@ -36,7 +36,10 @@ use domain::profile::Profile;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::directory::{PersonRef, SchoolRef, administered_by, person_ref, school_ref, today};
+use crate::directory::{
+    PersonRef, SchoolRef, administered_by, current_membership, membership_clock, person_ref,
+    school_ref,
+};
 use crate::{Store, StoreError, StoreResult, new_id, now_unix};
 
 /// The most items a reader's list returns.
@@ -292,17 +295,12 @@ fn school_targeted(news: &str, school: &str) -> String {
     )
 }
 
-/// "The pupil membership `alias` is current on the date bound to `today`".
-fn current_on(alias: &str, today: &str) -> String {
-    format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= {today})")
-}
-
 /// The people (one column `person_id`) the item `news` reaches through their links, before
 /// the profile filter: see the module paragraph. With `person`, every branch is filtered on
 /// that person, so that the database reads a few rows rather than the whole département.
-fn reached(news: &str, person: Option<&str>, today: &str) -> String {
+fn reached(news: &str, person: Option<&str>, clock: &str) -> String {
     let only = |column: &str| person.map_or(String::new(), |p| format!(" AND {column} = {p}"));
-    let current = current_on("pc", today);
+    let current = current_membership("pc", clock);
     let pupil_level = "m.level";
     format!(
         "SELECT pc.pupil_id AS person_id FROM pupil_classes pc \
@@ -346,12 +344,12 @@ fn reached(news: &str, person: Option<&str>, today: &str) -> String {
 
 /// "The person bound to `person` is targeted by the item `news`" (active, of a profile
 /// named, reached through a link).
-fn targeted(person: &str, news: &str, today: &str) -> String {
+fn targeted(person: &str, news: &str, clock: &str) -> String {
     format!(
         "(EXISTS (SELECT 1 FROM people tp WHERE tp.id = {person} AND tp.active = 1 AND {profile}) \
           AND {person} IN ({reached}))",
         profile = open_or(news, TargetKind::Profile, "tp.profile"),
-        reached = reached(news, Some(person), today),
+        reached = reached(news, Some(person), clock),
     )
 }
 
@@ -639,7 +637,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(viewer_id)
             .bind(now)
-            .bind(today())
+            .bind(membership_clock())
             .bind(NEWS_LIMIT)
             .fetch_all(self.pool())
             .await?;
@@ -690,7 +688,7 @@ impl Store {
             .bind(viewer_id)
             .bind(news_id)
             .bind(now_unix())
-            .bind(today())
+            .bind(membership_clock())
             .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -732,7 +730,7 @@ impl Store {
             .bind(viewer_id)
             .bind(news_id)
             .bind(now_unix())
-            .bind(today())
+            .bind(membership_clock())
             .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -761,7 +759,7 @@ impl Store {
             .bind(viewer_id)
             .bind(news_id)
             .bind(now)
-            .bind(today())
+            .bind(membership_clock())
             .fetch_optional(self.pool())
             .await?;
         if found.is_none() {
@@ -808,13 +806,13 @@ impl Store {
             profile = open_or("$1", TargetKind::Profile, "p.profile"),
             reached = reached("$1", None, "$2"),
         );
-        let today = today();
+        let clock = membership_clock();
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = row.try_get("news_id")?;
             let counts = sqlx::query(sqlx::AssertSqlSafe(count_sql.clone()))
                 .bind(&id)
-                .bind(&today)
+                .bind(&clock)
                 .fetch_one(self.pool())
                 .await?;
             items.push(ManagedNews {
@@ -851,7 +849,7 @@ impl Store {
         );
         let ids = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(news_id)
-            .bind(today())
+            .bind(membership_clock())
             .bind(now_unix())
             .fetch_all(self.pool())
             .await?;

@@ -302,7 +302,9 @@ impl Store {
     /// [`OUTBOX_RETENTION_SECS`]. Entries not completed are never removed. Messages that every
     /// mailbox has let go of (trash emptied, recalled copies) and nobody reported are deleted
     /// after the same time, and uploads that no message, draft or news item holds after
-    /// [`ORPHAN_FILE_RETENTION_SECS`]; their storage keys are returned for the bytes.
+    /// [`ORPHAN_FILE_RETENTION_SECS`]; their storage keys are returned for the bytes. The
+    /// delivery records of timetable changes go after [`OUTBOX_RETENTION_SECS`] too, or as
+    /// soon as their change no longer exists; they count in `Housekeeping::deliveries`.
     pub async fn housekeeping(&self, now: i64) -> StoreResult<Housekeeping> {
         let mut tx = self.begin_write().await?;
         let send_keys =
@@ -322,6 +324,26 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+
+        // A timetable change's deliveries are recorded per version, `"<change id>:<sequence>"`
+        // (`timetable::change_delivery_subject`): the change id is the subject without its
+        // trailing digits and colon. They go after the same time unless their change is still
+        // waiting in the outbox, and at once when the change is gone (reverted, or its course
+        // removed): change ids are never reused, so nothing would be sent twice.
+        let change_id = "rtrim(rtrim(notification_deliveries.subject_id, '0123456789'), ':')";
+        let timetable_deliveries = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM notification_deliveries WHERE subject_id LIKE '%:%' \
+             AND ((delivered_at < $1 AND NOT EXISTS (SELECT 1 FROM outbox o \
+                 WHERE o.done_at IS NULL AND o.kind = $2 AND o.subject_id = {change_id})) \
+               OR NOT EXISTS (SELECT 1 FROM course_changes ch WHERE ch.id = {change_id}))"
+        )))
+        .bind(horizon)
+        .bind(crate::timetable::CHANGE_OUTBOX_KIND)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let deliveries = deliveries + timetable_deliveries;
+
         let outbox_entries =
             sqlx::query("DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < $1")
                 .bind(horizon)

@@ -20,7 +20,7 @@ use domain::communication::{GroupKind, Recipient, Rule};
 use domain::profile::Profile;
 use sqlx::Row;
 
-use crate::directory::{administered_by, today};
+use crate::directory::{administered_by, current_membership, membership_clock};
 use crate::{Store, StoreError, StoreResult, now_unix};
 
 /// The profiles of a school's adults.
@@ -87,11 +87,6 @@ impl RuleRefusal {
     }
 }
 
-/// "The pupil is in this class on `today`" for a `pupil_classes` alias.
-fn current(alias: &str, today: &str) -> String {
-    format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= {today})")
-}
-
 /// "`rule` holds in the school `school`" (a column or expression): the school's own choice, or
 /// the rule's default.
 fn allows(rule: Rule, school: &str) -> String {
@@ -113,8 +108,8 @@ fn gate(rule: Option<Rule>, school: &str) -> String {
 struct Links<'a> {
     /// The placeholder bound to the viewer's person id.
     viewer: &'a str,
-    /// The placeholder bound to today's date.
-    today: &'a str,
+    /// The placeholder bound to the membership clock (`directory::membership_clock`).
+    clock: &'a str,
 }
 
 impl Links<'_> {
@@ -133,7 +128,7 @@ impl Links<'_> {
              WHERE oc.pupil_id = {} AND {} AND {}{}",
             self.viewer,
             self.is("pupil"),
-            current("oc", self.today),
+            current_membership("oc", self.clock),
             gate(rule, "occ.school_id")
         )
     }
@@ -159,7 +154,7 @@ impl Links<'_> {
              WHERE kg.relative_id = {} AND {} AND kg.legal IN (1, 2) AND kp.active = 1 AND {}{}",
             self.viewer,
             self.is("relative"),
-            current("kc", self.today),
+            current_membership("kc", self.clock),
             gate(rule, "kcc.school_id")
         )
     }
@@ -298,19 +293,19 @@ enum Members {
 /// The `(target, person_id)` pairs of `set` for the targets of the subquery `targets`. People
 /// are not filtered on being active here (the callers do), but pupils through whom a parent is
 /// reached are.
-fn members(set: Members, targets: &str, today: &str) -> String {
+fn members(set: Members, targets: &str, clock: &str) -> String {
     match set {
         Members::Group(GroupKind::ClassPupils) => format!(
             "SELECT mpc.class_id AS target, mpc.pupil_id AS person_id FROM pupil_classes mpc \
              WHERE mpc.class_id IN ({targets}) AND {}",
-            current("mpc", today)
+            current_membership("mpc", clock)
         ),
         Members::Group(GroupKind::ClassParents) => format!(
             "SELECT mpc.class_id AS target, mg.relative_id AS person_id FROM pupil_classes mpc \
              JOIN people mp ON mp.id = mpc.pupil_id \
              JOIN guardianships mg ON mg.pupil_id = mpc.pupil_id \
              WHERE mpc.class_id IN ({targets}) AND {} AND mp.active = 1 AND mg.legal IN (1, 2)",
-            current("mpc", today)
+            current_membership("mpc", clock)
         ),
         Members::Group(GroupKind::ClassAdults) => format!(
             "SELECT mct.class_id AS target, mct.teacher_id AS person_id FROM class_teachers mct \
@@ -381,7 +376,7 @@ fn members(set: Members, targets: &str, today: &str) -> String {
             "SELECT msc.school_id AS target, mpc.pupil_id AS person_id FROM classes msc \
              JOIN pupil_classes mpc ON mpc.class_id = msc.id \
              WHERE msc.school_id IN ({targets}) AND {}",
-            current("mpc", today)
+            current_membership("mpc", clock)
         ),
         Members::Group(GroupKind::SchoolParents) => format!(
             "SELECT msc.school_id AS target, mg.relative_id AS person_id FROM classes msc \
@@ -389,7 +384,7 @@ fn members(set: Members, targets: &str, today: &str) -> String {
              JOIN people mp ON mp.id = mpc.pupil_id \
              JOIN guardianships mg ON mg.pupil_id = mpc.pupil_id \
              WHERE msc.school_id IN ({targets}) AND {} AND mp.active = 1 AND mg.legal IN (1, 2)",
-            current("mpc", today)
+            current_membership("mpc", clock)
         ),
         Members::GroupAdults => format!(
             "SELECT mgt.group_id AS target, mgt.teacher_id AS person_id FROM group_teachers mgt \
@@ -436,14 +431,14 @@ impl Side {
 /// placeholder like "$1") may write to: the editable rules per school (a row in
 /// communication_rules overrides Rule::default_allowed for the school the link goes through),
 /// family links (own legal children / own legal guardians, always), and the reply rule (people
-/// who sent the viewer a message that is not recalled, always). `today` is a placeholder bound to
-/// the date 'YYYY-MM-DD' for current class memberships. The viewer never appears in it.
+/// who sent the viewer a message that is not recalled, always). `clock` is a placeholder bound to
+/// [`crate::directory::membership_clock`] for current class memberships. The viewer never appears in it.
 ///
 /// Queries that know the viewer use [`Store::reachable_ids_for`], the same subquery with only
 /// the branches of the viewer's profile; the tests check that both give the same people.
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-pub(crate) fn reachable_ids(viewer: &str, today: &str) -> String {
-    reachable_sql(viewer, today, &Side::ALL)
+pub(crate) fn reachable_ids(viewer: &str, clock: &str) -> String {
+    reachable_sql(viewer, clock, &Side::ALL)
 }
 
 /// The people who sent the viewer a message that was not recalled (one column `person_id`).
@@ -457,10 +452,10 @@ fn senders_to(viewer: &str) -> String {
 
 /// The engine's branches other than replies, for the given sides of the viewer: a UNION ALL of
 /// subqueries of one column `person_id`, people not yet filtered on being active.
-fn linked_sql(viewer: &str, today: &str, sides: &[Side]) -> String {
-    let links = Links { viewer, today };
+fn linked_sql(viewer: &str, clock: &str, sides: &[Side]) -> String {
+    let links = Links { viewer, clock };
     let reach = |set: Members, targets: String| {
-        format!("SELECT rm.person_id FROM ({}) rm", members(set, &targets, today))
+        format!("SELECT rm.person_id FROM ({}) rm", members(set, &targets, clock))
     };
     let mut branches = vec![
         // Family: one's own children and one's own legal guardians.
@@ -530,13 +525,13 @@ fn linked_sql(viewer: &str, today: &str, sides: &[Side]) -> String {
 
 /// [`reachable_ids`] with only the branches of the given sides of the viewer: the whole set,
 /// for a query that goes through many people (the directory search).
-fn reachable_sql(viewer: &str, today: &str, sides: &[Side]) -> String {
+fn reachable_sql(viewer: &str, clock: &str, sides: &[Side]) -> String {
     format!(
         "SELECT rp.id FROM people rp WHERE rp.id IN ({} UNION ALL {}) AND rp.active = 1 \
          AND rp.id <> {viewer} \
          AND EXISTS (SELECT 1 FROM people rv WHERE rv.id = {viewer} AND rv.active = 1)",
         senders_to(viewer),
-        linked_sql(viewer, today, sides)
+        linked_sql(viewer, clock, sides)
     )
 }
 
@@ -551,7 +546,7 @@ fn reachable_sql(viewer: &str, today: &str, sides: &[Side]) -> String {
 /// that order, from the person's messages to the viewer's mailbox: without statistics it would
 /// otherwise read the viewer's whole mailbox for each person checked (PostgreSQL plans a
 /// `CROSS JOIN` with a `WHERE` like any join).
-fn reachable_check(person: &str, viewer: &str, today: &str, sides: &[Side]) -> String {
+fn reachable_check(person: &str, viewer: &str, clock: &str, sides: &[Side]) -> String {
     format!(
         "({person} <> {viewer} \
          AND EXISTS (SELECT 1 FROM people cv WHERE cv.id = {viewer} AND cv.active = 1) \
@@ -561,7 +556,7 @@ fn reachable_check(person: &str, viewer: &str, today: &str, sides: &[Side]) -> S
                WHERE rmsg.sender_id = {person} AND rbox.owner_id = {viewer} \
                AND rbox.message_id = rmsg.id AND rbox.origin = 'inbox' \
                AND rmsg.recalled_at IS NULL)))",
-        linked_sql(viewer, today, sides)
+        linked_sql(viewer, clock, sides)
     )
 }
 
@@ -591,7 +586,7 @@ fn target_table(kind: GroupKind) -> &'static str {
 /// those the viewer (`$1`) may reach on the date `$2`; nobody when the viewer may not address
 /// that group.
 fn group_members_sql(kind: GroupKind, sides: &[Side]) -> String {
-    let links = Links { viewer: "$1", today: "$2" };
+    let links = Links { viewer: "$1", clock: "$2" };
     let target = format!(
         "SELECT gt.id FROM {} gt WHERE gt.id = $3 AND gt.id IN ({})",
         target_table(kind),
@@ -608,7 +603,7 @@ fn group_members_sql(kind: GroupKind, sides: &[Side]) -> String {
 /// `$3` other than the viewer (`$1`), whether the rules let the viewer reach them or not; `$2`
 /// is the date. A group is addressed only whole: when this equals the reachable members.
 fn group_size_sql(kind: GroupKind) -> String {
-    let links = Links { viewer: "$1", today: "$2" };
+    let links = Links { viewer: "$1", clock: "$2" };
     let target = format!(
         "SELECT gt.id FROM {} gt WHERE gt.id = $3 AND gt.id IN ({})",
         target_table(kind),
@@ -637,7 +632,7 @@ pub(crate) async fn resolve_recipients(
     conn: &mut sqlx::AnyConnection,
     sender_id: &str,
     recipients: &[Recipient],
-    today: &str,
+    clock: &str,
 ) -> StoreResult<Result<Resolved, RuleRefusal>> {
     let mut labels: Vec<(String, String)> = Vec::new();
     let mut person_ids: Vec<String> = Vec::new();
@@ -652,7 +647,7 @@ pub(crate) async fn resolve_recipients(
             Recipient::Group(..) => None,
         })
         .collect();
-    let people = checked_people(conn, sender_id, &sides, today, &chosen).await?;
+    let people = checked_people(conn, sender_id, &sides, clock, &chosen).await?;
 
     for recipient in recipients {
         let token = recipient.token();
@@ -683,7 +678,7 @@ pub(crate) async fn resolve_recipients(
                 let members: Vec<String> =
                     sqlx::query_scalar(sqlx::AssertSqlSafe(group_members_sql(*kind, &sides)))
                         .bind(sender_id)
-                        .bind(today)
+                        .bind(clock)
                         .bind(target)
                         .fetch_all(&mut *conn)
                         .await?;
@@ -691,7 +686,7 @@ pub(crate) async fn resolve_recipients(
                 // that the rules let it reach only in part (a reply right, a family link).
                 let size: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(group_size_sql(*kind)))
                     .bind(sender_id)
-                    .bind(today)
+                    .bind(clock)
                     .bind(target)
                     .fetch_one(&mut *conn)
                     .await?;
@@ -729,7 +724,7 @@ async fn checked_people(
     conn: &mut sqlx::AnyConnection,
     viewer_id: &str,
     sides: &[Side],
-    today: &str,
+    clock: &str,
     ids: &[&String],
 ) -> StoreResult<HashMap<String, CheckedPerson>> {
     let mut found = HashMap::new();
@@ -746,7 +741,7 @@ async fn checked_people(
              FROM people cp WHERE cp.id IN ({}) AND cp.active = 1",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer_id).bind(today);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer_id).bind(clock);
         for i in 0..slots {
             let id = chunk.get(i).or(chunk.last()).map_or("", |id| id.as_str());
             query = query.bind(id.to_owned());
@@ -770,7 +765,7 @@ async fn checked_people(
 /// class's or group's code, or the school's name) and `school_name`. The viewer's reach is
 /// listed once and joined with the members of every group they may address.
 fn groups_sql(sides: &[Side]) -> String {
-    let links = Links { viewer: "$1", today: "$2" };
+    let links = Links { viewer: "$1", clock: "$2" };
     let branches: Vec<String> = GroupKind::ALL
         .iter()
         .map(|kind| {
@@ -808,18 +803,18 @@ fn bucket(len: usize) -> usize {
 impl Store {
     /// "The viewer may write to the person in column `person`", for the person `viewer_id`,
     /// with only the branches of their profile (the same people, for less work); the
-    /// placeholders `viewer` and `today` are bound by the caller as for [`reachable_ids`]. The
+    /// placeholders `viewer` and `clock` are bound by the caller as for [`reachable_ids`]. The
     /// viewer's reach is listed once, for a query that goes through many people.
     pub(crate) async fn reachable_condition_for(
         &self,
         viewer_id: &str,
         person: &str,
         viewer: &str,
-        today: &str,
+        clock: &str,
     ) -> StoreResult<String> {
         let mut conn = self.pool().acquire().await?;
         let sides: Vec<Side> = side_of(&mut conn, viewer_id).await?.into_iter().collect();
-        Ok(format!("{person} IN ({})", reachable_sql(viewer, today, &sides)))
+        Ok(format!("{person} IN ({})", reachable_sql(viewer, clock, &sides)))
     }
 
     /// The groups the viewer may address (at least one member reachable), for the recipient
@@ -832,7 +827,7 @@ impl Store {
         }
         let rows = sqlx::query(sqlx::AssertSqlSafe(groups_sql(&sides)))
             .bind(viewer_id)
-            .bind(today())
+            .bind(membership_clock())
             .fetch_all(&mut *conn)
             .await?;
 
@@ -887,7 +882,8 @@ impl Store {
         let Some(side) = side_of(&mut conn, viewer_id).await? else {
             return Ok(Vec::new());
         };
-        let people = checked_people(&mut conn, viewer_id, &[side], &today(), &wanted).await?;
+        let people =
+            checked_people(&mut conn, viewer_id, &[side], &membership_clock(), &wanted).await?;
         Ok(wanted
             .into_iter()
             .filter(|id| people.get(id.as_str()).is_some_and(|person| person.reachable))
@@ -1055,7 +1051,7 @@ impl Store {
         let sql = reachable_sql("$1", "$2", &sides);
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(viewer_id)
-            .bind(today())
+            .bind(membership_clock())
             .fetch_all(&mut *conn)
             .await?)
     }
@@ -1071,12 +1067,12 @@ impl Store {
             "SELECT wp.id FROM people wp WHERE wp.id = $3 AND wp.id IN ({})",
             reachable_ids("$1", "$2")
         );
-        let today = today();
+        let clock = membership_clock();
         let mut allowed = Vec::new();
         for id in person_ids {
             let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(viewer_id)
-                .bind(&today)
+                .bind(&clock)
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?;
@@ -1093,7 +1089,8 @@ impl Store {
         recipients: &[Recipient],
     ) -> StoreResult<Result<(Vec<(String, String)>, Vec<String>), RuleRefusal>> {
         let mut tx = self.pool().begin().await?;
-        let resolved = resolve_recipients(&mut tx, sender_id, recipients, &today()).await?;
+        let resolved =
+            resolve_recipients(&mut tx, sender_id, recipients, &membership_clock()).await?;
         tx.rollback().await?;
         Ok(resolved.map(|r| (r.labels, r.person_ids)))
     }

@@ -1,7 +1,8 @@
 //! Timetables: the import of a parsed timetable file into a school's courses (`import.rs`), the
 //! occurrences a viewer may see for a pupil, a class, a room or a teacher across every collège
 //! they teach in (`views.rs`), the changes of one occurrence and their notification through the
-//! outbox (`changes.rs`), and the private calendar feeds (`feeds.rs`).
+//! outbox (`changes.rs`), the private calendar feeds (`feeds.rs`), and the light lists the
+//! pages of one school need: its classes, teachers, zone and coordinates (`schools.rs`).
 //!
 //! A course is a weekly pattern in its school's local wall-clock time; an occurrence is computed
 //! for a local date in the school's time zone (`schools.time_zone`) with
@@ -12,6 +13,8 @@
 mod changes;
 mod feeds;
 mod import;
+mod lookup;
+mod schools;
 mod views;
 
 use domain::timetable::LessonTime;
@@ -24,6 +27,8 @@ use crate::{StoreError, StoreResult};
 pub use changes::{ChangeNotification, ChangeRequest, ChangeTarget, change_delivery_subject};
 pub use feeds::{CalendarFeed, FeedAccess, MAX_LIVE_FEEDS, NewFeed};
 pub use import::{ImportScope, MatchProblem, TimetableImportReport, TimetableImportSummary};
+pub use lookup::ImportSchool;
+pub use schools::SchoolPlace;
 pub use views::MAX_VIEW_DAYS;
 
 /// How many days ahead a change is announced (home pages, e-mail).

@@ -35,7 +35,7 @@ use crate::session::Viewer;
 pub(crate) use home::{HomeCard, home_card};
 
 /// The most days one store query covers (`Store::timetable`'s limit).
-const MAX_QUERY_DAYS: i64 = 62;
+const MAX_QUERY_DAYS: i64 = store::timetable::MAX_VIEW_DAYS;
 
 /// The timetable routes, merged into the application's router by `lib.rs`. The import form
 /// gets its own body limit (it carries a file); every other route keeps the site's.
@@ -386,6 +386,27 @@ mod tests {
                 "Chevauchement : Mathématiques (Collège A, lundi 2 mars, 08:00–08:55)"
             )
         );
+    }
+
+    #[test]
+    fn a_cancelled_lesson_is_in_no_conflict() {
+        let day = date(2026, 3, 2);
+        let travel = TravelPolicy::default();
+        let mut overlap = [lesson("A", day, 480, 535), lesson("A", day, 500, 560)];
+        overlap[1].change = Some(store::timetable::OccurrenceChange {
+            id: "change".to_owned(),
+            cancelled: true,
+            exam: false,
+            moved_from: None,
+            new_room: None,
+            substitute: None,
+            note: String::new(),
+            changed_at: 0,
+            origin: "manual".to_owned(),
+        });
+        assert_eq!(conflict_lines(&overlap, &travel), Vec::<String>::new());
+        overlap[1].change.as_mut().unwrap().cancelled = false;
+        assert_eq!(conflict_lines(&overlap, &travel).len(), 1, "a room change still conflicts");
     }
 
     #[test]

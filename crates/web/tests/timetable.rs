@@ -454,3 +454,159 @@ async fn the_departement_sets_the_collèges_coordinates() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_teacher_opens_the_schools_classes_rooms_and_teachers_but_changes_nothing() {
+    let app = app().await;
+    import_both(&app).await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+
+    let picker = app.get("/emploi-du-temps/etablissement/0860001A", Some(&thomas)).await;
+    assert_eq!(picker.status, StatusCode::OK, "{}", picker.body);
+    let classes = links(&picker.body, "/emploi-du-temps/classe/");
+    assert_eq!(classes, ["/emploi-du-temps/classe/class-6a", "/emploi-du-temps/classe/class-6b"]);
+    assert_eq!(links(&picker.body, "/emploi-du-temps/salle/").len(), 2);
+    assert!(picker.body.contains("Sophie Lambert"), "{}", picker.body);
+    assert!(!picker.body.contains("Alice"), "no pupil is listed");
+    assert!(!picker.body.contains("Importer un emploi du temps"));
+
+    let six_b = app.get(&classes[1], Some(&thomas)).await;
+    assert!(six_b.body.contains("Français"), "{}", six_b.body);
+    assert!(!six_b.body.contains(">Modifier<"), "only administrators change a lesson");
+    let own = app.get("/emploi-du-temps", Some(&thomas)).await;
+    assert!(!own.body.contains(">Modifier<"));
+    assert!(links(&own.body, "/etablissement/").is_empty(), "{}", own.body);
+}
+
+#[tokio::test]
+async fn a_teachers_day_lists_its_conflicts_and_a_cancelled_lesson_is_none() {
+    let app = app().await;
+    import_both(&app).await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&thomas)).await;
+    assert!(day.body.contains("Conflits dans l"), "{}", day.body);
+    assert!(day.body.contains("Chevauchement : Mathématiques"), "{}", day.body);
+
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let (href, form) = change_form(&app, &helene, paris_today()).await;
+    let fields = [
+        ("csrf_token", hidden_token(&form.body)),
+        ("jeton", hidden(&form.body, "jeton")),
+        ("annule", "1".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post(&href, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&thomas)).await;
+    assert!(day.body.contains("Annulé"), "{}", day.body);
+    assert!(!day.body.contains("Chevauchement"), "{}", day.body);
+    let other = app.get("/emploi-du-temps/enseignant/t-thomas?vue=jour", Some(&helene)).await;
+    assert!(!other.body.contains("Chevauchement"), "{}", other.body);
+}
+
+#[tokio::test]
+async fn a_day_without_lessons_says_so_in_words() {
+    let app = app().await;
+    import_both(&app).await;
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+
+    let day = app.get("/emploi-du-temps?vue=jour&date=2001-01-01", Some(&alice)).await;
+    assert_eq!(day.status, StatusCode::OK);
+    assert_eq!(day.body.matches("Pas de cours ce jour.").count(), 1, "{}", day.body);
+    assert!(!day.body.contains("Aucun cours cette semaine"));
+    let week = app.get("/emploi-du-temps?vue=semaine&date=2001-01-01", Some(&alice)).await;
+    assert!(week.body.contains("Aucun cours cette semaine."), "{}", week.body);
+}
+
+#[tokio::test]
+async fn the_change_form_shows_its_lesson_wherever_it_was_opened_from_and_lists_teachers() {
+    let app = app().await;
+    import_both(&app).await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let today = paris_today();
+    let (href, _) = change_form(&app, &helene, today).await;
+    let bare = href.split('?').next().unwrap().to_owned();
+
+    let form = app.get(&bare, Some(&helene)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("Mathématiques") && form.body.contains("Salle 12"));
+    assert!(form.body.contains(">Sophie Lambert</option>"), "{}", form.body);
+    assert!(!form.body.contains("Alice"), "pupils are no substitutes");
+
+    // Moved six weeks later, it is still found from the form's own address.
+    let later = jiff::civil::Date::strptime("%F", &bare[bare.len() - 10..]).unwrap();
+    let later = later.checked_add(jiff::ToSpan::days(42)).unwrap();
+    let fields = [
+        ("csrf_token", hidden_token(&form.body)),
+        ("jeton", hidden(&form.body, "jeton")),
+        ("date", later.to_string()),
+        ("debut", "15:00".to_owned()),
+        ("fin", "15:55".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post(&bare, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+    let moved = app.get(&bare, Some(&helene)).await;
+    assert!(moved.body.contains("Déplacé du"), "{}", moved.body);
+    assert!(moved.body.contains(">15:00<"), "{}", moved.body);
+    assert!(moved.body.contains(&format!("value=\"{later}\"")), "the form holds the move");
+
+    // A day the course does not happen is no occurrence.
+    let before = today.checked_sub(jiff::ToSpan::days(200)).unwrap();
+    let none = app.get(&bare.replace(&today.to_string(), &before.to_string()), Some(&helene)).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_coordinates_form_shows_what_is_saved() {
+    let app = app().await;
+    let agnes = app.login_as(ids::AGNES, "agnes.vidal").await;
+    let csrf = app.csrf(&agnes).await;
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("ecole", ids::SCHOOL_2),
+        ("latitude", "46.58"),
+        ("longitude", "0,34"),
+    ];
+    assert_eq!(
+        app.post("/departement/coordonnees", Some(&agnes), &fields).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    let page = app.get("/departement/coordonnees", Some(&agnes)).await;
+    let claudel = page.body.split("Collège Camille Claudel").nth(1).unwrap();
+    let claudel = claudel.split("</section>").next().unwrap();
+    assert!(claudel.contains("value=\"46,58\"") && claudel.contains("value=\"0,34\""), "{claudel}");
+    let moulin = page.body.split("Collège Jean Moulin").nth(1).unwrap();
+    assert!(moulin.contains("Aucune coordonnée enregistrée."), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_calendar_feed_runs_to_the_end_of_the_school_year() {
+    let app = app().await;
+    import_both(&app).await;
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let csrf = app.csrf(&alice).await;
+    let created = app
+        .post(
+            "/emploi-du-temps/agendas",
+            Some(&alice),
+            &[("csrf_token", &csrf), ("pour", ids::ALICE)],
+        )
+        .await;
+    let marker = "value=\"http://127.0.0.1:8080";
+    let start = created.body.find(marker).expect("the feed URL") + marker.len();
+    let path = created.body[start..].split('"').next().unwrap().to_owned();
+
+    let feed = app.get(&path, None).await.body.replace("\r\n ", "");
+    // The support's year: forty weeks from four weeks before this one, 280 days in all.
+    let monday = domain::timetable::monday_of(paris_today());
+    let last_day = monday.checked_sub(jiff::ToSpan::days(28)).unwrap();
+    let last_day = last_day.checked_add(jiff::ToSpan::days(279)).unwrap();
+    let after = last_day.tomorrow().unwrap();
+    let dtstart =
+        |day: jiff::civil::Date| format!("DTSTART;TZID=Europe/Paris:{}T", day.strftime("%Y%m%d"));
+    assert!(feed.contains(&dtstart(last_day)), "the year's last day is in the feed");
+    assert!(!feed.contains(&dtstart(after)));
+    let four_weeks_ago = paris_today().checked_sub(jiff::ToSpan::days(28)).unwrap();
+    assert!(feed.contains(&dtstart(four_weeks_ago)));
+}

@@ -141,3 +141,23 @@ CREATE TABLE calendar_feeds (
     last_used_at BIGINT
 );
 CREATE INDEX calendar_feeds_person ON calendar_feeds (person_id);
+
+-- Class memberships end on the school's own calendar (an overseas collège's exit date ends at its
+-- local midnight, not Paris's). `exit_after` is the Unix second at which the membership ends: the
+-- local midnight after `exit_date` in the school's zone, written by the AAF import and stamped at
+-- start-up for older rows; NULL when there is no exit date, or when the row was written by hand
+-- (the check then compares `exit_date` with the Paris date, until the next start-up stamps it).
+-- Editing `exit_date` by hand clears a stamp that no longer matches it (a trigger function here,
+-- where SQLite's trigger runs an UPDATE).
+ALTER TABLE pupil_classes ADD COLUMN exit_after BIGINT;
+CREATE FUNCTION pupil_classes_exit_edited() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.exit_date IS DISTINCT FROM OLD.exit_date
+        AND NEW.exit_after IS NOT DISTINCT FROM OLD.exit_after THEN
+        NEW.exit_after := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER pupil_classes_exit_edited BEFORE UPDATE OF exit_date ON pupil_classes
+FOR EACH ROW EXECUTE FUNCTION pupil_classes_exit_edited();

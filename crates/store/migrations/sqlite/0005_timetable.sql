@@ -141,3 +141,18 @@ CREATE TABLE calendar_feeds (
     last_used_at BIGINT
 );
 CREATE INDEX calendar_feeds_person ON calendar_feeds (person_id);
+
+-- Class memberships end on the school's own calendar (an overseas collège's exit date ends at its
+-- local midnight, not Paris's). `exit_after` is the Unix second at which the membership ends: the
+-- local midnight after `exit_date` in the school's zone, written by the AAF import and stamped at
+-- start-up for older rows; NULL when there is no exit date, or when the row was written by hand
+-- (the check then compares `exit_date` with the Paris date, until the next start-up stamps it).
+-- Editing `exit_date` by hand clears a stamp that no longer matches it.
+ALTER TABLE pupil_classes ADD COLUMN exit_after BIGINT;
+CREATE TRIGGER pupil_classes_exit_edited AFTER UPDATE OF exit_date ON pupil_classes
+FOR EACH ROW WHEN OLD.exit_after IS NOT NULL AND NEW.exit_after IS OLD.exit_after
+    AND NEW.exit_date IS NOT OLD.exit_date
+BEGIN
+    UPDATE pupil_classes SET exit_after = NULL
+    WHERE pupil_id = NEW.pupil_id AND class_id = NEW.class_id;
+END;

@@ -360,7 +360,11 @@ async fn write_schools(
         let id = write.existing.clone().unwrap_or_else(new_id);
         if write.existing.is_none() {
             result.new_schools.push((write.record_id.clone(), id.clone()));
-            context.structures.schools.insert(write.record_id.clone(), id.clone());
+            context.structures.add_school(
+                &write.record_id,
+                &id,
+                domain::time_zone::zone_for_uai(&school.uai),
+            );
         }
         rows.push([
             Value::from(id),

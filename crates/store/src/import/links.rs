@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use formats::aaf::{Entity, StructureRef};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use sqlx::{AnyConnection, Row};
 
 use super::sql::{Rows, Value, execute_in, fetch_in};
@@ -15,7 +17,9 @@ use crate::new_id;
 #[derive(Debug, Default)]
 pub(crate) struct Structures {
     /// School jointure → school id.
-    pub(crate) schools: HashMap<String, String>,
+    schools: HashMap<String, String>,
+    /// School id → the school's time zone, where its pupils' exit dates end.
+    zones: HashMap<String, TimeZone>,
     /// (school id, code) → class id.
     classes: HashMap<(String, String), String>,
     /// (school id, code) → group id.
@@ -32,9 +36,14 @@ impl Structures {
     /// Loads every school, class and group.
     pub(crate) async fn load(conn: &mut AnyConnection) -> Result<Structures, sqlx::Error> {
         let mut structures = Structures::default();
-        let rows = sqlx::query("SELECT jointure, id FROM schools").fetch_all(&mut *conn).await?;
+        let rows = sqlx::query("SELECT jointure, id, time_zone FROM schools")
+            .fetch_all(&mut *conn)
+            .await?;
         for row in rows {
-            structures.schools.insert(row.try_get(0)?, row.try_get(1)?);
+            let id: String = row.try_get(1)?;
+            let zone_name: String = row.try_get(2)?;
+            structures.zones.insert(id.clone(), crate::timetable::zone(&zone_name));
+            structures.schools.insert(row.try_get(0)?, id);
         }
         let rows =
             sqlx::query("SELECT school_id, code, id FROM classes").fetch_all(&mut *conn).await?;
@@ -50,8 +59,21 @@ impl Structures {
         Ok(structures)
     }
 
+    /// Records a school created by this run, in the zone it was created with.
+    pub(crate) fn add_school(&mut self, jointure: &str, id: &str, zone_name: &str) {
+        self.schools.insert(jointure.to_owned(), id.to_owned());
+        self.zones.insert(id.to_owned(), crate::timetable::zone(zone_name));
+    }
+
     fn school(&self, jointure: &str) -> Option<&String> {
         self.schools.get(jointure)
+    }
+
+    /// When a membership of a class of the school `jointure` whose last day is `exit` ends
+    /// (`pupil_classes.exit_after`): the next local midnight in the school's zone.
+    fn membership_end(&self, jointure: &str, exit: Option<Date>) -> Option<i64> {
+        let zone = self.school(jointure).and_then(|id| self.zones.get(id))?;
+        crate::directory::membership_end(exit?, zone)
     }
 
     fn map(&self, kind: Kind) -> &HashMap<(String, String), String> {
@@ -199,8 +221,9 @@ impl LinkRows {
             ),
             roles: Rows::new("INSERT INTO roles (person_id, role, school_id)", 3, IGNORE),
             pupil_classes: Rows::new(
-                "INSERT INTO pupil_classes (pupil_id, class_id, entry_date, exit_date)",
-                4,
+                "INSERT INTO pupil_classes (pupil_id, class_id, entry_date, exit_date, \
+                 exit_after)",
+                5,
                 IGNORE,
             ),
             pupil_groups: Rows::new("INSERT INTO pupil_groups (pupil_id, group_id)", 2, IGNORE),
@@ -369,6 +392,10 @@ pub(crate) async fn write_links(
                             Value::from(class),
                             Value::from(membership.entry.map(|date| date.to_string())),
                             Value::from(membership.exit.map(|date| date.to_string())),
+                            Value::from(
+                                structures
+                                    .membership_end(&membership.class.school, membership.exit),
+                            ),
                         ]),
                         None => {
                             school_of(&membership.class.school, &mut out);

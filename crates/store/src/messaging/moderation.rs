@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{ReportView, without_nul};
-use crate::directory::{PersonRef, administered_by, current, school_memberships, today};
+use crate::directory::{PersonRef, administered_by, current, membership_clock, school_memberships};
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
 /// The longest reason a report keeps, in bytes.
@@ -196,7 +196,7 @@ impl Store {
         )))
         .bind(reporter_id)
         .bind(&sender)
-        .bind(today())
+        .bind(membership_clock())
         .fetch_optional(self.pool())
         .await?;
         let school = school.unwrap_or_default();

@@ -17,7 +17,7 @@ use super::drafts::is_key;
 use super::{
     ComposeMode, SendOutcome, SendRefusal, SendRequest, StoredLabel, clean_line, is_id, without_nul,
 };
-use crate::directory::today;
+use crate::directory::membership_clock;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
 /// How long a pending key blocks a retry before the retry may take it over (the first request
@@ -326,13 +326,17 @@ impl Store {
             }
         };
 
-        let resolved =
-            match crate::rules::resolve_recipients(&mut tx, sender, &request.recipients, &today())
-                .await?
-            {
-                Ok(resolved) => resolved,
-                Err(refusal) => return Ok(Attempt::Refused(SendRefusal::Rules(refusal))),
-            };
+        let resolved = match crate::rules::resolve_recipients(
+            &mut tx,
+            sender,
+            &request.recipients,
+            &membership_clock(),
+        )
+        .await?
+        {
+            Ok(resolved) => resolved,
+            Err(refusal) => return Ok(Attempt::Refused(SendRefusal::Rules(refusal))),
+        };
         if resolved.person_ids.len() > caps.max_recipients {
             return Ok(Attempt::Refused(SendRefusal::TooManyRecipients {
                 max: caps.max_recipients,

@@ -18,7 +18,7 @@ use super::{
     CHANGE_NOTICE_DAYS, CHANGE_OUTBOX_KIND, Occurrence, add_days, administers, audit, code_key,
     lesson_time, local_today, parse_date, teachers_of_school, zone,
 };
-use crate::directory::today;
+use crate::directory::membership_clock;
 use crate::outbox::EmailTarget;
 use crate::{Store, StoreError, StoreResult, new_id};
 
@@ -299,11 +299,11 @@ impl Store {
         let profile: String = first.try_get("profile")?;
 
         // The SQL window is wide enough for every zone; each school's own "today" is applied
-        // to the occurrences below.
+        // to the occurrences below. `$2` is the membership clock at `now` (pupils' classes).
         let paris_today = local_today(now, &zone("Europe/Paris"));
         let mut params = vec![
             viewer_id.to_owned(),
-            paris_today.to_string(),
+            crate::directory::membership_clock_at(now.as_second()),
             add_days(paris_today, -1).to_string(),
             add_days(paris_today, CHANGE_NOTICE_DAYS + 1).to_string(),
         ];
@@ -396,15 +396,18 @@ impl Store {
         let school_name: String = row.try_get("school_name")?;
         let delivery_subject = change_delivery_subject(change_id, sequence);
 
-        let pupils = "SELECT pc.pupil_id AS person_id FROM course_classes cc \
+        let pupils = format!(
+            "SELECT pc.pupil_id AS person_id FROM course_classes cc \
                JOIN pupil_classes pc ON pc.class_id = cc.class_id \
                JOIN people pp ON pp.id = pc.pupil_id \
                WHERE cc.course_id = $2 AND pp.active = 1 \
-               AND (pc.exit_date IS NULL OR pc.exit_date = '' OR pc.exit_date >= $3) \
+               AND {} \
                AND NOT EXISTS (SELECT 1 FROM course_groups xg WHERE xg.course_id = $2) \
              UNION SELECT pg.pupil_id FROM course_groups cg \
                JOIN pupil_groups pg ON pg.group_id = cg.group_id \
-               JOIN people gp ON gp.id = pg.pupil_id WHERE cg.course_id = $2 AND gp.active = 1";
+               JOIN people gp ON gp.id = pg.pupil_id WHERE cg.course_id = $2 AND gp.active = 1",
+            crate::directory::current_membership("pc", "$3")
+        );
         let sql = format!(
             "SELECT x.person_id, pr.notify_email FROM ({pupils} \
                UNION SELECT g.relative_id FROM guardianships g \
@@ -424,7 +427,7 @@ impl Store {
         let targets = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(change_id)
             .bind(&course_id)
-            .bind(today())
+            .bind(membership_clock())
             .bind(&delivery_subject)
             .fetch_all(self.pool())
             .await?

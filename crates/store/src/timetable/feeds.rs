@@ -6,9 +6,13 @@
 //! revoked, when its owner's account is frozen or deactivated, or when the owner is no longer
 //! the subject's legal guardian. Feeds do not render calendars (see `formats::timetable::ical`).
 
+use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::parse_date;
+use super::views::{current, teacher_schools};
+use crate::directory::membership_clock;
 use crate::{Store, StoreError, StoreResult, new_id, now_unix};
 
 /// The most live feeds one person may have.
@@ -45,6 +49,12 @@ pub struct FeedAccess {
     pub subject_id: String,
     /// Whether the subject is a teacher (merged view) or a pupil.
     pub subject_is_teacher: bool,
+    /// The zone of the subject's first school (by name), where "today" is for the feed;
+    /// `Europe/Paris` for a subject without a school.
+    pub time_zone: String,
+    /// The last day of the latest school year among the subject's schools, where the feed
+    /// ends; `None` before any timetable import.
+    pub year_end: Option<Date>,
 }
 
 /// The stored form of a token.
@@ -188,11 +198,16 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         let profile: String = row.try_get("profile")?;
         let last_used: Option<i64> = row.try_get("last_used_at")?;
+        let subject_id: String = row.try_get("subject_id")?;
+        let subject_is_teacher = profile == "teacher" || profile == "staff";
+        let (time_zone, year_end) = self.subject_calendar(&subject_id, subject_is_teacher).await?;
         let access = FeedAccess {
             feed_id: row.try_get("id")?,
             owner_id: row.try_get("person_id")?,
-            subject_id: row.try_get("subject_id")?,
-            subject_is_teacher: profile == "teacher" || profile == "staff",
+            subject_id,
+            subject_is_teacher,
+            time_zone,
+            year_end,
         };
 
         let now = now_unix();
@@ -205,5 +220,44 @@ impl Store {
                 .await?;
         }
         Ok(access)
+    }
+
+    /// The zone of the subject's first school and the latest end of their schools' years:
+    /// a teacher's schools, or a pupil's current classes' and attachments'.
+    async fn subject_calendar(
+        &self,
+        subject_id: &str,
+        teacher: bool,
+    ) -> StoreResult<(String, Option<Date>)> {
+        let schools = if teacher {
+            teacher_schools("$1")
+        } else {
+            format!(
+                "SELECT k.school_id FROM pupil_classes pc JOIN classes k ON k.id = pc.class_id \
+                 WHERE pc.pupil_id = $1 AND {} \
+                 UNION SELECT school_id FROM person_schools WHERE person_id = $1",
+                current("pc", "$2")
+            )
+        };
+        let sql = format!(
+            "SELECT s.time_zone, (SELECT MAX(y.last_day) FROM school_years y \
+               WHERE y.school_id IN ({schools})) AS year_end \
+             FROM schools s WHERE s.active = 1 AND $2 = $2 AND s.id IN ({schools}) \
+             ORDER BY s.name, s.id LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(subject_id)
+            .bind(membership_clock())
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else {
+            return Ok((domain::time_zone::DEFAULT_ZONE.to_owned(), None));
+        };
+        let year_end: Option<String> = row.try_get("year_end")?;
+        let year_end = match year_end {
+            Some(text) => Some(parse_date(&text)?),
+            None => None,
+        };
+        Ok((row.try_get("time_zone")?, year_end))
     }
 }

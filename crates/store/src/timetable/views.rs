@@ -20,7 +20,7 @@ use super::{
     LessonTeacher, Occurrence, OccurrenceChange, RoomRef, SchoolYearInfo, Timetable,
     TimetableSubject, audit, dates_between, lesson_time, parse_date, zone,
 };
-use crate::directory::{administered_by, today};
+use crate::directory::{administered_by, membership_clock};
 use crate::{Store, StoreError, StoreResult};
 
 /// The most days one view covers.
@@ -30,16 +30,17 @@ pub const MAX_VIEW_DAYS: i64 = 62;
 const ID_CHUNK: usize = 256;
 
 /// "`$1` is a département administrator".
-const DEPARTEMENT_ADMIN: &str =
+pub(super) const DEPARTEMENT_ADMIN: &str =
     "EXISTS (SELECT 1 FROM roles da WHERE da.person_id = $1 AND da.role = 'departement_admin')";
 
-/// "The pupil-class link `alias` holds on the date bound to `today`".
-fn current(alias: &str, today: &str) -> String {
-    format!("({alias}.exit_date IS NULL OR {alias}.exit_date = '' OR {alias}.exit_date >= {today})")
+/// "The pupil-class link `alias` holds now", `clock` being bound to
+/// `directory::membership_clock()`: [`crate::directory::current_membership`].
+pub(super) fn current(alias: &str, clock: &str) -> String {
+    crate::directory::current_membership(alias, clock)
 }
 
 /// "`$1` is an adult (teacher or staff) of the school `school`, or administers it".
-fn adult_of(school: &str) -> String {
+pub(super) fn adult_of(school: &str) -> String {
     format!(
         "(EXISTS (SELECT 1 FROM people v WHERE v.id = $1 AND v.active = 1 \
             AND v.profile IN ('teacher', 'staff') \
@@ -53,7 +54,7 @@ fn adult_of(school: &str) -> String {
 }
 
 /// "`$1` has the département scope of the school `school`".
-fn scope_of(school: &str) -> String {
+pub(super) fn scope_of(school: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM departement_scopes ds WHERE ds.person_id = $1 \
          AND (ds.school_id = '' OR ds.school_id = {school}))"
@@ -63,7 +64,7 @@ fn scope_of(school: &str) -> String {
 /// The courses of the pupil `pupil` (`course_id`, `own`): those of their current classes
 /// that name no group, and those of their groups (a course for part of a class names its
 /// group).
-pub(crate) fn pupil_courses(pupil: &str, today: &str) -> String {
+pub(crate) fn pupil_courses(pupil: &str, clock: &str) -> String {
     format!(
         "SELECT cc.course_id, CAST(1 AS BIGINT) AS own FROM pupil_classes pc \
            JOIN course_classes cc ON cc.class_id = pc.class_id \
@@ -71,7 +72,7 @@ pub(crate) fn pupil_courses(pupil: &str, today: &str) -> String {
            AND NOT EXISTS (SELECT 1 FROM course_groups xg WHERE xg.course_id = cc.course_id) \
          UNION SELECT cg.course_id, CAST(1 AS BIGINT) FROM pupil_groups pg \
            JOIN course_groups cg ON cg.group_id = pg.group_id WHERE pg.pupil_id = {pupil}",
-        current("pc", today)
+        current("pc", clock)
     )
 }
 
@@ -87,7 +88,7 @@ pub(crate) fn teacher_courses(teacher: &str) -> String {
 }
 
 /// The schools of the teacher bound to `teacher`.
-fn teacher_schools(teacher: &str) -> String {
+pub(super) fn teacher_schools(teacher: &str) -> String {
     format!(
         "SELECT school_id FROM person_schools WHERE person_id = {teacher} \
          UNION SELECT school_id FROM person_functions WHERE person_id = {teacher} \
@@ -359,7 +360,7 @@ impl Store {
                 Borrowed::Room(id.clone()),
             ),
         };
-        let params = vec![viewer_id.to_owned(), subject_id.clone(), today()];
+        let params = vec![viewer_id.to_owned(), subject_id.clone(), membership_clock()];
 
         let title = sqlx::query(sqlx::AssertSqlSafe(title_sql(subject)));
         let Some(row) = bind_texts(title, &params).fetch_optional(self.pool()).await? else {
@@ -376,6 +377,47 @@ impl Store {
         let selection = Selection { set, params, from, to, changed_only: false, borrowed };
         let occurrences = self.occurrences(&selection).await?;
         Ok(Timetable { title, time_zone, occurrences })
+    }
+
+    /// The occurrence of course `course_id` whose date in the course's pattern is
+    /// `original_date`, as it stands (moved, cancelled…), for the viewers of its school's views
+    /// (its adults and administrators, the département); `NotFound` for anyone else and for a
+    /// date that is not an occurrence of the course.
+    pub async fn occurrence(
+        &self,
+        viewer_id: &str,
+        course_id: &str,
+        original_date: Date,
+    ) -> StoreResult<Occurrence> {
+        let set = format!(
+            "SELECT c.id AS course_id, CAST(1 AS BIGINT) AS own, CAST('' AS TEXT) AS for_id, \
+             CAST('' AS TEXT) AS for_name FROM courses c \
+             WHERE c.id = $2 AND $3 = $3 AND ({} OR {} OR {DEPARTEMENT_ADMIN})",
+            adult_of("c.school_id"),
+            scope_of("c.school_id")
+        );
+        let params = vec![viewer_id.to_owned(), course_id.to_owned(), original_date.to_string()];
+        // An occurrence in place (changed or not) is found on its own date; a moved one only
+        // among the changed occurrences, whose original date is in the range.
+        for changed_only in [false, true] {
+            let selection = Selection {
+                set: set.clone(),
+                params: params.clone(),
+                from: original_date,
+                to: original_date,
+                changed_only,
+                borrowed: Borrowed::Nothing,
+            };
+            let found = self
+                .occurrences(&selection)
+                .await?
+                .into_iter()
+                .find(|o| o.course_id == course_id && o.original_date == original_date);
+            if let Some(occurrence) = found {
+                return Ok(occurrence);
+            }
+        }
+        Err(StoreError::NotFound)
     }
 
     /// Expands the courses of a selection into their occurrences, in start order.

@@ -12,8 +12,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use domain::timetable::{LessonTime, SchoolYear};
 use jiff::civil::Date;
 use store::admin::FormSubmission;
-use store::directory::{PersonRef, SchoolRef};
-use store::timetable::{ChangeRequest, ChangeTarget, Occurrence, TimetableSubject};
+use store::directory::SchoolRef;
+use store::timetable::{ChangeRequest, ChangeTarget, LessonTeacher, Occurrence};
 
 use crate::AppState;
 use crate::accounts::viewer_chrome;
@@ -21,9 +21,7 @@ use crate::error::{AppError, percent_encode};
 use crate::form::Fields;
 use crate::session::Viewer;
 use crate::templates::{Chrome, render};
-use crate::timetable::{
-    LessonView, french_date, load, parse_date, picker::school_choices, plausible_id, shift,
-};
+use crate::timetable::{LessonView, french_date, parse_date, plausible_id};
 
 /// The longest note, in characters.
 const MAX_NOTE_CHARS: usize = 500;
@@ -68,7 +66,7 @@ pub(crate) struct ChangePage {
     pub(crate) back: String,
     pub(crate) date_label: String,
     pub(crate) lesson: Option<LessonView>,
-    pub(crate) teachers: Vec<PersonRef>,
+    pub(crate) teachers: Vec<LessonTeacher>,
     pub(crate) form: ChangeForm,
     pub(crate) notice: Option<&'static str>,
     pub(crate) year: String,
@@ -98,46 +96,28 @@ async fn target(
     Ok(Target { school, course_id, date, back })
 }
 
-/// The subject of the view the form was opened from, to show the lesson.
-fn subject_of(back: &str, viewer: &Viewer) -> Option<TimetableSubject> {
-    let path = back.split('?').next().unwrap_or_default();
-    let rest = path.strip_prefix("/emploi-du-temps")?;
-    if rest.is_empty() {
-        let query = back.split_once('?').map_or("", |(_, q)| q);
-        let child = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-            .ok()?
-            .into_iter()
-            .find(|(k, _)| k == "enfant")
-            .map(|(_, v)| v);
-        return Some(match (viewer.facts.person.profile, child) {
-            (domain::profile::Profile::Teacher, _) => {
-                TimetableSubject::Teacher(viewer.id().to_owned())
-            }
-            (_, Some(child)) => TimetableSubject::Pupil(child),
-            _ => TimetableSubject::Pupil(viewer.id().to_owned()),
-        });
-    }
-    let (kind, id) = rest.strip_prefix('/')?.split_once('/')?;
-    let id = id.to_owned();
-    match kind {
-        "eleve" => Some(TimetableSubject::Pupil(id)),
-        "classe" => Some(TimetableSubject::Class(id)),
-        "salle" => Some(TimetableSubject::Room(id)),
-        "enseignant" => Some(TimetableSubject::Teacher(id)),
-        _ => None,
+/// The occurrence itself, as it stands (moved, cancelled…), wherever the form was opened
+/// from; `None` when the course (of this school) has no occurrence that day.
+async fn find_occurrence(
+    state: &AppState,
+    viewer: &Viewer,
+    target: &Target,
+) -> Result<Option<Occurrence>, AppError> {
+    match state.store.occurrence(viewer.id(), &target.course_id, target.date).await {
+        Ok(occurrence) if occurrence.school_id == target.school.id => Ok(Some(occurrence)),
+        Ok(_) => Ok(None),
+        Err(store::StoreError::NotFound) => Ok(None),
+        Err(other) => Err(other.into()),
     }
 }
 
-/// The occurrence itself, found in the view it was opened from (a month on each side, for a
-/// moved one); `None` when it cannot be found that way.
-async fn find_occurrence(state: &AppState, viewer: &Viewer, target: &Target) -> Option<Occurrence> {
-    let subject = subject_of(&target.back, viewer)?;
-    let (from, to) = (shift(target.date, -30), shift(target.date, 30));
-    let timetable = load(state, viewer.id(), &subject, from, to).await.ok()?;
-    timetable
-        .occurrences
-        .into_iter()
-        .find(|o| o.course_id == target.course_id && o.original_date == target.date)
+/// The teachers the occurrence may be given to: the school's.
+async fn substitutes(
+    state: &AppState,
+    viewer: &Viewer,
+    target: &Target,
+) -> Result<Vec<LessonTeacher>, AppError> {
+    Ok(state.store.school_teachers(viewer.id(), &target.school.id).await?)
 }
 
 /// The form filled with the occurrence's current change.
@@ -177,7 +157,7 @@ async fn change_page(
     form: ChangeForm,
     status: StatusCode,
     notice: Option<&'static str>,
-    teachers: Vec<PersonRef>,
+    teachers: Vec<LessonTeacher>,
 ) -> Result<Response, AppError> {
     let year = school_year(state, &target.school, target.date).await;
     let html = render(&ChangePage {
@@ -210,8 +190,11 @@ pub(crate) async fn form(
     let query = Fields::query(&uri);
     let target = target(&state, &viewer, path, query.get("retour")).await?;
 
-    let occurrence = find_occurrence(&state, &viewer, &target).await;
-    let (_, teachers) = school_choices(&state, &viewer, &target.school).await?;
+    let occurrence = find_occurrence(&state, &viewer, &target).await?;
+    if occurrence.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let teachers = substitutes(&state, &viewer, &target).await?;
     let notice = match query.get("etat") {
         "enregistre" => Some("La séance est modifiée : le changement est visible de tous."),
         "retablie" => Some("La séance est rétablie comme prévu."),
@@ -227,7 +210,7 @@ fn read_form(
     fields: &Fields,
     original: Date,
     year: &SchoolYear,
-    teachers: &[PersonRef],
+    teachers: &[LessonTeacher],
 ) -> (ChangeForm, ChangeRequest) {
     let mut form = ChangeForm {
         token: fields.get("jeton").trim().to_owned(),
@@ -317,7 +300,7 @@ pub(crate) async fn save(
 ) -> Result<Response, AppError> {
     viewer.check_csrf(fields.get("csrf_token"))?;
     let target = target(&state, &viewer, path, Fields::query(&uri).get("retour")).await?;
-    let (_, teachers) = school_choices(&state, &viewer, &target.school).await?;
+    let teachers = substitutes(&state, &viewer, &target).await?;
 
     let restore = fields.get("action") == "retablir";
     let year = school_year(&state, &target.school, target.date).await;
@@ -329,7 +312,7 @@ pub(crate) async fn save(
         read_form(&fields, target.date, &year, &teachers)
     };
     if form.has_errors() {
-        let occurrence = find_occurrence(&state, &viewer, &target).await;
+        let occurrence = find_occurrence(&state, &viewer, &target).await?;
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return change_page(
             &state,
@@ -385,7 +368,7 @@ pub(crate) async fn save(
             state.store.release_form_submission(viewer.id(), &token).await?;
             form.error = Some(reason);
             form.token = store::new_id();
-            let occurrence = find_occurrence(&state, &viewer, &target).await;
+            let occurrence = find_occurrence(&state, &viewer, &target).await?;
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             change_page(&state, &viewer, &target, occurrence.as_ref(), form, status, None, teachers)
                 .await

@@ -3,7 +3,7 @@
 //! the secret URL is shown once, in the answer to the creation, with how to add it to Google
 //! Agenda, Apple Calendrier and Thunderbird. `/agenda/{token}.ics` serves a feed without any
 //! session: the token alone says whose timetable, from four weeks ago to the end of the school
-//! year, written by `formats::timetable::ical::write_feed` (stable UIDs, sequences, cancelled
+//! year of the subject's collèges ("today" in their zone), written by `formats::timetable::ical::write_feed` (stable UIDs, sequences, cancelled
 //! occurrences marked so). An unknown or revoked token is a bare 404.
 
 use askama::Template;
@@ -14,6 +14,7 @@ use domain::profile::Profile;
 use domain::timetable::SchoolYear;
 use formats::timetable::ical::{FeedEvent, write_feed};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use store::timetable::{Occurrence, TimetableSubject};
 
 use crate::AppState;
@@ -28,6 +29,8 @@ use crate::timetable::{civil_at, french_datetime_of, load, shift, today_in};
 const MAX_LABEL_CHARS: usize = 100;
 /// How far back a feed goes, in days.
 const FEED_PAST_DAYS: i64 = 28;
+/// The most days a feed covers (a school year and its four weeks before, with room to spare).
+const FEED_MAX_DAYS: i64 = 400;
 
 /// A feed in the list.
 pub(crate) struct FeedLine {
@@ -192,6 +195,16 @@ fn token_of(file: &str) -> Option<&str> {
     plausible.then_some(token)
 }
 
+/// The local dates a feed covers: four weeks back, to the end of the subject's school year
+/// (the usual one before any import), at least a week ahead, at most [`FEED_MAX_DAYS`] in all.
+/// `load` asks the store in chunks it accepts.
+fn feed_range(today: Date, year_end: Option<Date>) -> (Date, Date) {
+    let from = shift(today, -FEED_PAST_DAYS);
+    let year_end = year_end.unwrap_or_else(|| SchoolYear::around(today).last_day);
+    let to = year_end.max(shift(today, 7)).min(shift(from, FEED_MAX_DAYS - 1));
+    (from, to)
+}
+
 /// An occurrence as a calendar event.
 fn event(occurrence: &Occurrence) -> FeedEvent {
     let change = occurrence.change.as_ref();
@@ -257,9 +270,8 @@ pub(crate) async fn ics(
         TimetableSubject::Pupil(access.subject_id.clone())
     };
     let now = Timestamp::now();
-    let today = today_in(now, domain::time_zone::DEFAULT_ZONE);
-    let from = shift(today, -FEED_PAST_DAYS);
-    let to = SchoolYear::around(today).last_day.max(shift(today, 7));
+    let today = today_in(now, &access.time_zone);
+    let (from, to) = feed_range(today, access.year_end);
     let timetable = match load(&state, &access.owner_id, &subject, from, to).await {
         Ok(timetable) => timetable,
         Err(AppError::NotFound) => return Ok(not_found()),
@@ -285,6 +297,23 @@ pub(crate) async fn ics(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_runs_from_four_weeks_ago_to_the_schools_year_end() {
+        use jiff::civil::date;
+        let today = date(2026, 11, 10);
+        assert_eq!(
+            feed_range(today, Some(date(2027, 7, 3))),
+            (date(2026, 10, 13), date(2027, 7, 3))
+        );
+        // Before any import: the usual year; in July after the year's end, a week ahead.
+        assert_eq!(feed_range(today, None).1, SchoolYear::around(today).last_day);
+        let july = date(2027, 7, 20);
+        assert_eq!(feed_range(july, Some(date(2027, 7, 3))).1, date(2027, 7, 27));
+        // A corrupt year end far away is capped.
+        let (from, to) = feed_range(today, Some(date(2031, 1, 1)));
+        assert_eq!((to - from).get_days(), 399);
+    }
 
     #[test]
     fn only_plausible_tokens_reach_the_database() {

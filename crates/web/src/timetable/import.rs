@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use domain::timetable::SchoolYear;
 use formats::timetable::{MAX_FILE_BYTES, ParsedTimetable, TimetableFileError, TimetableSource};
-use store::directory::{PersonRef, SchoolRef};
-use store::timetable::{ImportScope, TimetableImportReport};
+use store::directory::SchoolRef;
+use store::timetable::{ImportScope, LessonTeacher, TimetableImportReport};
 
 use crate::AppState;
 use crate::accounts::viewer_chrome;
@@ -134,17 +134,13 @@ struct Setup {
     school: SchoolRef,
     zone: String,
     classes: Vec<(String, String)>,
-    teachers: Vec<PersonRef>,
+    teachers: Vec<LessonTeacher>,
 }
 
 async fn setup(state: &AppState, viewer: &Viewer, uai: &str) -> Result<Setup, AppError> {
     let school =
         state.store.administered_school(viewer.id(), uai).await?.ok_or(AppError::NotFound)?;
-    let options = state.store.publish_options(viewer.id()).await?;
-    let zone = options.schools.iter().find(|s| s.school.id == school.id).map_or_else(
-        || domain::time_zone::zone_for_uai(&school.uai).to_owned(),
-        |s| s.time_zone.clone(),
-    );
+    let zone = state.store.school_zone(&school.id).await?;
     let (classes, teachers) = school_choices(state, viewer, &school).await?;
     Ok(Setup { school, zone, classes, teachers })
 }
@@ -199,10 +195,7 @@ async fn page(
     };
     let classes =
         setup.classes.iter().map(|(id, code)| choice("classe", id, format!("Classe {code}")));
-    let teachers = setup
-        .teachers
-        .iter()
-        .map(|t| choice("enseignant", &t.id, format!("{} {}", t.last_name, t.first_name)));
+    let teachers = setup.teachers.iter().map(|t| choice("enseignant", &t.id, t.name.clone()));
 
     let html = render(&ImportPage {
         chrome: viewer_chrome(&format!("Emploi du temps : {}", setup.school.name), viewer),

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use domain::profile::Profile;
 use store::directory::SchoolRef;
+use store::timetable::LessonTeacher;
 
 use crate::AppState;
 use crate::accounts::viewer_chrome;
@@ -47,35 +48,15 @@ async fn open_school(state: &AppState, viewer: &Viewer, uai: &str) -> Result<Sch
     state.store.administered_school(viewer.id(), uai).await?.ok_or(AppError::NotFound)
 }
 
-/// The classes (`(id, code)`) and teachers of a school the viewer may open. The classes come
-/// with the school's administration rights (the store has no class list for teachers yet).
+/// The classes (`(id, code)`) and the teachers of a school, as the viewer may list them (the
+/// store answers 404 to anyone but the school's adults and the département).
 pub(crate) async fn school_choices(
     state: &AppState,
     viewer: &Viewer,
     school: &SchoolRef,
-) -> Result<(Vec<(String, String)>, Vec<store::directory::PersonRef>), AppError> {
-    let classes = if administers(viewer, &school.uai) {
-        state
-            .store
-            .publish_options(viewer.id())
-            .await?
-            .schools
-            .into_iter()
-            .find(|s| s.school.id == school.id)
-            .map(|s| s.classes)
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let teachers = state
-        .store
-        .school_roster(school)
-        .await?
-        .staff
-        .into_iter()
-        .filter(|h| h.person.profile == Profile::Teacher)
-        .map(|h| h.person)
-        .collect();
+) -> Result<(Vec<(String, String)>, Vec<LessonTeacher>), AppError> {
+    let classes = state.store.school_classes(viewer.id(), &school.id).await?;
+    let teachers = state.store.school_teachers(viewer.id(), &school.id).await?;
     Ok((classes, teachers))
 }
 
@@ -107,7 +88,7 @@ pub(crate) async fn page(
             .into_iter()
             .map(|t| Pick {
                 href: format!("/emploi-du-temps/enseignant/{}", percent_encode(&t.id)),
-                label: format!("{} {}", t.last_name, t.first_name),
+                label: t.name,
             })
             .collect(),
     };

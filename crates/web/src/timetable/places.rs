@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use store::directory::SchoolRef;
+use store::timetable::SchoolPlace;
 
 use crate::AppState;
 use crate::accounts::viewer_chrome;
@@ -21,24 +21,29 @@ use crate::templates::{Chrome, render};
 pub(crate) struct PlacesPage {
     pub(crate) chrome: Chrome,
     pub(crate) csrf: String,
-    pub(crate) schools: Vec<SchoolRef>,
+    pub(crate) schools: Vec<SchoolPlace>,
     pub(crate) notice: Option<&'static str>,
     /// The school whose form was refused, with the typed values and the reason.
     pub(crate) refused: Option<(String, String, String, String)>,
 }
 
 impl PlacesPage {
-    /// The typed value of a refused form, for its school.
-    pub(crate) fn typed(&self, school_id: &str, latitude: bool) -> String {
+    /// What a field shows: the typed value of a refused form for its school, else the saved
+    /// coordinate (written with a comma, as the form takes it), else nothing.
+    pub(crate) fn typed(&self, school: &SchoolPlace, latitude: bool) -> String {
         match &self.refused {
-            Some((id, lat, lon, _)) if id == school_id => {
+            Some((id, lat, lon, _)) if *id == school.school.id => {
                 if latitude {
                     lat.clone()
                 } else {
                     lon.clone()
                 }
             }
-            _ => String::new(),
+            _ => school
+                .place
+                .map(|(lat, lon)| if latitude { lat } else { lon })
+                .map(|value| value.to_string().replace('.', ","))
+                .unwrap_or_default(),
         }
     }
 
@@ -57,7 +62,7 @@ async fn places_page(
     notice: Option<&'static str>,
     refused: Option<(String, String, String, String)>,
 ) -> Result<Response, AppError> {
-    let schools = state.store.departement_schools(viewer.id()).await?.ok_or(AppError::NotFound)?;
+    let schools = state.store.school_places(viewer.id()).await?;
     let html = render(&PlacesPage {
         chrome: viewer_chrome("Coordonnées des collèges", viewer),
         csrf: viewer.csrf_token.clone(),
@@ -108,9 +113,9 @@ pub(crate) async fn save(
     fields: Fields,
 ) -> Result<Response, AppError> {
     viewer.check_csrf(fields.get("csrf_token"))?;
-    let schools = state.store.departement_schools(viewer.id()).await?.ok_or(AppError::NotFound)?;
+    let schools = state.store.school_places(viewer.id()).await?;
     let school_id = fields.get("ecole");
-    if !schools.iter().any(|s| s.id == school_id) {
+    if !schools.iter().any(|s| s.school.id == school_id) {
         return Err(AppError::NotFound);
     }
 
