@@ -1,6 +1,6 @@
 //! The rules of the département's directory, free of any input or output: who a person is
-//! (profiles), how a login is derived from a name, what a password must be, and the limits a
-//! name or identifier must respect. Nothing here knows SQL, HTTP, files or async; the other
+//! (profiles), how a login is derived from a name, what a password must be, the limits a name or
+//! identifier must respect, the communication rules, and the calendar arithmetic of timetables. Nothing here knows SQL, HTTP, files or async; the other
 //! crates parse into these types at their edges and rely on them afterwards.
 
 pub mod activation;

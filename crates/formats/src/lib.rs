@@ -1,6 +1,8 @@
-//! Reading and writing the outside world's formats: the ministry's AAF exports (`aaf`) and the
-//! CSV exports Préau hands to schools (`csv_export`). Nothing here touches the database: readers
-//! turn bytes into typed records that carry the file, line and record id they came from.
+//! Reading and writing the outside world's formats: the ministry's AAF exports (`aaf`), the
+//! timetable exports and iCalendar feeds (`timetable`), message bodies and attachments
+//! (`rich_text`, `attachment`), and the CSV exports Préau hands to schools (`csv_export`).
+//! Nothing here touches the database: readers turn bytes into typed records that carry the file,
+//! line and record id they came from.
 
 pub mod aaf;
 pub mod attachment;
