@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use preau::config::Config;
-use preau::{accounts, demo_run, import, logging, open_store, serve};
+use preau::timetable::{TimetableRequest, TimetableTarget};
+use preau::{accounts, demo_run, import, logging, open_store, serve, timetable};
 
 /// The exit code of a command line that is not understood (sysexits' `EX_USAGE`), apart from
 /// 2, which says that an import refused a file or a record.
@@ -63,7 +64,7 @@ enum Command {
     /// Lance le serveur web sur l'adresse configurée (listen).
     #[command(help_template = SUB_TEMPLATE)]
     Serve,
-    /// Importe des fichiers de l'annuaire (AAF).
+    /// Importe des fichiers de l'annuaire (AAF) ou l'emploi du temps d'un collège.
     #[command(
         subcommand,
         help_template = SUB_TEMPLATE,
@@ -96,6 +97,66 @@ enum ImportCommand {
         #[arg(required = true, value_name = "DOSSIER")]
         dirs: Vec<PathBuf>,
     },
+    /// Importe l'emploi du temps d'un collège : export EDT déchiffré, export UDT (dossier ou
+    /// ZIP) ou fichier iCalendar d'une classe ou d'un enseignant.
+    #[command(help_template = SUB_TEMPLATE)]
+    Timetable(TimetableArgs),
+}
+
+/// The formats of `import timetable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TimetableFormat {
+    /// Contenu déchiffré de l'export ENT d'EDT (un fichier XML).
+    Edt,
+    /// Export UDT : un dossier ou un ZIP de fichiers UDCal_NN.xml.
+    Udt,
+    /// Fichier iCalendar (.ics) d'une classe ou d'un enseignant.
+    Ical,
+}
+
+#[derive(Debug, Args)]
+struct TimetableArgs {
+    /// UAI du collège, par exemple 0860876K.
+    #[arg(long, value_name = "UAI")]
+    school: String,
+    /// Format du fichier : edt, udt ou ical.
+    #[arg(long, value_enum, value_name = "FORMAT", hide_possible_values = true)]
+    format: TimetableFormat,
+    /// iCalendar seulement : code de la classe dont c'est l'emploi du temps, par exemple 4B.
+    #[arg(long, value_name = "CODE", conflicts_with = "teacher")]
+    class: Option<String>,
+    /// iCalendar seulement : identifiant de l'enseignant dont c'est l'emploi du temps.
+    #[arg(long, value_name = "IDENTIFIANT")]
+    teacher: Option<String>,
+    /// Le fichier à importer, ou le dossier d'un export UDT.
+    #[arg(value_name = "FICHIER_OU_DOSSIER")]
+    path: PathBuf,
+}
+
+impl TimetableArgs {
+    /// The request, or why the options do not fit the format (a command-line mistake).
+    fn request(self) -> Result<TimetableRequest, &'static str> {
+        let source = match self.format {
+            TimetableFormat::Edt => formats::timetable::TimetableSource::Edt,
+            TimetableFormat::Udt => formats::timetable::TimetableSource::Udt,
+            TimetableFormat::Ical => formats::timetable::TimetableSource::Ical,
+        };
+        let target = match (self.class, self.teacher) {
+            (Some(code), _) => Some(TimetableTarget::Class(code)),
+            (None, Some(login)) => Some(TimetableTarget::Teacher(login)),
+            (None, None) => None,
+        };
+        match (self.format, &target) {
+            (TimetableFormat::Ical, None) => {
+                Err("un fichier iCalendar est l'emploi du temps d'une classe ou d'un enseignant : \
+                 précisez --class <CODE> ou --teacher <IDENTIFIANT>")
+            }
+            (TimetableFormat::Edt | TimetableFormat::Udt, Some(_)) => {
+                Err("--class et --teacher ne servent qu'aux fichiers iCalendar (--format ical)")
+            }
+            _ => Ok(TimetableRequest { uai: self.school, source, target, path: self.path }),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +334,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(if problems? { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
+        Command::Import(ImportCommand::Timetable(args)) => {
+            let request = match args.request() {
+                Ok(request) => request,
+                Err(message) => {
+                    eprintln!(
+                        "erreur : {message}\nVoir « preau import timetable --help » pour l'aide."
+                    );
+                    return Ok(ExitCode::from(USAGE_ERROR));
+                }
+            };
+            let store = open_store(&config).await?;
+            let problems = timetable::import_timetable(&store, &request).await;
+            store.close().await;
+            Ok(if problems? { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
         Command::Demo(args) => {
             let options = demo_run::DemoOptions {
                 schools: args.schools,
@@ -363,6 +439,24 @@ mod tests {
         };
         assert_eq!(args.scope, ["0860876K", "0860723U"]);
         assert!(args.admin && !args.official);
+    }
+
+    #[test]
+    fn an_icalendar_import_names_exactly_one_class_or_teacher() {
+        let parse = |args: &[&str]| {
+            let mut line = vec!["preau", "import", "timetable", "--school", "0860001A"];
+            line.extend_from_slice(args);
+            Cli::try_parse_from(line).map(|cli| match cli.command {
+                Command::Import(ImportCommand::Timetable(args)) => args.request(),
+                _ => panic!("not import timetable"),
+            })
+        };
+        let class = parse(&["--format", "ical", "--class", "6A", "6a.ics"]).unwrap().unwrap();
+        assert_eq!(class.target, Some(TimetableTarget::Class("6A".to_owned())));
+        assert!(parse(&["--format", "ical", "6a.ics"]).unwrap().is_err());
+        assert!(parse(&["--format", "edt", "--teacher", "t.b", "edt.xml"]).unwrap().is_err());
+        assert!(parse(&["--format", "ical", "--class", "6A", "--teacher", "t", "x"]).is_err());
+        assert!(parse(&["--format", "pdf", "x"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! small HTTP/1.1 client over a TCP stream, for forms, redirects and server-sent events.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod smtp;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
