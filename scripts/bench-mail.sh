@@ -15,6 +15,8 @@
 # Usage: bash scripts/bench-mail.sh [SENDS_PER_CLIENT] [PAGES_PER_CLIENT]   (defaults: 40, 200)
 # PostgreSQL at postgres://postgres@127.0.0.1:5432 (the database preau_bench_mail is dropped).
 set -euo pipefail
+# A failing load generator inside `$(bench …)` must stop the script too.
+shopt -s inherit_errexit
 
 cd "$(dirname "$0")/.."
 export PATH="${HOME:-/root}/.cargo/bin:$PATH"

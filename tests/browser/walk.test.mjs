@@ -5,7 +5,11 @@
 // WCAG 2.1 A and AA. Every violation of every page is listed before the test fails. Then the
 // messaging: the head writes to the parents of the showcase pupil's collège with the editor and
 // an attachment, the parent sees the live unread badge, reads the message, downloads the file
-// and replies, and every mailbox page met on the way is checked with axe-core too.
+// and replies, and every mailbox page met on the way is checked with axe-core too. Then the
+// timetables: the pupil's week and day and calendar feeds, the parent's children's timetables,
+// the teacher's week merged across collèges (with its conflicts box when there is one), and the
+// head's school views, import page and change form of one lesson, each checked with axe-core at
+// desktop width and again at phone width, where the page must not scroll sideways.
 //
 // Environment: PREAU_BIN (default: ../../target/debug/preau), CHROMIUM (default:
 // /usr/bin/chromium).
@@ -125,6 +129,14 @@ async function audit(page, label) {
   }));
 }
 
+/** At phone width: a violation when the page scrolls sideways, naming the widest elements. */
+async function sideways(phone, label) {
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow <= 1) return [];
+  const wide = await phone.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`));
+  return [{ page: label, url: phone.url(), id: 'horizontal-scroll', impact: 'serious', help: `la page déborde de ${overflow} px en largeur`, nodes: wide }];
+}
+
 /** Activates the account through the form, then logs in if the app did not already. */
 async function activateAndLogIn(page, baseUrl, account) {
   await page.goto(`${baseUrl}/activation`);
@@ -186,11 +198,7 @@ async function walk(browser, baseUrl, account) {
     await phone.goto(`${baseUrl}${path}`);
     const label = `${role} : ${name} sur téléphone`;
     violations.push(...(await audit(phone, label)));
-    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    if (overflow > 1) {
-      const wide = await phone.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`));
-      violations.push({ page: label, url: phone.url(), id: 'horizontal-scroll', impact: 'serious', help: `la page déborde de ${overflow} px en largeur`, nodes: wide });
-    }
+    violations.push(...(await sideways(phone, label)));
   }
 
   await context.close();
@@ -294,6 +302,123 @@ async function messaging(browser, baseUrl, accounts) {
   return violations;
 }
 
+/** Checks the page at desktop width, then the same address on the phone page (same session):
+ * axe-core on both, no sideways scroll on the phone. */
+async function auditBoth(page, phone, label) {
+  const violations = await audit(page, label);
+  await phone.goto(page.url());
+  violations.push(...(await audit(phone, `${label} sur téléphone`)));
+  violations.push(...(await sideways(phone, `${label} sur téléphone`)));
+  return violations;
+}
+
+const lessons = (page) => page.locator('li.seance');
+
+/** Opens the week view at `url` and moves on week by week (holidays) until it shows lessons. */
+async function weekWithLessons(page, url, who) {
+  await page.goto(url);
+  for (let week = 0; week < 8 && (await lessons(page).count()) === 0; week++) {
+    await follow(page, page.locator('nav.navigation-edt a', { hasText: 'Semaine suivante' }));
+  }
+  assert.ok((await lessons(page).count()) > 0, `aucun cours dans l'emploi du temps de ${who} sur huit semaines`);
+}
+
+/** The date (YYYY-MM-DD) of the first day of the shown week that has lessons. */
+async function firstDayWithLessons(page) {
+  return page.locator('section.jour', { has: page.locator('li.seance') }).first().locator('h2 time').getAttribute('datetime');
+}
+
+/** Every profile's timetable pages, at desktop and phone widths. */
+async function timetables(browser, baseUrl, accounts) {
+  const violations = [];
+  const byRole = Object.fromEntries(accounts.map((account) => [account.role, account]));
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
+  const page = await context.newPage();
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 360, height: 740 });
+
+  // The pupil: the week, a day with lessons, the calendar feeds and a new feed's address.
+  await logIn(page, baseUrl, byRole.pupil);
+  await weekWithLessons(page, `${baseUrl}/emploi-du-temps?vue=semaine`, "l'élève");
+  violations.push(...(await auditBoth(page, phone, 'élève : emploi du temps, semaine')));
+  const day = await firstDayWithLessons(page);
+  await page.goto(`${baseUrl}/emploi-du-temps?vue=jour&date=${day}`);
+  assert.ok((await lessons(page).count()) > 0, `la vue du jour ${day} de l'élève est vide`);
+  violations.push(...(await auditBoth(page, phone, `élève : emploi du temps, jour (${day})`)));
+  await page.goto(`${baseUrl}/emploi-du-temps/agendas`);
+  violations.push(...(await auditBoth(page, phone, 'élève : agendas')));
+  for (const [where, label] of [[page, 'élève : adresse d\'agenda créée'], [phone, 'élève : adresse d\'agenda créée sur téléphone']]) {
+    await where.fill('#nom', 'Téléphone');
+    await follow(where, where.locator('form[action="/emploi-du-temps/agendas"] button[type=submit]'));
+    assert.equal(await where.locator('#adresse-agenda').count(), 1, "l'adresse de l'agenda créé n'est pas affichée");
+    violations.push(...(await audit(where, label)));
+    if (where === phone) violations.push(...(await sideways(phone, label)));
+  }
+  await logOut(page);
+
+  // The parent: each child's timetable.
+  await logIn(page, baseUrl, byRole.parent);
+  await weekWithLessons(page, `${baseUrl}/emploi-du-temps?vue=semaine`, "l'enfant du parent");
+  violations.push(...(await auditBoth(page, phone, 'parent : emploi du temps du premier enfant')));
+  const child = page.locator('nav.enfants a:not([aria-current])');
+  assert.ok((await child.count()) >= 1, "le parent ne peut pas choisir l'emploi du temps de son second enfant");
+  await follow(page, child.first());
+  violations.push(...(await auditBoth(page, phone, 'parent : emploi du temps du second enfant')));
+  await logOut(page);
+
+  // The head: the school's views, the import page, the change form of one lesson.
+  await logIn(page, baseUrl, byRole.head);
+  await page.goto(`${baseUrl}/emploi-du-temps`);
+  violations.push(...(await auditBoth(page, phone, 'principale : emploi du temps')));
+  await follow(page, page.locator('a[href^="/emploi-du-temps/etablissement/"]').first());
+  violations.push(...(await auditBoth(page, phone, 'principale : classes, salles et enseignants')));
+  const picker = page.url();
+  await follow(page, page.getByRole('link', { name: 'Importer un emploi du temps' }));
+  violations.push(...(await auditBoth(page, phone, "principale : import d'un emploi du temps")));
+  await page.goto(picker);
+  await follow(page, page.locator('ul.choix-edt a[href^="/emploi-du-temps/classe/"]').first());
+  await weekWithLessons(page, page.url(), "la classe");
+  violations.push(...(await auditBoth(page, phone, "principale : semaine d'une classe")));
+  await follow(page, page.locator('li.seance a', { hasText: 'Modifier' }).first());
+  assert.match(new URL(page.url()).pathname, /^\/etablissement\/[^/]+\/seances\//, "le lien Modifier ne mène pas au formulaire d'une séance");
+  violations.push(...(await auditBoth(page, phone, "principale : modification d'une séance")));
+
+  // The head moves one of the showcase teacher's lessons onto another of theirs, so that the
+  // teacher's merged week has a conflict to show.
+  await page.goto(picker);
+  const surname = byRole.teacher.name.split(' ').slice(-1)[0];
+  await follow(page, page.locator('ul.choix-edt a[href^="/emploi-du-temps/enseignant/"]', { hasText: surname }).first());
+  await weekWithLessons(page, page.url(), "l'enseignant vu par la principale");
+  violations.push(...(await auditBoth(page, phone, "principale : semaine fusionnée d'un enseignant")));
+  const shown = await page.locator('li.seance:not(.annulee)').evaluateAll((items) => items.map((li) => {
+    const [start, end] = [...li.querySelectorAll('.seance-heure time')].map((t) => t.getAttribute('datetime'));
+    return { start, end, edit: li.querySelector('a[href^="/etablissement/"]')?.getAttribute('href') };
+  }));
+  const moved = shown.find((lesson) => lesson.edit);
+  const onto = shown.find((lesson) => moved && lesson.start !== moved.start);
+  assert.ok(moved && onto, `la principale ne trouve pas deux séances de l'enseignant dont une modifiable : ${JSON.stringify(shown)}`);
+  await page.goto(`${baseUrl}${moved.edit}`);
+  await page.fill('#date', onto.start.slice(0, 10));
+  await page.fill('#debut', onto.start.slice(11, 16));
+  await page.fill('#fin', onto.end.slice(11, 16));
+  await follow(page, page.locator('button[name="action"][value="enregistrer"]'));
+  assert.match(await page.locator('.info').first().textContent(), /La séance est modifiée/);
+  violations.push(...(await auditBoth(page, phone, 'principale : séance déplacée')));
+  const conflictDate = onto.start.slice(0, 10);
+  await logOut(page);
+
+  // The teacher: the week merged across collèges, with the conflict the head made.
+  await logIn(page, baseUrl, byRole.teacher);
+  await page.goto(`${baseUrl}/emploi-du-temps?vue=semaine&date=${conflictDate}`);
+  assert.ok((await lessons(page).count()) > 0, "la semaine fusionnée de l'enseignant est vide");
+  assert.ok((await page.locator('section.conflits li').count()) >= 1, "la séance déplacée sur une autre n'est pas signalée en conflit");
+  violations.push(...(await auditBoth(page, phone, 'enseignant : semaine fusionnée, avec ses conflits')));
+  await logOut(page);
+
+  await context.close();
+  return violations;
+}
+
 test('every profile activates, logs in and walks its pages without an accessibility violation', { timeout: 900_000 }, async () => {
   const demo = await startDemo();
   let browser;
@@ -315,6 +440,7 @@ test('every profile activates, logs in and walks its pages without an accessibil
       violations.push(...(await walk(browser, demo.baseUrl, account)));
     }
     violations.push(...(await messaging(browser, demo.baseUrl, demo.accounts)));
+    violations.push(...(await timetables(browser, demo.baseUrl, demo.accounts)));
 
     const report = violations
       .map((v) => `- [${v.page}] ${v.id} (${v.impact}) : ${v.help}\n    ${v.url}\n${v.nodes.map((n) => `    · ${n}`).join('\n')}`)

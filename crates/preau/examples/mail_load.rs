@@ -9,20 +9,22 @@
 //! slowest, in milliseconds.
 //!
 //! It lives in `examples/` rather than behind a hidden `preau` subcommand so that the shipped
-//! binary carries no code that writes sessions or bulk rows straight into the database.
+//! binary carries no code that writes sessions or bulk rows straight into the database. The
+//! sessions, connections, closed loop and percentiles are `common_load`'s, shared with
+//! `timetable_load.rs`.
 
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common_load;
+
+use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use domain::communication::{GroupKind, Recipient};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
-use sha2::{Digest, Sha256};
 use sqlx::Executor;
 use store::messaging::{ComposeMode, Folder, SendOutcome, SendRequest};
+
+use crate::common_load::{Connection, Load, Sample, Session, closed_loop, open, raw_pool};
 
 /// The bench class, in the fixture's first collège.
 const CLASS: &str = "bench-3b";
@@ -31,6 +33,8 @@ const TEACHERS: usize = 10;
 const STAFF: usize = 6;
 /// The teacher whose inbox is filled.
 const INBOX_OWNER: &str = "bench-teacher-0";
+/// What the inbox page shows of each bench message (their subjects).
+const INBOX_MARK: &[u8] = "Question numéro".as_bytes();
 /// Requests each client makes before the measure starts.
 const WARM_UP: usize = 3;
 
@@ -86,11 +90,6 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn open(url: &str) -> anyhow::Result<store::Store> {
-    let config = store::StoreConfig { url: url.to_owned(), max_connections: 4 };
-    Ok(store::Store::open(&config).await?)
-}
-
 /// The senders of the send case: the class's teachers, then the staff members.
 fn senders() -> Vec<String> {
     (0..TEACHERS)
@@ -109,11 +108,7 @@ fn class_recipients() -> Vec<Recipient> {
 async fn prepare(url: &str, inbox: usize) -> anyhow::Result<()> {
     let store = open(url).await?;
     store.load_fixture().await?;
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect_with(sqlx::any::AnyConnectOptions::from_str(url)?)
-        .await?;
+    let pool = raw_pool(url).await?;
     let now = store::now_unix();
 
     let mut tx = pool.begin().await?;
@@ -310,49 +305,29 @@ async fn fill_inbox(
     Ok(())
 }
 
-/// One client's session and keep-alive connection.
+/// One client's session and keep-alive connection, and the case it measures.
 struct Client {
-    cookie: String,
-    csrf: String,
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    port: u16,
-}
-
-async fn session(store: &store::Store, person_id: &str) -> anyhow::Result<(String, String)> {
-    let id = format!("s{}", store::new_id().replace('-', ""));
-    let csrf = format!("c{}", store::new_id().replace('-', ""));
-    let hash = hex::encode(Sha256::digest(id.as_bytes()));
-    let now = store::now_unix();
-    store.create_session(&hash, person_id, &csrf, now, now + 12 * 3600).await?;
-    Ok((format!("__Host-preau_session={id}"), csrf))
+    session: Session,
+    connection: Connection,
+    case: Case,
 }
 
 impl Client {
-    async fn connect(port: u16, cookie: String, csrf: String) -> anyhow::Result<Client> {
-        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
-        Ok(Client { cookie, csrf, sender, port })
-    }
-
-    /// One request of the case; its status.
-    async fn request(&mut self, case: Case) -> anyhow::Result<u16> {
-        let origin = format!("http://127.0.0.1:{}", self.port);
-        let builder = hyper::Request::builder()
-            .header("host", format!("127.0.0.1:{}", self.port))
-            .header("cookie", &self.cookie);
-        let request = match case {
-            Case::Inbox => builder
-                .method("GET")
-                .uri("/messagerie/dossiers/reception")
-                .body(Full::new(Bytes::new()))?,
+    /// One request of the case.
+    fn request(&self) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
+        let builder = match self.case {
+            Case::Inbox => {
+                self.connection.request("GET", "/messagerie/dossiers/reception", &self.session)
+            }
+            Case::Send => self.connection.request("POST", "/messagerie/ecrire", &self.session),
+        };
+        let request = match self.case {
+            Case::Inbox => builder.body(Full::new(Bytes::new()))?,
             Case::Send => {
                 let boundary = format!("bench{}", store::new_id());
                 let key = store::new_id();
                 let fields = [
-                    ("csrf_token", self.csrf.as_str()),
+                    ("csrf_token", self.session.csrf.as_str()),
                     ("cle", key.as_str()),
                     ("sujet", "Sortie scolaire de vendredi"),
                     ("corps", "Bonjour, la sortie de vendredi part à 8 h devant le collège."),
@@ -369,19 +344,32 @@ impl Client {
                 }
                 body.push_str(&format!("--{boundary}--\r\n"));
                 builder
-                    .method("POST")
-                    .uri("/messagerie/ecrire")
-                    .header("origin", origin)
-                    .header("sec-fetch-site", "same-origin")
                     .header("content-type", format!("multipart/form-data; boundary={boundary}"))
                     .body(Full::new(Bytes::from(body)))?
             }
         };
-        self.sender.ready().await?;
-        let response = self.sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        response.into_body().collect().await?;
-        Ok(status)
+        Ok(request)
+    }
+}
+
+impl Load for Client {
+    async fn once(&mut self) -> anyhow::Result<Sample> {
+        let expected = match self.case {
+            Case::Send => 303,
+            Case::Inbox => 200,
+        };
+        let request = self.request()?;
+        let began = Instant::now();
+        let answer = self.connection.send(request).await?;
+        let latency = began.elapsed();
+        anyhow::ensure!(
+            answer.status == expected,
+            "answered {}, expected {expected}",
+            answer.status
+        );
+        let listed = answer.body.windows(INBOX_MARK.len()).any(|w| w == INBOX_MARK);
+        anyhow::ensure!(self.case != Case::Inbox || listed, "the inbox page lists no message");
+        Ok(Sample { latency, server: answer.server })
     }
 }
 
@@ -399,74 +387,30 @@ async fn run(
         Case::Inbox => vec![INBOX_OWNER.to_owned(); clients],
     };
     anyhow::ensure!(clients <= people.len(), "at most {} clients for this case", people.len());
-    let expected = match case {
-        Case::Send => 303,
-        Case::Inbox => 200,
-    };
 
     let mut connected = Vec::new();
     for person in people.iter().take(clients) {
-        let (cookie, csrf) = session(&store, person).await?;
-        connected.push(Client::connect(port, cookie, csrf).await?);
+        let session = common_load::session(&store, person).await?;
+        connected.push(Client { session, connection: Connection::open(port).await?, case });
     }
     store.close().await;
 
-    let start = Arc::new(tokio::sync::Barrier::new(clients + 1));
-    let mut tasks = Vec::new();
-    for mut client in connected {
-        let start = start.clone();
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..WARM_UP {
-                let status = client.request(case).await?;
-                anyhow::ensure!(status == expected, "warm-up answered {status}");
-            }
-            start.wait().await;
-            let mut timings = Vec::with_capacity(requests);
-            for _ in 0..requests {
-                let began = Instant::now();
-                let status = client.request(case).await?;
-                timings.push(began.elapsed());
-                anyhow::ensure!(status == expected, "answered {status}, expected {expected}");
-            }
-            Ok::<_, anyhow::Error>((timings, Instant::now()))
-        }));
-    }
-    start.wait().await;
-    let began = Instant::now();
-    let mut timings: Vec<Duration> = Vec::new();
-    let mut finished = began;
-    for task in tasks {
-        let (times, end) = task.await??;
-        timings.extend(times);
-        finished = finished.max(end);
-    }
-
-    timings.sort();
-    let wall = finished.duration_since(began).as_secs_f64();
-    let percentile = |p: f64| {
-        let rank = ((p / 100.0) * timings.len() as f64).ceil() as usize;
-        ms(timings[rank.clamp(1, timings.len()) - 1])
-    };
+    let (_, figures) = closed_loop(connected, WARM_UP, requests).await?;
     let case_name = match case {
         Case::Send => "envoi (90 boîtes)",
         Case::Inbox => "boîte de 10 000 messages",
     };
-    let slowest = ms(timings.last().copied().unwrap_or_default());
     let cells = [
         format!("{label:<10}"),
         format!("{case_name:<24}"),
         format!("{clients:>7}"),
-        format!("{:>8}", timings.len()),
-        format!("{:>8.1}", timings.len() as f64 / wall),
-        format!("{:>7.2}", percentile(50.0)),
-        format!("{:>7.2}", percentile(90.0)),
-        format!("{:>7.2}", percentile(99.0)),
-        format!("{slowest:>7.2}"),
+        format!("{:>8}", figures.requests),
+        format!("{:>8.1}", figures.throughput),
+        format!("{:>7.2}", figures.client.p50),
+        format!("{:>7.2}", figures.client.p90),
+        format!("{:>7.2}", figures.client.p99),
+        format!("{:>7.2}", figures.client.max),
     ];
     println!("| {} |", cells.join(" | "));
     Ok(())
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
