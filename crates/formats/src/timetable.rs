@@ -51,14 +51,23 @@ impl TimetableSource {
     }
 }
 
-/// A whole file refused (unreadable, not the expected format, hostile XML…).
+/// A whole file refused (unreadable, not the expected format, hostile XML…). It reads
+/// « file, ligne N : reason », or « file : reason » when it concerns the file as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}, ligne {line} : {reason}")]
 pub struct TimetableFileError {
     pub file: String,
     /// 1-based; 0 when the error concerns the file as a whole.
     pub line: u64,
     pub reason: String,
+}
+
+impl std::fmt::Display for TimetableFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{} : {}", self.file, self.reason),
+            line => write!(f, "{}, ligne {line} : {}", self.file, self.reason),
+        }
+    }
 }
 
 /// One record left out, with where it was and why (French, shown to the school).
@@ -118,6 +127,8 @@ pub struct ParsedCourse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedTimetable {
     pub source: TimetableSource,
+    /// The UAI of the school the file says it belongs to, when it says (an EDT `UAI`).
+    pub school_uai: Option<String>,
     /// The Monday of week 1 and the last day, when the file says (EDT, UDT).
     pub first_monday: Option<Date>,
     pub last_day: Option<Date>,
@@ -132,3 +143,63 @@ pub struct ParsedTimetable {
 
 /// The largest timetable file read (an EDT export of a big collège is a few MB).
 pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+/// What the first bytes of a file say it is, whatever format was chosen for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    Zip,
+    Calendar,
+    Xml,
+}
+
+fn sniff(bytes: &[u8]) -> Option<Sniffed> {
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Some(Sniffed::Zip);
+    }
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
+    let text = &text[start..];
+    let head = &text[..text.len().min(15)];
+    if head.eq_ignore_ascii_case(b"BEGIN:VCALENDAR") {
+        return Some(Sniffed::Calendar);
+    }
+    let xml = text.first() == Some(&b'<')
+        && text.get(1).is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'?' | b'!'));
+    xml.then_some(Sniffed::Xml)
+}
+
+/// Refuses, before reading it, a file whose first bytes show it is another format than the one
+/// chosen (`expected`), with the format to choose instead.
+pub(crate) fn refuse_other_format(
+    bytes: &[u8],
+    file: &str,
+    expected: TimetableSource,
+) -> Result<(), TimetableFileError> {
+    let reason = match (sniff(bytes), expected) {
+        (Some(Sniffed::Zip), TimetableSource::Edt | TimetableSource::Ical) => {
+            "ce fichier est une archive ZIP : choisissez le format UDT"
+        }
+        (Some(Sniffed::Calendar), TimetableSource::Edt | TimetableSource::Udt) => {
+            "ce fichier est un calendrier iCalendar (BEGIN:VCALENDAR) : choisissez le format \
+             iCalendar"
+        }
+        (Some(Sniffed::Xml), TimetableSource::Ical | TimetableSource::Udt) => {
+            "ce fichier est un document XML : choisissez le format EDT (un export UDT s'importe \
+             en archive ZIP du dossier UDCal, ou en dossier avec la commande preau)"
+        }
+        _ => return Ok(()),
+    };
+    Err(TimetableFileError { file: file.to_owned(), line: 0, reason: reason.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_error_names_its_line_only_when_it_has_one() {
+        let error = |line| TimetableFileError { file: "f.xml".into(), line, reason: "r".into() };
+        assert_eq!(error(0).to_string(), "f.xml : r");
+        assert_eq!(error(3).to_string(), "f.xml, ligne 3 : r");
+    }
+}

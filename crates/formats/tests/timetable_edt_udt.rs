@@ -1,7 +1,8 @@
 //! The EDT and UDT readers against the synthetic fixtures written from one model: both files
 //! give the model's courses; hostile, truncated or corrupted files are refused with a located
 //! French reason and never panic; bad records are rejected with their line while the others
-//! are kept; ZIP archives that escape their folder or inflate too far are refused.
+//! are kept; ZIP archives that escape their folder or inflate too far are refused; a file of
+//! another format is refused with the format to choose; the UAI an EDT file names is read.
 
 use std::io::{Cursor, Write};
 use std::time::Instant;
@@ -606,4 +607,41 @@ fn a_big_college_writes_fast_and_reads_back_whole() {
     assert_eq!(from_edt.courses.len(), 700);
     assert_eq!(occurrences(&from_edt), occurrences(&from_udt));
     assert_eq!(occurrences(&from_edt), model_occurrences(&model));
+}
+
+#[test]
+fn a_file_of_another_format_is_refused_with_the_format_to_choose() {
+    let zip = b"PK\x03\x04\x14\x00rest of an archive".as_slice();
+    let calendar = "\u{feff}BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n".as_bytes();
+    let xml = b"<?xml version=\"1.0\"?>\n<ExportEntEdt/>".as_slice();
+    let cases: [(Result<ParsedTimetable, TimetableFileError>, &str); 3] = [
+        (edt::parse(zip, "udt.zip"), "ce fichier est une archive ZIP : choisissez le format UDT"),
+        (edt::parse(calendar, "a.ics"), "choisissez le format iCalendar"),
+        (udt::parse_zip(xml, "edt.xml"), "choisissez le format EDT"),
+    ];
+    for (result, hint) in cases {
+        let error = result.expect_err(hint);
+        assert!(error.reason.contains(hint), "{}", error.reason);
+        assert_eq!(error.line, 0);
+        assert!(!error.to_string().contains("ligne"), "{error}");
+    }
+    let error = udt::parse_zip(calendar, "a.ics").unwrap_err();
+    assert!(error.reason.contains("choisissez le format iCalendar"), "{}", error.reason);
+}
+
+#[test]
+fn the_uai_an_edt_file_names_is_read_from_an_element_or_an_attribute() {
+    let xml = SyntheticTimetable::sample().to_edt_xml();
+    assert_eq!(edt::parse(xml.as_bytes(), "edt.xml").unwrap().school_uai, None);
+
+    let element = xml.replacen("<ExportEntEdt>", "<ExportEntEdt>\n <UAI> 0860002b </UAI>", 1);
+    let parsed = edt::parse(element.as_bytes(), "edt.xml").unwrap();
+    assert_eq!(parsed.school_uai.as_deref(), Some("0860002B"));
+    let attribute = xml.replacen("<ExportEntEdt>", "<ExportEntEdt UAI=\"0860003C\">", 1);
+    let parsed = edt::parse(attribute.as_bytes(), "edt.xml").unwrap();
+    assert_eq!(parsed.school_uai.as_deref(), Some("0860003C"));
+    assert_eq!(
+        udt::parse_zip(&SyntheticTimetable::sample().to_udt_zip(), "u.zip").unwrap().school_uai,
+        None
+    );
 }

@@ -620,3 +620,15 @@ fn the_feeds_own_vtimezones_carry_the_changes_of_clocks() {
     let noumea = from_feed.courses.iter().find(|course| course.key == "e@preau").unwrap();
     assert_eq!(occurrences(noumea), [at(date(2026, 12, 6), (22, 30), (23, 30))]);
 }
+
+#[test]
+fn an_archive_or_an_xml_file_given_as_icalendar_names_the_format_to_choose() {
+    let window = school_year();
+    let paris = zone("Europe/Paris");
+    let zip = parse(b"PK\x03\x04\x14\x00", "udt.zip", &paris, window).unwrap_err();
+    assert!(zip.reason.contains("archive ZIP : choisissez le format UDT"), "{}", zip.reason);
+    let xml = parse(b"\xEF\xBB\xBF  <ExportEntEdt/>", "edt.xml", &paris, window).unwrap_err();
+    assert!(xml.reason.contains("choisissez le format EDT"), "{}", xml.reason);
+    assert_eq!((zip.line, xml.line), (0, 0));
+    assert!(!zip.to_string().contains("ligne 0"), "{zip}");
+}

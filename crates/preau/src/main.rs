@@ -128,6 +128,10 @@ struct TimetableArgs {
     /// iCalendar seulement : identifiant de l'enseignant dont c'est l'emploi du temps.
     #[arg(long, value_name = "IDENTIFIANT")]
     teacher: Option<String>,
+    /// Importe même un fichier qui viderait l'emploi du temps ou dont la plupart des
+    /// enseignants sont inconnus de l'annuaire (refusé sans cette option).
+    #[arg(long)]
+    confirmer: bool,
     /// Le fichier à importer, ou le dossier d'un export UDT.
     #[arg(value_name = "FICHIER_OU_DOSSIER")]
     path: PathBuf,
@@ -154,7 +158,13 @@ impl TimetableArgs {
             (TimetableFormat::Edt | TimetableFormat::Udt, Some(_)) => {
                 Err("--class et --teacher ne servent qu'aux fichiers iCalendar (--format ical)")
             }
-            _ => Ok(TimetableRequest { uai: self.school, source, target, path: self.path }),
+            _ => Ok(TimetableRequest {
+                uai: self.school,
+                source,
+                target,
+                path: self.path,
+                confirmed: self.confirmer,
+            }),
         }
     }
 }

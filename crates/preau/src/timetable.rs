@@ -4,8 +4,11 @@
 //! report (`report_text`, also printed by the demo when one of its files is not imported
 //! cleanly): counts of courses created, updated, unchanged and removed, every rejected course
 //! with its file, line and reason, the notices, and the names of the file that matched nobody
-//! or several people in the directory. A file refused whole is recorded as refused, with its
-//! located reason, and nothing of it is applied.
+//! or several people in the directory, and the timetable of the other format it replaced. A
+//! file refused whole is recorded as refused, with its located reason, and nothing of it is
+//! applied; so is an import the store finds unsafe (another collège's file, or one that would
+//! wipe its scope), unless `--confirmer` was given. File names are shown as
+//! `domain::files::display_name` cleans them (no bidirectional controls).
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -15,7 +18,9 @@ use domain::timetable::SchoolYear;
 use formats::timetable::{MAX_FILE_BYTES, ParsedTimetable, TimetableFileError, TimetableSource};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use store::timetable::{ImportSchool, ImportScope, TimetableImportReport};
+use store::timetable::{
+    ImportOptions, ImportSchool, ImportScope, TimetableImportOutcome, TimetableImportReport,
+};
 
 /// Whose timetable an iCalendar file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +41,8 @@ pub struct TimetableRequest {
     pub target: Option<TimetableTarget>,
     /// A file (EDT, iCalendar, UDT ZIP) or a folder (UDT).
     pub path: PathBuf,
+    /// `--confirmer`: apply a file the store refuses as unsafe otherwise.
+    pub confirmed: bool,
 }
 
 /// The most files read from a UDT folder.
@@ -88,12 +95,25 @@ pub async fn import_timetable(
         }
     };
 
-    let import = store.import_timetable(None, &school.id, &file_name, &parsed, &scope);
-    let report = tokio::select! {
-        report = import => report.map_err(|error| import_error(error, &school, request))?,
+    let options = ImportOptions { confirmed: request.confirmed };
+    let import =
+        store.import_timetable_with(None, &school.id, &file_name, &parsed, &scope, options);
+    let outcome = tokio::select! {
+        outcome = import => outcome.map_err(|error| import_error(error, &school, request))?,
         () = crate::serve::shutdown_signal() => {
             // Dropping the import rolls its transaction back.
             anyhow::bail!("import interrompu : rien n'a été appliqué");
+        }
+    };
+    let report = match outcome {
+        TimetableImportOutcome::Applied(report) => report,
+        TimetableImportOutcome::Refused(refusal) => {
+            print!("{}", refused_text(&file_name, &refusal.reason));
+            if refusal.confirmable {
+                println!("Relancez la commande avec --confirmer pour l'importer quand même.");
+            }
+            tracing::info!(school = %school.uai, source = source.as_str(), "import refusé");
+            return Ok(true);
         }
     };
     print!("{}", report_text(&file_name, &report));
@@ -173,12 +193,23 @@ fn import_error(
     }
 }
 
-/// The name the report and the list of imports give the file or folder.
+/// The name the report and the list of imports give the file or folder: its last part,
+/// cleaned as an uploaded file's name is (no bidirectional or control characters, capped).
 fn display_name(path: &Path) -> String {
-    path.file_name()
+    let name = path
+        .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| path.display().to_string())
+        .unwrap_or_else(|| path.display().to_string());
+    domain::files::display_name(&name, "")
+}
+
+/// « file, ligne N » or, for the file as a whole (line 0), « file ».
+fn located(file: &str, line: u64) -> String {
+    match line {
+        0 => file.to_owned(),
+        line => format!("{file}, ligne {line}"),
+    }
 }
 
 /// Reads the file (or the UDT folder) and parses it. The outer error is a file that cannot be
@@ -287,6 +318,15 @@ pub fn report_text(file: &str, report: &TimetableImportReport) -> String {
         "Emploi du temps {file} : {} cours créés, {} modifiés, {} inchangés, {} retirés.\n",
         report.created, report.updated, report.unchanged, report.removed
     );
+    for replaced in &report.replaced {
+        let format = TimetableSource::parse(&replaced.source)
+            .map_or_else(|| replaced.source.clone(), |s| s.label().to_owned());
+        let _ = writeln!(
+            text,
+            "Remplace l'emploi du temps importé au format {format} : ses {} cours ont été retirés.",
+            replaced.courses
+        );
+    }
     if !report.rejections.is_empty() {
         let _ = writeln!(text, "{} cours refusés :", report.rejections.len());
         for rejection in &report.rejections {
@@ -295,18 +335,15 @@ pub fn report_text(file: &str, report: &TimetableImportReport) -> String {
             } else {
                 format!(" ({})", rejection.record)
             };
-            let _ = writeln!(
-                text,
-                "  - {}, ligne {}{record} : {}",
-                rejection.file, rejection.line, rejection.reason
-            );
+            let place = located(&rejection.file, rejection.line);
+            let _ = writeln!(text, "  - {place}{record} : {}", rejection.reason);
         }
     }
     if !report.notices.is_empty() {
         let _ = writeln!(text, "{} remarques :", report.notices.len());
         for notice in &report.notices {
-            let _ =
-                writeln!(text, "  - {}, ligne {} : {}", notice.file, notice.line, notice.reason);
+            let place = located(&notice.file, notice.line);
+            let _ = writeln!(text, "  - {place} : {}", notice.reason);
         }
     }
     if !report.problems.is_empty() {

@@ -5,7 +5,9 @@
 //! a second import that changes nothing; an iCalendar file for one class (its code typed
 //! loosely) and one teacher (by login); French errors with a non-zero exit for an unknown UAI,
 //! an unknown or ambiguous class and a teacher who does not teach there; and a hostile or
-//! truncated file refused whole, with its located reason, recorded, and nothing changed.
+//! truncated file refused whole, with its located reason, recorded, and nothing changed; a UDT
+//! export replacing the EDT timetable; a file whose teachers are unknown refused until
+//! `--confirmer`.
 
 mod mail_common;
 mod timetable_support;
@@ -283,16 +285,17 @@ async fn a_hostile_or_truncated_file_is_refused_whole_and_changes_nothing() {
           <ExportEntEdt><GrilleHoraire DureePlace=\"55\">&b;</GrilleHoraire></ExportEntEdt>\n",
     );
     let garbage = write(files.path(), "UDT.zip", b"PK\x03\x04 pas vraiment un zip");
-    for (format, file, name) in [
-        ("edt", &truncated, "EDT-tronque.xml"),
-        ("edt", &hostile, "EDT-entites.xml"),
-        ("udt", &garbage, "UDT.zip"),
+    for (format, file, name, place) in [
+        ("edt", &truncated, "EDT-tronque.xml", ", ligne "),
+        ("edt", &hostile, "EDT-entites.xml", ", ligne "),
+        ("udt", &garbage, "UDT.zip", " : archive ZIP illisible"),
     ] {
         let output = import(&db, &["--school", ids::UAI_1, "--format", format, file]);
         let stdout = text(&output.stdout);
         assert_eq!(output.status.code(), Some(2), "{name}: {stdout}{}", text(&output.stderr));
-        let said = format!("Emploi du temps {name} refusé, rien n'a été importé : {name}, ligne ");
+        let said = format!("Emploi du temps {name} refusé, rien n'a été importé : {name}{place}");
         assert!(stdout.contains(&said), "{stdout}");
+        assert!(!stdout.contains("ligne 0"), "{stdout}");
     }
     assert_eq!(week(&db, TimetableSubject::Class(ids::CLASS_6A.into()), monday).await, before);
     let refused = db
@@ -326,4 +329,46 @@ async fn an_unknown_school_or_a_missing_file_is_an_error_in_french() {
     let imports =
         db.store.fixture_count("SELECT COUNT(*) FROM timetable_imports", &[]).await.unwrap();
     assert_eq!((imports, course_count(&db, ids::SCHOOL_1).await), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_udt_export_replaces_the_edt_one_and_a_strangers_file_needs_confirmer() {
+    let db = fixture_db().await;
+    let files = tempfile::tempdir().unwrap();
+    let year = this_year();
+    let edt = write(files.path(), "EDT.xml", college_1(year).to_edt_xml().as_bytes());
+    let udt = write(files.path(), "UDT.zip", &college_1(year).to_udt_zip());
+    let output = import(&db, &["--school", ids::UAI_1, "--format", "edt", &edt]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let courses = course_count(&db, ids::SCHOOL_1).await;
+
+    let output = import(&db, &["--school", ids::UAI_1, "--format", "udt", &udt]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    let said = format!(
+        "Remplace l'emploi du temps importé au format EDT (export ENT déchiffré) : ses {courses} \
+         cours ont été retirés."
+    );
+    assert!(stdout.contains(&said), "{stdout}");
+    assert_eq!(course_count(&db, ids::SCHOOL_1).await, courses, "one timetable, not two");
+
+    let strangers = college_1(year)
+        .to_edt_xml()
+        .replace(ids::THOMAS, "x-1")
+        .replace("Bernard", "Inconnu")
+        .replace("Lambert", "Ailleurs");
+    let other = write(files.path(), "autre.xml", strangers.as_bytes());
+    let output = import(&db, &["--school", ids::UAI_1, "--format", "edt", &other]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("Emploi du temps autre.xml refusé, rien n'a été importé"), "{stdout}");
+    assert!(stdout.contains("0 des 2 enseignants"), "{stdout}");
+    assert!(stdout.contains("--confirmer"), "{stdout}");
+    let sources = "SELECT COUNT(*) FROM courses WHERE school_id = $1 AND source = 'udt'";
+    assert_eq!(db.store.fixture_count(sources, &[ids::SCHOOL_1]).await.unwrap(), courses);
+
+    let output = import(&db, &["--school", ids::UAI_1, "--format", "edt", "--confirmer", &other]);
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("Emploi du temps autre.xml : "), "{stdout}{}", text(&output.stderr));
+    assert_eq!(db.store.fixture_count(sources, &[ids::SCHOOL_1]).await.unwrap(), 0);
 }

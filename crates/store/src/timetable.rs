@@ -24,9 +24,14 @@ use jiff::tz::TimeZone;
 
 use crate::{StoreError, StoreResult};
 
-pub use changes::{ChangeNotification, ChangeRequest, ChangeTarget, change_delivery_subject};
+pub use changes::{
+    BusyLesson, ChangeNotification, ChangeRequest, ChangeTarget, change_delivery_subject,
+};
 pub use feeds::{CalendarFeed, FeedAccess, MAX_LIVE_FEEDS, NewFeed};
-pub use import::{ImportScope, MatchProblem, TimetableImportReport, TimetableImportSummary};
+pub use import::{
+    ImportOptions, ImportRefusal, ImportScope, MatchProblem, ReplacedTimetable,
+    TimetableImportOutcome, TimetableImportReport, TimetableImportSummary,
+};
 pub use lookup::ImportSchool;
 pub use schools::SchoolPlace;
 pub use views::MAX_VIEW_DAYS;
@@ -182,9 +187,15 @@ pub(crate) fn code_key(text: &str) -> String {
     domain::names::fold_for_search(text).chars().filter(char::is_ascii_alphanumeric).collect()
 }
 
-/// The teachers of the school bound to `school` (e.g. `$1`), as a subquery of person ids:
-/// an `ENS` function there, a class or group of the school taught, or attached to it with
-/// the teacher profile.
+/// The teachers of the school bound to `school` (e.g. `$1`), as a subquery of person ids
+/// (`person_id`): an `ENS` function there, a class or group of the school taught, or attached
+/// to it with the teacher profile. (The teachers of its courses are among them: the import
+/// matches only those.)
+///
+/// Bind `school` to a parameter and join people to the result by id (`FROM (…) t JOIN people
+/// p ON p.id = t.person_id`): each branch then starts from the school's own links. Written as
+/// `people.id IN (…)` over a column of an outer row, PostgreSQL evaluates the whole union
+/// again for every person of the département (tens of seconds on 46,000 people).
 pub(crate) fn teachers_of_school(school: &str) -> String {
     format!(
         "SELECT f.person_id FROM person_functions f WHERE f.school_id = {school} \
@@ -210,6 +221,22 @@ pub(crate) fn administers(actor: &str, school: &str) -> String {
             OR EXISTS (SELECT 1 FROM person_functions af WHERE af.person_id = {actor} \
                 AND af.code = 'DIR' AND af.school_id = {school})))"
     )
+}
+
+/// User-written text (a note, a room name, a feed's label) on one line: control characters
+/// (line breaks included) become spaces, and the bidirectional and invisible characters that
+/// `domain::names` refuses in names (U+202A–U+202E, U+2066–U+2069, zero-width ones) are
+/// dropped, so that no text shown later reverses or hides what follows it.
+pub(crate) fn one_line(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_control() => Some(' '),
+            c if domain::names::is_forbidden(c) => None,
+            c => Some(c),
+        })
+        .collect();
+    kept.trim().to_owned()
 }
 
 /// An audit entry inside the caller's transaction; the CLI and the demo (no actor) are

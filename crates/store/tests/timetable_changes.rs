@@ -268,3 +268,115 @@ async fn change_emails_go_to_those_who_asked_once_per_version() {
     assert_eq!(targets[0].subject, "Cours annulé : Français, mardi 8 décembre à 10:00");
     assert!(store.change_email_targets("gone").await.unwrap().is_empty());
 }
+
+/// Mathematics for 4A of collège 3 with Thomas, Tuesday 10:30-11:30.
+fn maths_4a_tuesday() -> formats::timetable::ParsedCourse {
+    with(
+        weekly("C9", "Mathématiques", 2, at((10, 30), (11, 30)), all_weeks()),
+        vec![teacher("BERNARD", "Thomas")],
+        &["4A"],
+        &[],
+        &["Salle 9"],
+    )
+}
+
+#[tokio::test]
+async fn a_substitute_busy_in_another_collège_is_found_with_where_and_when() {
+    let (store, _, french) = setup().await;
+    add_third_school(&store).await;
+    import(&store, SCHOOL_3, &edt(vec![maths_4a_tuesday()])).await;
+    let tuesday = date(2026, 12, 8);
+    let french_tuesday = target(&french, tuesday);
+
+    let busy = store
+        .teacher_busy(ids::HELENE, &french_tuesday, ids::THOMAS, tuesday, at((10, 0), (11, 0)))
+        .await
+        .unwrap();
+    assert_eq!(busy.len(), 1, "{busy:?}");
+    assert_eq!(busy[0].school_name, "Collège Gérard Philipe");
+    assert_eq!((busy[0].date, busy[0].time), (tuesday, at((10, 30), (11, 30))));
+
+    // Moved to noon, or the other lesson cancelled: free.
+    let noon = store
+        .teacher_busy(ids::HELENE, &french_tuesday, ids::THOMAS, tuesday, at((12, 0), (13, 0)))
+        .await
+        .unwrap();
+    assert_eq!(noon, vec![]);
+    let other = course_id(&store, SCHOOL_3, "C9").await;
+    exec(
+        &store,
+        "INSERT INTO course_changes (id, course_id, occurrence_date, origin, cancelled, exam, \
+         note, sequence, created_at, updated_at) \
+         VALUES ('x-cancel', $1, '2026-12-08', 'manual', 1, 0, '', 1, 0, 0)",
+        &[&other],
+    )
+    .await;
+    let cancelled = store
+        .teacher_busy(ids::HELENE, &french_tuesday, ids::THOMAS, tuesday, at((10, 0), (11, 0)))
+        .await
+        .unwrap();
+    assert_eq!(cancelled, vec![]);
+
+    // The occurrence itself does not keep its own teacher busy.
+    let own = store
+        .teacher_busy(ids::HELENE, &french_tuesday, ids::SOPHIE, tuesday, at((10, 0), (11, 0)))
+        .await
+        .unwrap();
+    assert_eq!(own, vec![]);
+
+    // Only the school's administrators, about a teacher of the school.
+    let marc = store
+        .teacher_busy(ids::MARC, &french_tuesday, ids::THOMAS, tuesday, at((10, 0), (11, 0)))
+        .await;
+    assert!(matches!(marc, Err(StoreError::NotFound)));
+    let hugo = store
+        .teacher_busy(ids::HELENE, &french_tuesday, ids::HUGO, tuesday, at((10, 0), (11, 0)))
+        .await;
+    assert!(matches!(hugo, Err(StoreError::NotFound)), "Hugo teaches in collège 2 only");
+}
+
+#[tokio::test]
+async fn a_room_typed_in_a_change_is_offered_only_while_a_change_uses_it() {
+    let (store, maths, _) = setup().await;
+    let monday = date(2026, 12, 7);
+    let names = |rooms: Vec<store::timetable::RoomRef>| {
+        rooms.into_iter().map(|r| r.name).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(store.school_rooms(ids::HELENE, ids::SCHOOL_1).await.unwrap()),
+        vec!["Salle 101", "Salle 102"]
+    );
+
+    let typo = ChangeRequest { new_room: Some("Sale 1O1".into()), ..ChangeRequest::default() };
+    store.change_occurrence(ids::HELENE, &target(&maths, monday), &typo, now()).await.unwrap();
+    assert_eq!(
+        names(store.school_rooms(ids::HELENE, ids::SCHOOL_1).await.unwrap()),
+        vec!["Sale 1O1", "Salle 101", "Salle 102"]
+    );
+    let revert = ChangeRequest::default();
+    store.change_occurrence(ids::HELENE, &target(&maths, monday), &revert, now()).await.unwrap();
+    assert_eq!(
+        names(store.school_rooms(ids::HELENE, ids::SCHOOL_1).await.unwrap()),
+        vec!["Salle 101", "Salle 102"],
+        "the typo is no longer offered"
+    );
+}
+
+#[tokio::test]
+async fn bidirectional_controls_are_dropped_from_notes_and_room_names() {
+    let (store, maths, _) = setup().await;
+    let monday = date(2026, 12, 7);
+    let request = ChangeRequest {
+        new_room: Some("Labo\u{202E} 3\u{2066}".into()),
+        note: "Apportez\u{202E} vos cahiers\u{2069}\u{202A}".into(),
+        ..ChangeRequest::default()
+    };
+    store.change_occurrence(ids::HELENE, &target(&maths, monday), &request, now()).await.unwrap();
+
+    let occurrence = store.occurrence(ids::HELENE, &maths, monday).await.unwrap();
+    let change = occurrence.change.expect("a change");
+    assert_eq!(change.note, "Apportez vos cahiers");
+    assert_eq!(change.new_room.as_deref(), Some("Labo 3"));
+    let rooms = store.school_rooms(ids::HELENE, ids::SCHOOL_1).await.unwrap();
+    assert!(rooms.iter().all(|r| !r.name.contains('\u{202E}')), "{rooms:?}");
+}

@@ -111,3 +111,17 @@ async fn feeds_are_capped_and_revoked_at_once() {
     store.create_feed(ids::PAUL, ids::DAVID, "one more").await.unwrap();
     store.feed_by_token(&feeds[1].token).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_feeds_label_loses_its_bidirectional_controls() {
+    let store = setup().await;
+    store
+        .create_feed(ids::ALICE, ids::ALICE, "Tél\u{202E}éphone\u{2067} perso\u{2069}")
+        .await
+        .unwrap();
+    let feeds = store.feeds(ids::ALICE).await.unwrap();
+    assert_eq!(feeds[0].label, "Téléphone perso");
+    store.create_feed(ids::ALICE, ids::ALICE, "\u{202E}\u{202D}").await.unwrap();
+    let feeds = store.feeds(ids::ALICE).await.unwrap();
+    assert!(feeds.iter().any(|f| f.label == "Emploi du temps"), "{feeds:?}");
+}

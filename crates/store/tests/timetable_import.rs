@@ -2,17 +2,24 @@
 //! initials, civilities, ambiguous and unknown names reported and never guessed), re-imports
 //! (unchanged writes nothing, changed bumps the sequence, missing is removed), dated courses
 //! grouped into weekly patterns with dates outside the year rejected, scoped iCalendar imports
-//! replacing their own courses only, cancellations of the file as import changes that leave
-//! manual changes alone, who may import, and the list of runs.
+//! replacing their own courses only, a school-wide import replacing the timetable of the other
+//! format, cancellations of the file as import changes that leave manual changes alone, who may
+//! import, the list of runs, and the refusals that write nothing: another school's UAI, and
+//! unless confirmed a file that would wipe its scope or replace most of it with unknown
+//! teachers.
 
 mod timetable_support;
 
 use domain::timetable::WeekSet;
 use formats::timetable::{CourseWhen, PartyRef};
+use formats::timetable::{ParsedTimetable, TimetableSource};
 use jiff::civil::date;
 use store::StoreError;
 use store::fixtures::ids;
-use store::timetable::{ChangeRequest, ChangeTarget, ImportScope, TimetableSubject};
+use store::timetable::{
+    ChangeRequest, ChangeTarget, ImportOptions, ImportScope, ReplacedTimetable,
+    TimetableImportOutcome, TimetableSubject,
+};
 use timetable_support::*;
 
 #[tokio::test]
@@ -238,13 +245,31 @@ async fn dated_courses_become_weekly_patterns_and_dates_outside_the_year_are_rej
         .collect();
     assert_eq!(cancelled, vec![date(2026, 9, 21)]);
 
-    // Re-importing the class's feed without the second event removes it, and only it.
-    let report = store
+    // An empty feed would wipe the class: refused, nothing written, until confirmed; then it
+    // removes the class's courses, and only them.
+    let refused = store
         .import_timetable(Some(ids::HELENE), ids::SCHOOL_1, "6A.ics", &ical(vec![]), &scope)
+        .await;
+    let Err(StoreError::Conflict(reason)) = refused else { panic!("{refused:?}") };
+    assert!(reason.contains("retirerait les 3 cours de la classe"), "{reason}");
+    let left = "SELECT COUNT(*) FROM courses WHERE school_id = $1";
+    assert_eq!(count(&store, left, &[ids::SCHOOL_1]).await, 4, "nothing removed");
+    let runs = store.timetable_imports(ids::SCHOOL_1, 1).await.unwrap();
+    assert_eq!((runs[0].0.outcome.as_str(), runs[0].0.file_name.as_str()), ("refused", "6A.ics"));
+    let confirmed = ImportOptions { confirmed: true };
+    let outcome = store
+        .import_timetable_with(
+            Some(ids::HELENE),
+            ids::SCHOOL_1,
+            "6A.ics",
+            &ical(vec![]),
+            &scope,
+            confirmed,
+        )
         .await
         .unwrap();
+    let TimetableImportOutcome::Applied(report) = outcome else { panic!("{outcome:?}") };
     assert_eq!(report.removed, 3);
-    let left = "SELECT COUNT(*) FROM courses WHERE school_id = $1";
     assert_eq!(count(&store, left, &[ids::SCHOOL_1]).await, 1, "the EDT course stays");
     let report = store
         .import_timetable(None, ids::SCHOOL_1, "6A.ics", &ical(vec![other.clone()]), &scope)
@@ -351,4 +376,156 @@ async fn only_administrators_of_the_school_import_and_refused_files_are_listed()
     assert_eq!((runs[0].0.outcome.as_str(), runs[0].0.rejections), ("refused", 1));
     assert_eq!(runs[0].1.rejections[0].reason, "archive illisible");
     assert_eq!(runs[1].0.outcome, "applied");
+}
+
+/// The file as UDT would give it.
+fn udt(courses: Vec<formats::timetable::ParsedCourse>) -> ParsedTimetable {
+    ParsedTimetable { source: TimetableSource::Udt, ..edt(courses) }
+}
+
+async fn sources(store: &store::Store) -> Vec<(String, String)> {
+    sqlx::query_as::<_, (String, String)>(
+        "SELECT source, source_scope FROM courses WHERE school_id = $1 ORDER BY source, source_key",
+    )
+    .bind(ids::SCHOOL_1)
+    .fetch_all(store.import_test_pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_school_wide_import_replaces_the_timetable_imported_from_the_other_format() {
+    let store = fixture().await;
+    import(&store, ids::SCHOOL_1, &edt(vec![maths_6a(), french_6b(), latin()])).await;
+    let mut music = weekly("uid-m@pronote", "Musique", 5, at((8, 0), (9, 0)), WeekSet::EMPTY);
+    music.when = CourseWhen::Dated {
+        occurrences: vec![(date(2026, 9, 11), at((8, 0), (9, 0)))],
+        cancelled: Vec::new(),
+    };
+    let six_a = ImportScope::Class(ids::CLASS_6A.to_owned());
+    store
+        .import_timetable(None, ids::SCHOOL_1, "6A.ics", &ical(vec![music]), &six_a)
+        .await
+        .unwrap();
+
+    let report = import(&store, ids::SCHOOL_1, &udt(vec![maths_6a(), french_6b()])).await;
+
+    assert_eq!((report.created, report.unchanged, report.removed), (2, 0, 3));
+    assert_eq!(report.replaced, vec![ReplacedTimetable { source: "edt".into(), courses: 3 }]);
+    let expected = vec![
+        ("ical".to_owned(), format!("class:{}", ids::CLASS_6A)),
+        ("udt".to_owned(), String::new()),
+        ("udt".to_owned(), String::new()),
+    ];
+    assert_eq!(sources(&store).await, expected, "one school-wide timetable; the class feed stays");
+    let runs = store.timetable_imports(ids::SCHOOL_1, 1).await.unwrap();
+    assert_eq!(runs[0].1.replaced, report.replaced, "the history keeps it");
+
+    // And back: the EDT file replaces the UDT one; the same format replaces nothing else.
+    let back = import(&store, ids::SCHOOL_1, &edt(vec![maths_6a()])).await;
+    assert_eq!((back.created, back.removed), (1, 2));
+    assert_eq!(back.replaced, vec![ReplacedTimetable { source: "udt".into(), courses: 2 }]);
+    let again = import(&store, ids::SCHOOL_1, &edt(vec![maths_6a(), latin()])).await;
+    assert!(again.replaced.is_empty());
+}
+
+#[tokio::test]
+async fn a_file_naming_another_school_is_refused_even_confirmed_and_writes_nothing() {
+    let store = fixture().await;
+    let other =
+        ParsedTimetable { school_uai: Some(ids::UAI_2.to_owned()), ..edt(vec![maths_6a()]) };
+
+    for confirmed in [false, true] {
+        let outcome = store
+            .import_timetable_with(
+                Some(ids::HELENE),
+                ids::SCHOOL_1,
+                "edt.xml",
+                &other,
+                &ImportScope::School,
+                ImportOptions { confirmed },
+            )
+            .await
+            .unwrap();
+        let TimetableImportOutcome::Refused(refusal) = outcome else { panic!("{outcome:?}") };
+        assert!(!refusal.confirmable);
+        assert!(
+            refusal.reason.contains(ids::UAI_2) && refusal.reason.contains(ids::UAI_1),
+            "{}",
+            refusal.reason
+        );
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM courses", &[]).await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM school_years", &[]).await, 0);
+    let runs = store.timetable_imports(ids::SCHOOL_1, 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|(summary, _)| summary.outcome == "refused"));
+
+    let own = ParsedTimetable { school_uai: Some("0860001a".to_owned()), ..edt(vec![maths_6a()]) };
+    assert_eq!(import(&store, ids::SCHOOL_1, &own).await.created, 1, "its own UAI, any case");
+}
+
+#[tokio::test]
+async fn a_file_replacing_most_courses_with_unknown_teachers_needs_a_confirmation() {
+    let store = fixture().await;
+    import(&store, ids::SCHOOL_1, &edt(vec![maths_6a(), french_6b(), latin()])).await;
+    let stranger = |key: &str, last: &str| {
+        with(
+            weekly(key, "Histoire", 2, at((8, 0), (9, 0)), all_weeks()),
+            vec![teacher(last, "Jean")],
+            &["6A"],
+            &[],
+            &[],
+        )
+    };
+    let foreign = edt(vec![stranger("X1", "INCONNU"), stranger("X2", "AILLEURS")]);
+
+    let outcome = store
+        .import_timetable_with(
+            Some(ids::HELENE),
+            ids::SCHOOL_1,
+            "autre.xml",
+            &foreign,
+            &ImportScope::School,
+            ImportOptions { confirmed: false },
+        )
+        .await
+        .unwrap();
+
+    let TimetableImportOutcome::Refused(refusal) = outcome else { panic!("{outcome:?}") };
+    assert!(refusal.confirmable);
+    assert!(
+        refusal.reason.contains("3 des 3 cours") && refusal.reason.contains("0 des 2 enseignants"),
+        "{}",
+        refusal.reason
+    );
+    course_id(&store, ids::SCHOOL_1, "C1").await;
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM courses", &[]).await, 3, "nothing written");
+    let runs = store.timetable_imports(ids::SCHOOL_1, 1).await.unwrap();
+    assert_eq!(runs[0].0.outcome, "refused");
+    assert_eq!(runs[0].1.rejections[0].reason, refusal.reason);
+
+    // A file whose teachers are known may replace most courses; a confirmed one is applied.
+    let known = edt(vec![with(
+        weekly("K1", "Histoire", 2, at((8, 0), (9, 0)), all_weeks()),
+        vec![teacher("BERNARD", "Thomas")],
+        &["6A"],
+        &[],
+        &[],
+    )]);
+    let report = import(&store, ids::SCHOOL_1, &known).await;
+    assert_eq!((report.created, report.removed), (1, 3));
+    let outcome = store
+        .import_timetable_with(
+            None,
+            ids::SCHOOL_1,
+            "autre.xml",
+            &foreign,
+            &ImportScope::School,
+            ImportOptions { confirmed: true },
+        )
+        .await
+        .unwrap();
+    let TimetableImportOutcome::Applied(report) = outcome else { panic!("{outcome:?}") };
+    assert_eq!((report.created, report.removed), (2, 1));
 }

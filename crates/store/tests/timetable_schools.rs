@@ -226,3 +226,21 @@ async fn housekeeping_forgets_the_deliveries_of_old_or_vanished_timetable_change
     assert_eq!(done.deliveries, 1);
     assert_eq!(count(&store, left, &["message-1"]).await, 1);
 }
+
+#[tokio::test]
+async fn a_postgresql_statement_stops_before_the_requests_thirty_seconds() {
+    // A request that times out after 30 s must not leave its statement running: every
+    // PostgreSQL connection of the store stops a statement after 25 s. (SQLite statements run
+    // in the process and end with the request.)
+    let store = fixture().await;
+    if store.backend() != store::Backend::Postgres {
+        return;
+    }
+    let limit = count(
+        &store,
+        "SELECT CAST(setting AS BIGINT) FROM pg_settings WHERE name = 'statement_timeout'",
+        &[],
+    )
+    .await;
+    assert_eq!(limit, 25_000, "milliseconds");
+}

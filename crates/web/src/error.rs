@@ -17,6 +17,8 @@ pub(crate) enum AppError {
     BadRequest(&'static str),
     /// A form body over the size limit.
     TooLarge,
+    /// An upload form whose file is over its limit, in MB (the page names it).
+    FileTooLarge { limit_mb: usize },
     /// No valid session: go to the login page, then back to `next`.
     LoginRequired(String),
     /// A server fault; the cause is logged, never shown.
@@ -54,6 +56,17 @@ impl IntoResponse for AppError {
                 "Demande trop volumineuse",
                 "Le formulaire envoyé est trop volumineux.",
             ),
+            AppError::FileTooLarge { limit_mb } => {
+                let message = format!(
+                    "Le fichier dépasse {limit_mb} Mo : il n'a pas été lu. Revenez au formulaire \
+                     et choisissez un fichier plus petit."
+                );
+                return error_page(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Fichier trop volumineux",
+                    &message,
+                );
+            }
             AppError::LoginRequired(next) => {
                 let target = format!("/connexion?next={}", percent_encode(&next));
                 return Redirect::to(&target).into_response();

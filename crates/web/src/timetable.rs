@@ -98,6 +98,32 @@ pub(crate) fn french_datetime_of(unix: i64, zone_name: &str) -> String {
     crate::news::french_datetime(unix, zone_name).0
 }
 
+/// A zone as French readers know it: the city of the zones of `domain::time_zone` (« Nouméa »
+/// for `Pacific/Noumea`), else the IANA name itself.
+pub(crate) fn zone_city(name: &str) -> &str {
+    match name {
+        "Europe/Paris" => "Paris",
+        "America/Guadeloupe" => "la Guadeloupe",
+        "America/Martinique" => "la Martinique",
+        "America/Cayenne" => "Cayenne",
+        "Indian/Reunion" => "La Réunion",
+        "America/Miquelon" => "Saint-Pierre-et-Miquelon",
+        "Indian/Mayotte" => "Mayotte",
+        "America/St_Barthelemy" => "Saint-Barthélemy",
+        "America/Marigot" => "Saint-Martin",
+        "Pacific/Wallis" => "Wallis-et-Futuna",
+        "Pacific/Tahiti" => "Tahiti",
+        "Pacific/Noumea" => "Nouméa",
+        other => other,
+    }
+}
+
+/// « heure de Nouméa » next to a lesson's time when its collège's zone is not the page's (a
+/// teacher of collèges in several zones); `None` in the page's own zone.
+pub(crate) fn zone_note(lesson_zone: &str, page_zone: &str) -> Option<String> {
+    (lesson_zone != page_zone).then(|| format!("heure de {}", zone_city(lesson_zone)))
+}
+
 /// `08:05–09:00`.
 fn clock_range(time: LessonTime) -> String {
     format!("{}–{}", LessonTime::clock(time.start_minute), LessonTime::clock(time.end_minute))
@@ -177,6 +203,8 @@ pub(crate) struct LessonView {
     pub(crate) note: String,
     /// The change form, for the administrators of the course's school.
     pub(crate) edit_href: Option<String>,
+    /// « heure de Nouméa » when the lesson's collège is in another zone than the page's.
+    pub(crate) zone_note: Option<String>,
 }
 
 impl LessonView {
@@ -231,7 +259,14 @@ impl LessonView {
             substitute: change.and_then(|c| c.substitute.as_ref()).map(|t| t.name.clone()),
             note: change.map(|c| c.note.clone()).unwrap_or_default(),
             edit_href,
+            zone_note: None,
         }
+    }
+
+    /// The view with its zone named when it is not `page_zone` (merged timetables).
+    pub(crate) fn in_page_zone(mut self, occurrence: &Occurrence, page_zone: &str) -> Self {
+        self.zone_note = zone_note(&occurrence.time_zone, page_zone);
+        self
     }
 }
 
@@ -407,6 +442,14 @@ mod tests {
         assert_eq!(conflict_lines(&overlap, &travel), Vec::<String>::new());
         overlap[1].change.as_mut().unwrap().cancelled = false;
         assert_eq!(conflict_lines(&overlap, &travel).len(), 1, "a room change still conflicts");
+    }
+
+    #[test]
+    fn a_lesson_in_another_zone_names_its_city() {
+        assert_eq!(zone_note("Pacific/Noumea", "Europe/Paris").as_deref(), Some("heure de Nouméa"));
+        assert_eq!(zone_note("Europe/Paris", "Europe/Paris"), None);
+        assert_eq!(zone_city("Asia/Tokyo"), "Asia/Tokyo");
+        assert_eq!(zone_city("Indian/Reunion"), "La Réunion");
     }
 
     #[test]

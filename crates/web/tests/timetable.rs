@@ -4,7 +4,9 @@
 //! theirs (404, no data); a hostile file is refused with a located French reason and changes
 //! nothing; a head cancels a lesson and the pupil's day view and home card say « Annulé »; a
 //! calendar feed is created, fetched without a session and revoked; every response carries
-//! `Server-Timing`.
+//! `Server-Timing`. The import form: a UDT export replacing the EDT timetable, another collège's
+//! file refused until « Remplacer quand même », a file of the wrong format named so, the 413
+//! page naming the limit, and file names shown without bidirectional controls.
 
 mod common;
 mod timetable_support;
@@ -29,7 +31,7 @@ async fn an_edt_file_imported_through_the_console_shows_its_report_and_its_histo
     assert!(reply.body.contains("Rapport d'import"), "{}", reply.body);
     assert!(reply.body.contains("21 cours créé(s)"), "{}", reply.body);
     assert!(reply.body.contains("Derniers imports"));
-    assert!(reply.body.contains("edt.xml · Appliqué"), "{}", reply.body);
+    assert!(reply.body.contains("<bdi>edt.xml</bdi> · Appliqué"), "{}", reply.body);
     assert_eq!(course_count(&app).await, 21);
 
     // The same file again changes nothing.
@@ -279,7 +281,10 @@ async fn a_cancelled_lesson_says_so_on_the_pupils_day_and_home_page() {
     let alice = app.login_as(ids::ALICE, "alice.martin").await;
     let day = app.get("/emploi-du-temps?vue=jour", Some(&alice)).await;
     assert!(day.body.contains("<span class=\"etiquette\">Annulé</span>"), "{}", day.body);
-    assert!(day.body.contains("Salle changée : Labo 3") && day.body.contains("Sortie au musée"));
+    assert!(
+        day.body.contains("Salle changée : <bdi>Labo 3</bdi>")
+            && day.body.contains("Sortie au musée")
+    );
     assert!(!day.body.contains(">Modifier<"), "a pupil cannot change a lesson");
     let home = app.get("/accueil", Some(&alice)).await;
     assert!(home.body.contains("<span class=\"etiquette\">Annulé</span>"), "{}", home.body);
@@ -296,7 +301,7 @@ async fn a_cancelled_lesson_says_so_on_the_pupils_day_and_home_page() {
     assert_eq!(app.post(&next, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
     let home = app.get("/accueil", Some(&alice)).await;
     let upcoming = home.body.split("Changements à venir").nth(1).expect("changes to come");
-    assert!(upcoming.contains("Salle changée : Labo 4"), "{}", home.body);
+    assert!(upcoming.contains("Salle changée : <bdi>Labo 4</bdi>"), "{}", home.body);
     assert!(upcoming.contains("Devoir surveillé"));
 
     // Put back as planned.
@@ -510,11 +515,13 @@ async fn a_day_without_lessons_says_so_in_words() {
     import_both(&app).await;
     let alice = app.login_as(ids::ALICE, "alice.martin").await;
 
-    let day = app.get("/emploi-du-temps?vue=jour&date=2001-01-01", Some(&alice)).await;
+    // Two years ago: before the fixture's school year, within the five years a page shows.
+    let before = paris_today().checked_sub(jiff::ToSpan::years(2)).unwrap();
+    let day = app.get(&format!("/emploi-du-temps?vue=jour&date={before}"), Some(&alice)).await;
     assert_eq!(day.status, StatusCode::OK);
     assert_eq!(day.body.matches("Pas de cours ce jour.").count(), 1, "{}", day.body);
     assert!(!day.body.contains("Aucun cours cette semaine"));
-    let week = app.get("/emploi-du-temps?vue=semaine&date=2001-01-01", Some(&alice)).await;
+    let week = app.get(&format!("/emploi-du-temps?vue=semaine&date={before}"), Some(&alice)).await;
     assert!(week.body.contains("Aucun cours cette semaine."), "{}", week.body);
 }
 
@@ -609,4 +616,330 @@ async fn a_calendar_feed_runs_to_the_end_of_the_school_year() {
     assert!(!feed.contains(&dtstart(after)));
     let four_weeks_ago = paris_today().checked_sub(jiff::ToSpan::days(28)).unwrap();
     assert!(feed.contains(&dtstart(four_weeks_ago)));
+}
+
+#[tokio::test]
+async fn a_udt_export_replaces_the_timetable_imported_from_edt() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let xml = college_1().to_edt_xml();
+    upload(&app, &helene, ids::UAI_1, &[("format", "edt")], Some(("edt.xml", xml.as_bytes())))
+        .await;
+    let after_edt = course_count(&app).await;
+
+    let zip = college_1().to_udt_zip();
+    let reply =
+        upload(&app, &helene, ids::UAI_1, &[("format", "udt")], Some(("udt.zip", &zip))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply.body.contains(&format!(
+            "Cet import remplace l&#39;emploi du temps importé au format EDT (export ENT \
+             déchiffré) : ses {after_edt} cours ont été retirés."
+        )) || reply.body.contains("Cet import remplace l'emploi du temps importé au format EDT"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(course_count(&app).await, after_edt, "one timetable, not both");
+    assert!(
+        reply.body.contains("remplace tout l&#39;emploi du temps de l&#39;établissement")
+            || reply.body.contains("remplace tout l'emploi du temps de l'établissement")
+    );
+}
+
+/// College 1's file with teachers the directory does not know.
+fn strangers_file() -> String {
+    college_1()
+        .to_edt_xml()
+        .replace("t-thomas", "x-1")
+        .replace("t-sophie", "x-2")
+        .replace("Bernard", "Inconnu")
+        .replace("Lambert", "Ailleurs")
+}
+
+#[tokio::test]
+async fn another_collèges_file_is_refused_until_the_head_confirms_and_sends_it_again() {
+    let app = app().await;
+    import_both(&app).await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let before = course_count(&app).await;
+    let xml = strangers_file();
+
+    let reply = upload(
+        &app,
+        &helene,
+        ids::UAI_1,
+        &[("format", "edt")],
+        Some(("autre.xml", xml.as_bytes())),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(reply.body.contains("Import refusé"), "{}", reply.body);
+    assert!(reply.body.contains("0 des 2 enseignants"), "{}", reply.body);
+    assert!(reply.body.contains("Remplacer quand même"), "{}", reply.body);
+    assert!(reply.body.contains("choisissez de nouveau le fichier"), "{}", reply.body);
+    assert_eq!(course_count(&app).await, before, "nothing written");
+    assert!(reply.body.contains("<bdi>autre.xml</bdi> · Fichier refusé"), "{}", reply.body);
+
+    let fields = [("format", "edt"), ("confirmer", "1")];
+    let reply =
+        upload(&app, &helene, ids::UAI_1, &fields, Some(("autre.xml", xml.as_bytes()))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("Rapport d'import"), "{}", reply.body);
+
+    // A file that names another collège's UAI is refused, confirmed or not, without the box.
+    let named = college_1().to_edt_xml().replacen(
+        "<ExportEntEdt>",
+        &format!("<ExportEntEdt>\n <UAI>{}</UAI>", ids::UAI_2),
+        1,
+    );
+    let before = course_count(&app).await;
+    let reply =
+        upload(&app, &helene, ids::UAI_1, &fields, Some(("edt.xml", named.as_bytes()))).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(reply.body.contains(&format!("UAI {}", ids::UAI_2)), "{}", reply.body);
+    assert!(!reply.body.contains("Remplacer quand même"), "{}", reply.body);
+    assert_eq!(course_count(&app).await, before);
+}
+
+/// A text field of the form.
+type Field<'a> = (&'a str, &'a str);
+
+#[tokio::test]
+async fn a_file_of_another_format_is_refused_with_the_format_to_choose_and_no_line_zero() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let zip = college_1().to_udt_zip();
+    let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n";
+    let xml = college_1().to_edt_xml();
+    let ical = [("format", "ical"), ("cible", "classe:class-6b")];
+    let cases: [(&[Field<'_>], &str, &[u8], &str); 4] = [
+        (
+            &[("format", "edt")],
+            "udt.zip",
+            &zip,
+            "ce fichier est une archive ZIP : choisissez le format UDT",
+        ),
+        (&ical, "udt.zip", &zip, "ce fichier est une archive ZIP : choisissez le format UDT"),
+        (&[("format", "udt")], "agenda.ics", ics, "choisissez le format iCalendar"),
+        (&ical, "edt.xml", xml.as_bytes(), "choisissez le format EDT"),
+    ];
+
+    for (fields, name, bytes, hint) in cases {
+        let reply = upload(&app, &helene, ids::UAI_1, fields, Some((name, bytes))).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+        assert!(reply.body.contains(hint), "{hint}: {}", reply.body);
+        assert!(reply.body.contains(&format!("{name} : ce fichier est")), "{}", reply.body);
+        assert!(!reply.body.contains("ligne 0"), "{}", reply.body);
+    }
+    assert_eq!(course_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn events_outside_the_year_are_a_notice_without_a_line_number() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//FR\r\nBEGIN:VEVENT\r\n\
+               UID:vieux@test\r\nDTSTAMP:20010101T000000Z\r\n\
+               DTSTART;TZID=Europe/Paris:20010910T080000\r\n\
+               DTEND;TZID=Europe/Paris:20010910T090000\r\nSUMMARY:Ancien\r\n\
+               END:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    let fields = [("format", "ical"), ("cible", "classe:class-6b")];
+    let reply = upload(&app, &helene, ids::UAI_1, &fields, Some(("6b.ics", ics.as_bytes()))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("1 évènement(s) sans séance"), "{}", reply.body);
+    assert!(!reply.body.contains("ligne 0"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_file_over_the_limit_gets_a_413_that_names_the_limit() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let big = vec![b'x'; 33 * 1024 * 1024];
+
+    let reply =
+        upload(&app, &helene, ids::UAI_1, &[("format", "edt")], Some(("gros.xml", &big))).await;
+
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(reply.body.contains("Le fichier dépasse 32 Mo"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn file_names_are_shown_without_bidi_controls_and_isolated() {
+    let app = app().await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let xml = college_1().to_edt_xml();
+    let name = "emploi\u{202E}lmx.exe.xml";
+
+    let reply =
+        upload(&app, &helene, ids::UAI_1, &[("format", "edt")], Some((name, xml.as_bytes()))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let again = app.get("/etablissement/0860001A/emploi-du-temps", Some(&helene)).await;
+
+    for body in [&reply.body, &again.body] {
+        assert!(!body.contains('\u{202E}'), "{body}");
+        assert!(body.contains("<bdi>emploilmx.exe.xml</bdi> · Appliqué"), "{body}");
+    }
+    assert!(reply.body.contains("Rapport d'import : <bdi>emploilmx.exe.xml</bdi>"));
+}
+
+#[tokio::test]
+async fn an_invalid_or_far_date_says_so_and_shows_this_week() {
+    let app = app().await;
+    import_both(&app).await;
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let far = paris_today().checked_add(jiff::ToSpan::years(6)).unwrap().to_string();
+
+    for typed in ["2026-02-30", "99999-01-01", "abc", "9999-12-31", far.as_str()] {
+        let page = app.get(&format!("/emploi-du-temps?date={typed}"), Some(&alice)).await;
+        assert_eq!(page.status, StatusCode::OK, "{typed}");
+        let notice = format!("Date invalide : « {typed} » ; voici la semaine en cours.");
+        assert!(page.body.contains(&notice), "{typed}: {}", page.body);
+        assert!(page.body.contains(">aujourd'hui<"), "{typed}: this week is shown");
+    }
+    let page = app.get("/emploi-du-temps?date=%3Cb%3Ex", Some(&alice)).await;
+    assert!(page.body.contains("Date invalide : « &#60;b&#62;x »"), "{}", page.body);
+    let fine = app.get(&format!("/emploi-du-temps?date={}", paris_today()), Some(&alice)).await;
+    assert!(!fine.body.contains("Date invalide"));
+}
+
+#[tokio::test]
+async fn bidirectional_controls_never_reverse_a_feeds_label_or_a_note() {
+    let app = app().await;
+    import_both(&app).await;
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let csrf = app.csrf(&alice).await;
+    let label = "Mon\u{202E}enohp\u{2066}";
+    let created = app
+        .post(
+            "/emploi-du-temps/agendas",
+            Some(&alice),
+            &[("csrf_token", &csrf), ("pour", ids::ALICE), ("nom", label)],
+        )
+        .await;
+    assert!(created.status.is_success() || created.status.is_redirection(), "{}", created.body);
+    let page = app.get("/emploi-du-temps/agendas", Some(&alice)).await;
+    assert!(page.body.contains("<strong><bdi>Monenohp</bdi></strong>"), "{}", page.body);
+    assert!(!page.body.contains('\u{202E}') && !page.body.contains('\u{2066}'));
+
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let (href, form) = change_form(&app, &helene, paris_today()).await;
+    let fields = [
+        ("csrf_token", hidden_token(&form.body)),
+        ("jeton", hidden(&form.body, "jeton")),
+        ("salle", "Labo\u{202E} 9".to_owned()),
+        ("note", "\u{202E}eésum".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post(&href, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+    let day = app.get("/emploi-du-temps?vue=jour", Some(&alice)).await;
+    assert!(day.body.contains("Note : <bdi>eésum</bdi>"), "{}", day.body);
+    assert!(day.body.contains("Salle changée : <bdi>Labo 9</bdi>"), "{}", day.body);
+    assert!(!day.body.contains('\u{202E}'));
+}
+
+#[tokio::test]
+async fn the_change_form_suggests_the_rooms_in_use_and_forgets_a_typo() {
+    let app = app().await;
+    import_both(&app).await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let (href, form) = change_form(&app, &helene, paris_today()).await;
+    assert!(form.body.contains("list=\"salles-connues\""), "{}", form.body);
+    assert!(form.body.contains("<option value=\"Salle 12\">"), "{}", form.body);
+    let csrf = hidden_token(&form.body);
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("jeton", &hidden(&form.body, "jeton")),
+        ("salle", "Sale 1Z"),
+    ];
+    assert_eq!(app.post(&href, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+    let (_, form) = change_form(&app, &helene, paris_today()).await;
+    assert!(form.body.contains("<option value=\"Sale 1Z\">"), "in use by the change");
+
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("jeton", &hidden(&form.body, "jeton")),
+        ("action", "retablir"),
+    ];
+    assert_eq!(app.post(&href, Some(&helene), &fields).await.status, StatusCode::SEE_OTHER);
+    let (_, form) = change_form(&app, &helene, paris_today()).await;
+    assert!(!form.body.contains("Sale 1Z"), "the typo is not offered again");
+    let picker = app.get("/emploi-du-temps/etablissement/0860001A", Some(&helene)).await;
+    assert!(!picker.body.contains("Sale 1Z") && picker.body.contains("<bdi>Salle 12</bdi>"));
+}
+
+#[tokio::test]
+async fn a_substitute_who_already_teaches_then_is_named_and_saved_only_when_confirmed() {
+    let app = app().await;
+    import_both(&app).await;
+    let helene = app.login_as(ids::HELENE, "helene.roux").await;
+    let today = paris_today();
+    // Sophie's French lesson of 6B, moved to 08:10 and given to Thomas, who teaches
+    // mathematics at 08:00 in both collèges.
+    let class = app
+        .get(&format!("/emploi-du-temps/classe/class-6b?vue=jour&date={today}"), Some(&helene))
+        .await;
+    let href = links(&class.body, "/etablissement/0860001A/seances/").remove(0);
+    let form = app.get(&href, Some(&helene)).await;
+    let csrf = hidden_token(&form.body);
+    let token = hidden(&form.body, "jeton");
+    let today_text = today.to_string();
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("jeton", token.as_str()),
+        ("date", today_text.as_str()),
+        ("debut", "08:10"),
+        ("fin", "08:40"),
+        ("remplacant", ids::THOMAS),
+    ];
+
+    let refused = app.post(&href, Some(&helene), &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(
+        refused.body.contains("Thomas Bernard a déjà cours à ce moment-là"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Collège Jean Moulin, ") && refused.body.contains("08:00–08:55"));
+    assert!(refused.body.contains("Collège Camille Claudel, "), "{}", refused.body);
+    assert!(refused.body.contains("Confirmer malgré le conflit"));
+    let unchanged = app
+        .get(&format!("/emploi-du-temps/classe/class-6b?vue=jour&date={today}"), Some(&helene))
+        .await;
+    assert!(!unchanged.body.contains("Remplacé par"), "nothing saved");
+
+    fields.push(("malgre_conflit", "1"));
+    let saved = app.post(&href, Some(&helene), &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let changed = app
+        .get(&format!("/emploi-du-temps/classe/class-6b?vue=jour&date={today}"), Some(&helene))
+        .await;
+    assert!(changed.body.contains("Remplacé par <bdi>Thomas Bernard</bdi>"), "{}", changed.body);
+}
+
+#[tokio::test]
+async fn a_teacher_in_two_zones_sees_which_zone_each_time_is_in() {
+    let app = app().await;
+    app.store
+        .fixture_execute(
+            "UPDATE schools SET time_zone = 'Pacific/Noumea' WHERE id = $1",
+            &[ids::SCHOOL_1],
+        )
+        .await
+        .unwrap();
+    import_both(&app).await;
+    let thomas = app.login_as(ids::THOMAS, "thomas.bernard").await;
+
+    let week = app.get("/emploi-du-temps", Some(&thomas)).await;
+    assert_eq!(week.status, StatusCode::OK, "{}", week.body);
+    assert!(
+        week.body.contains("« aujourd'hui » est celui de Paris, Europe/Paris"),
+        "{}",
+        week.body
+    );
+    assert!(week.body.contains("<span class=\"fuseau\">(heure de Nouméa)</span>"), "{}", week.body);
+    assert!(!week.body.contains("(heure de Paris)"), "the page's own zone is not repeated");
 }

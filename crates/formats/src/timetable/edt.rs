@@ -40,6 +40,7 @@ use crate::timetable::{
 
 /// Reads the decrypted content of an EDT "export ENT". `file` names the file in messages.
 pub fn parse(bytes: &[u8], file: &str) -> Result<ParsedTimetable, TimetableFileError> {
+    crate::timetable::refuse_other_format(bytes, file, TimetableSource::Edt)?;
     let document = xml::read_document(bytes, file)?;
     let tree = Tree::new(&document.elements);
     refuse_envelope(&tree, file)?;
@@ -68,12 +69,26 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<ParsedTimetable, TimetableFileE
     });
     Ok(ParsedTimetable {
         source: TimetableSource::Edt,
+        school_uai: school_uai(&tree),
         first_monday: Some(first_monday),
         last_day: declared_last_day.or(computed_last_day),
         places: grid.places.iter().map(|(number, place)| (*number, place.time)).collect(),
         courses: reader.courses,
         rejections: reader.rejections,
         notices: reader.notices,
+    })
+}
+
+/// The UAI the file names: a `UAI` element's text (as in the envelope) or a `UAI` attribute.
+fn school_uai(tree: &Tree<'_>) -> Option<String> {
+    tree.elements.iter().find_map(|element| {
+        let value = match element.get("UAI") {
+            Some(value) => value,
+            None if element.name == "UAI" => element.text.as_str(),
+            None => return None,
+        };
+        let value = value.trim();
+        (!value.is_empty()).then(|| value.to_ascii_uppercase())
     })
 }
 
@@ -748,6 +763,8 @@ pub(super) mod xml {
         pub(crate) attributes: Vec<(String, String)>,
         pub(crate) line: u64,
         pub(crate) parent: Option<usize>,
+        /// The text of a `UAI` element (the only element whose text the formats read).
+        pub(crate) text: String,
     }
 
     impl Element {
@@ -889,6 +906,7 @@ pub(super) mod xml {
                                  XML lisible",
                             ));
                         }
+                        self.keep_text(&text[..]);
                     }
                     Event::GeneralRef(reference) => {
                         check_reference(&reference).map_err(|r| self.error_at(start, r))?;
@@ -911,6 +929,17 @@ pub(super) mod xml {
                     Event::CData(_) | Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
                     Event::Eof => return self.finish(),
                 }
+            }
+        }
+
+        /// Keeps the text of an open `UAI` element (a few characters at most).
+        fn keep_text(&mut self, text: &str) {
+            let Some(element) = self.stack.last().and_then(|&open| self.elements.get_mut(open))
+            else {
+                return;
+            };
+            if element.name == "UAI" && element.text.len() + text.len() <= 64 {
+                element.text.push_str(text);
             }
         }
 
@@ -960,6 +989,7 @@ pub(super) mod xml {
                 attributes,
                 line,
                 parent: self.stack.last().copied(),
+                text: String::new(),
             });
             if has_content {
                 self.stack.push(index);

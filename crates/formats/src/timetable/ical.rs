@@ -55,6 +55,7 @@ pub fn parse(
     zone: &TimeZone,
     window: (Date, Date),
 ) -> Result<ParsedTimetable, TimetableFileError> {
+    crate::timetable::refuse_other_format(bytes, file, TimetableSource::Ical)?;
     let document = read_document(bytes).map_err(|(line, reason)| TimetableFileError {
         file: file.to_string(),
         line,
@@ -109,6 +110,7 @@ pub fn parse(
 
     Ok(ParsedTimetable {
         source: TimetableSource::Ical,
+        school_uai: None,
         first_monday: None,
         last_day: None,
         places: Vec::new(),

@@ -64,6 +64,7 @@ pub const MAX_ZIP_ENTRIES: usize = 2_000;
 
 /// Reads a UDT export sent as a ZIP. `file` names the archive in messages.
 pub fn parse_zip(bytes: &[u8], file: &str) -> Result<ParsedTimetable, TimetableFileError> {
+    crate::timetable::refuse_other_format(bytes, file, TimetableSource::Udt)?;
     let files = read_zip(bytes, file, &ZipLimits::DEFAULT)?;
     let borrowed: Vec<(String, &[u8])> =
         files.iter().map(|(name, data)| (name.clone(), data.as_slice())).collect();
@@ -241,6 +242,7 @@ fn parse_set(
     let (courses, rejections) = builder.finish();
     Ok(ParsedTimetable {
         source: TimetableSource::Udt,
+        school_uai: None,
         first_monday: Some(year.first_monday),
         last_day: Some(year.last_day),
         places: grid.places(),

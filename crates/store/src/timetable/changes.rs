@@ -9,6 +9,7 @@
 //! person, "email")` (`"<change id>:<sequence>"`, given by [`ChangeNotification`]), so that a
 //! second pass sends nothing twice and a later edit is announced again.
 
+use domain::timetable::LessonTime;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::Row;
@@ -16,7 +17,7 @@ use sqlx::Row;
 use super::views::{Borrowed, Selection, pupil_courses, teacher_courses};
 use super::{
     CHANGE_NOTICE_DAYS, CHANGE_OUTBOX_KIND, Occurrence, add_days, administers, audit, code_key,
-    lesson_time, local_today, parse_date, teachers_of_school, zone,
+    lesson_time, local_today, one_line, parse_date, teachers_of_school, zone,
 };
 use crate::directory::membership_clock;
 use crate::outbox::EmailTarget;
@@ -71,6 +72,17 @@ pub struct ChangeNotification {
     pub targets: Vec<EmailTarget>,
 }
 
+/// A lesson that keeps a teacher busy, as the change form names it: where and when (in that
+/// collège's own time), nothing else of that collège's timetable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyLesson {
+    pub school_name: String,
+    /// The collège's IANA zone, in which `date` and `time` are.
+    pub time_zone: String,
+    pub date: Date,
+    pub time: LessonTime,
+}
+
 /// The `notification_deliveries.subject_id` of version `sequence` of change `change_id`.
 pub fn change_delivery_subject(change_id: &str, sequence: i64) -> String {
     format!("{change_id}:{sequence}")
@@ -98,11 +110,6 @@ fn when_fr(date: Date, minute: u16) -> String {
     let weekday = WEEKDAYS_FR[usize::from(domain::timetable::weekday_number(date) - 1) % 7];
     let month = MONTHS_FR[usize::try_from(date.month() - 1).unwrap_or(0) % 12];
     format!("{weekday} {} {month} à {}", date.day(), domain::timetable::LessonTime::clock(minute))
-}
-
-/// The text with control characters (line breaks included) replaced by spaces.
-fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
 }
 
 impl Store {
@@ -176,20 +183,12 @@ impl Store {
 
         let substitute =
             request.substitute_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
-        if let Some(substitute) = substitute {
-            let teaches: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM people p WHERE p.id = $1 AND p.active = 1 AND p.id IN ({})",
-                teachers_of_school("$2")
-            )))
-            .bind(substitute)
-            .bind(&school_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if teaches == 0 {
-                return Err(StoreError::Conflict(
-                    "Le remplaçant choisi n'enseigne pas dans ce collège.".to_owned(),
-                ));
-            }
+        if let Some(substitute) = substitute
+            && !teaches_in(&mut tx, substitute, &school_id).await?
+        {
+            return Err(StoreError::Conflict(
+                "Le remplaçant choisi n'enseigne pas dans ce collège.".to_owned(),
+            ));
         }
         if let Some((date, time)) = request.moved_to {
             domain::timetable::LessonTime::new(time.start_minute, time.end_minute).map_err(
@@ -273,6 +272,71 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether `teacher_id` already teaches, in any collège, at the time an occurrence of
+    /// `target` would take (`date` and `time`, in the course's school's time): the lessons
+    /// that overlap it, cancelled ones and the occurrence itself left out, with only their
+    /// collège and times. For the administrators of the course's school (or the département),
+    /// about a teacher of that school; `NotFound` otherwise. The actor need not be allowed to
+    /// see the teacher's timetable: this answers only "busy, and where".
+    pub async fn teacher_busy(
+        &self,
+        actor_id: &str,
+        target: &ChangeTarget,
+        teacher_id: &str,
+        date: Date,
+        time: LessonTime,
+    ) -> StoreResult<Vec<BusyLesson>> {
+        let course = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT c.school_id, s.time_zone FROM courses c JOIN schools s ON s.id = c.school_id \
+             WHERE c.id = $2 AND s.active = 1 AND {}",
+            administers("$1", "c.school_id")
+        )))
+        .bind(actor_id)
+        .bind(&target.course_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let school_id: String = course.try_get("school_id")?;
+        let time_zone: String = course.try_get("time_zone")?;
+        let mut conn = self.pool().acquire().await?;
+        if !teaches_in(&mut conn, teacher_id, &school_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        drop(conn);
+
+        // A day on either side: the teacher's other collèges may be in other zones.
+        let selection = Selection {
+            set: format!(
+                "SELECT u.course_id, MAX(u.own) AS own, CAST('' AS TEXT) AS for_id, \
+                 CAST('' AS TEXT) AS for_name FROM ({}) u GROUP BY u.course_id",
+                teacher_courses("$1")
+            ),
+            params: vec![teacher_id.to_owned()],
+            from: add_days(date, -1),
+            to: add_days(date, 1),
+            changed_only: false,
+            borrowed: Borrowed::Substitute(teacher_id.to_owned()),
+        };
+        let (start, end) = time.instants(date, &zone(&time_zone));
+        let busy = self
+            .occurrences(&selection)
+            .await?
+            .into_iter()
+            .filter(|o| !o.change.as_ref().is_some_and(|c| c.cancelled))
+            .filter(|o| {
+                !(o.course_id == target.course_id && o.original_date == target.original_date)
+            })
+            .filter(|o| o.start < end && start < o.end)
+            .map(|o| BusyLesson {
+                school_name: o.school_name,
+                time_zone: o.time_zone,
+                date: o.date,
+                time: o.time,
+            })
+            .collect();
+        Ok(busy)
     }
 
     /// The changed occurrences of the next [`super::CHANGE_NOTICE_DAYS`] days that concern the
@@ -475,6 +539,25 @@ fn change_subject(row: &sqlx::any::AnyRow) -> StoreResult<String> {
         return Ok(format!("Évaluation : {label}, {when}"));
     }
     Ok(format!("Cours modifié : {label}, {when}"))
+}
+
+/// Whether the active person `person_id` is a teacher of the school `school_id` (see
+/// `teachers_of_school`), checked from the school's links.
+async fn teaches_in(
+    conn: &mut sqlx::AnyConnection,
+    person_id: &str,
+    school_id: &str,
+) -> StoreResult<bool> {
+    let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM ({}) t JOIN people p ON p.id = t.person_id \
+         WHERE t.person_id = $1 AND p.active = 1",
+        teachers_of_school("$2")
+    )))
+    .bind(person_id)
+    .bind(school_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(found > 0)
 }
 
 /// The id of the school's room named `name` (folded), created if new.

@@ -10,8 +10,8 @@ use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::parse_date;
 use super::views::{current, teacher_schools};
+use super::{one_line, parse_date};
 use crate::directory::membership_clock;
 use crate::{Store, StoreError, StoreResult, new_id, now_unix};
 
@@ -78,11 +78,7 @@ impl Store {
         subject_id: &str,
         label: &str,
     ) -> StoreResult<NewFeed> {
-        let label: String = label
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(MAX_LABEL_CHARS)
-            .collect();
+        let label: String = one_line(label).chars().take(MAX_LABEL_CHARS).collect();
         let label = match label.trim() {
             "" => "Emploi du temps".to_owned(),
             text => text.to_owned(),

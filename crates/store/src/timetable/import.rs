@@ -1,11 +1,18 @@
 //! The import of one parsed timetable file into one school, in one transaction: the school
 //! year and the slot grid, the rooms (matched by folded name, created when new), and the
-//! courses of the file's source and scope, each matched to the school's teachers, classes and
-//! groups and compared with what is stored (created, updated with its sequence bumped,
-//! unchanged, or removed when the file no longer has it). Cancelled weeks or dates of the file
+//! courses of the file's scope, each matched to the school's teachers, classes and groups and
+//! compared with what is stored (created, updated with its sequence bumped, unchanged, or
+//! removed when the file no longer has it; a school-wide import also removes the school-wide
+//! courses of another format, and its report says so). Cancelled weeks or dates of the file
 //! become `course_changes` of origin `import`, replaced at each import; manual changes stay.
 //! The run is recorded in `timetable_imports` with its report; it does not parse files (see
 //! `formats::timetable`).
+//!
+//! **Refusals.** A file that names another school's UAI is refused; so, unless the caller
+//! confirms ([`ImportOptions`]), is one that would remove or change more than half of the
+//! scope's courses while fewer than half of its teacher names are in the directory, or remove
+//! every course of the scope and create none. The transaction is rolled back and the run is
+//! recorded as refused.
 //!
 //! **Matching.** A teacher is matched by national id (`people.external_id`), else by folded
 //! names ("last first", or a last name with an initial or alone when the file gives no more);
@@ -34,7 +41,8 @@ use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 /// Which courses an import replaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportScope {
-    /// The whole school's courses of that source (EDT, UDT).
+    /// Every school-wide course of the school, whatever format it was imported from (EDT,
+    /// UDT): a school has one timetable.
     School,
     /// An iCalendar feed of one class (`classes.id`): every course attaches to it.
     Class(String),
@@ -51,6 +59,40 @@ impl ImportScope {
             ImportScope::Teacher(id) => format!("teacher:{id}"),
         }
     }
+}
+
+/// How an import is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The person saw the safety refusal of this file (see [`Store::import_timetable_with`])
+    /// and asked to apply it anyway.
+    pub confirmed: bool,
+}
+
+/// What became of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimetableImportOutcome {
+    Applied(TimetableImportReport),
+    /// Nothing was written; the refusal is recorded in the list of runs.
+    Refused(ImportRefusal),
+}
+
+/// Why an import was refused whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRefusal {
+    /// In French, with the counts that led to it.
+    pub reason: String,
+    /// Whether the same file is applied when the caller confirms ([`ImportOptions`]); a file
+    /// of another school never is.
+    pub confirmable: bool,
+}
+
+/// School-wide courses of another format that an import removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplacedTimetable {
+    /// `courses.source` of the removed courses (`"edt"`, `"udt"`, `"ical"`).
+    pub source: String,
+    pub courses: u64,
 }
 
 /// A name of the file that matched nobody, or more than one, in the school's directory.
@@ -77,6 +119,9 @@ pub struct TimetableImportReport {
     pub rejections: Vec<Rejection>,
     pub notices: Vec<Rejection>,
     pub problems: Vec<MatchProblem>,
+    /// The timetables of other formats this school-wide import replaced (their courses are
+    /// counted in `removed`).
+    pub replaced: Vec<ReplacedTimetable>,
 }
 
 /// A past import, as the console lists it.
@@ -105,6 +150,7 @@ struct StoredReport {
     rejections: Vec<StoredRejection>,
     notices: Vec<StoredRejection>,
     problems: Vec<MatchProblem>,
+    replaced: Vec<ReplacedTimetable>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -333,6 +379,9 @@ struct Plan<'a> {
     rejections: Vec<Rejection>,
     notices: Vec<Rejection>,
     problems: BTreeMap<(String, String), MatchProblem>,
+    /// The distinct teacher names of the file, and those that matched one teacher.
+    teacher_names: BTreeSet<String>,
+    matched_teacher_names: BTreeSet<String>,
 }
 
 impl Plan<'_> {
@@ -408,8 +457,12 @@ impl Plan<'_> {
         let mut unmatched = BTreeSet::new();
         for party in &course.teachers {
             let label = teacher_label(party);
+            if !label.is_empty() {
+                self.teacher_names.insert(label.clone());
+            }
             match self.directory.teacher(party) {
                 Found::One(id) => {
+                    self.matched_teacher_names.insert(label);
                     teachers.insert(id);
                 }
                 Found::Many(n) => {
@@ -528,12 +581,12 @@ fn subject_label(course: &ParsedCourse) -> String {
 }
 
 impl Store {
-    /// Applies `parsed` to school `school_id` in one transaction and records the run. Teachers,
-    /// classes and groups are matched to the school's directory by national id, else by folded
-    /// names; an ambiguous or unknown name is reported, never guessed. Courses of the same
-    /// source and scope that the file no longer holds are removed; changed ones get their
-    /// sequence bumped. `actor_id` must administer the school (or the département), or be `None`
-    /// for the CLI and the demo.
+    /// Applies `parsed` as [`Store::import_timetable_with`] does without confirmation; a
+    /// refusal is a [`StoreError::Conflict`] with its French reason (and recorded as refused).
+    ///
+    /// # Errors
+    /// `NotFound` when `actor_id` may not import into the school or the scope is not the
+    /// school's; `Conflict` when the import is refused.
     pub async fn import_timetable(
         &self,
         actor_id: Option<&str>,
@@ -542,12 +595,51 @@ impl Store {
         parsed: &ParsedTimetable,
         scope: &ImportScope,
     ) -> StoreResult<TimetableImportReport> {
+        let options = ImportOptions { confirmed: false };
+        let outcome =
+            self.import_timetable_with(actor_id, school_id, file_name, parsed, scope, options);
+        match outcome.await? {
+            TimetableImportOutcome::Applied(report) => Ok(report),
+            TimetableImportOutcome::Refused(refusal) => Err(StoreError::Conflict(refusal.reason)),
+        }
+    }
+
+    /// Applies `parsed` to school `school_id` in one transaction and records the run. Teachers,
+    /// classes and groups are matched to the school's directory by national id, else by folded
+    /// names; an ambiguous or unknown name is reported, never guessed. The courses of the scope
+    /// that the file no longer holds are removed (for a school-wide import, every school-wide
+    /// course of another format too: a school has one timetable); changed ones get their
+    /// sequence bumped. `actor_id` must administer the school (or the département), or be
+    /// `None` for the CLI and the demo.
+    ///
+    /// **Refusals.** Nothing is written, and the run is recorded as refused, when the file
+    /// names another school's UAI; and, unless `options.confirmed`, when the import would
+    /// remove or change more than half of the scope's courses while fewer than half of the
+    /// teacher names of the file are in the directory (another collège's file), or would remove
+    /// every course of the scope and create none (an empty or unrelated file).
+    ///
+    /// # Errors
+    /// `NotFound` when `actor_id` may not import into the school or the scope is not the
+    /// school's.
+    pub async fn import_timetable_with(
+        &self,
+        actor_id: Option<&str>,
+        school_id: &str,
+        file_name: &str,
+        parsed: &ParsedTimetable,
+        scope: &ImportScope,
+        options: ImportOptions,
+    ) -> StoreResult<TimetableImportOutcome> {
         let source = parsed.source.as_str();
         let scope_key = scope.stored();
         let now = now_unix();
         let mut tx = self.begin_write().await?;
         let time_zone = administered_school_zone(&mut tx, actor_id, school_id).await?;
         check_scope(&mut tx, school_id, scope).await?;
+        if let Some(reason) = other_school(&mut tx, school_id, parsed).await? {
+            tx.rollback().await?;
+            return self.refuse(actor_id, school_id, source, file_name, reason, false).await;
+        }
 
         let mut rejections = Vec::new();
         let year =
@@ -565,6 +657,8 @@ impl Store {
             rejections,
             notices: Vec::new(),
             problems: BTreeMap::new(),
+            teacher_names: BTreeSet::new(),
+            matched_teacher_names: BTreeSet::new(),
         };
         let mut seen_keys = BTreeSet::new();
         for course in &parsed.courses {
@@ -582,8 +676,14 @@ impl Store {
         if !rooms.is_empty() {
             rooms.execute(&mut tx).await?;
         }
-        let counts =
-            write_courses(&mut tx, school_id, source, &scope_key, &plan.courses, now).await?;
+        let target = Target { school_id, source, scope: &scope_key };
+        let counts = write_courses(&mut tx, &target, &plan.courses, now).await?;
+        if !options.confirmed
+            && let Some(reason) = unsafe_import(&counts, &plan, scope)
+        {
+            tx.rollback().await?;
+            return self.refuse(actor_id, school_id, source, file_name, reason, true).await;
+        }
 
         let mut report = TimetableImportReport {
             id: new_id(),
@@ -594,39 +694,10 @@ impl Store {
             rejections: parsed.rejections.iter().cloned().chain(plan.rejections).collect(),
             notices: parsed.notices.iter().cloned().chain(plan.notices).collect(),
             problems: plan.problems.into_values().collect(),
+            replaced: counts.replaced,
         };
         report.problems.sort_by(|a, b| (&a.kind, &a.label).cmp(&(&b.kind, &b.label)));
-        let stored = StoredReport {
-            rejections: report.rejections.iter().map(StoredRejection::from).collect(),
-            notices: report.notices.iter().map(StoredRejection::from).collect(),
-            problems: report.problems.clone(),
-        };
-        let json = serde_json::to_string(&stored)
-            .map_err(|error| StoreError::Corrupt(format!("report: {error}")))?;
-        sqlx::query(
-            "INSERT INTO timetable_imports (id, school_id, source, file_name, started_by, \
-             created_at, outcome, courses_created, courses_updated, courses_unchanged, \
-             courses_removed, report) VALUES ($1, $2, $3, $4, $5, $6, 'applied', $7, $8, $9, \
-             $10, $11)",
-        )
-        .bind(&report.id)
-        .bind(school_id)
-        .bind(source)
-        .bind(file_name)
-        .bind(actor_id.map(str::to_owned))
-        .bind(now)
-        .bind(to_i64(report.created))
-        .bind(to_i64(report.updated))
-        .bind(to_i64(report.unchanged))
-        .bind(to_i64(report.removed))
-        .bind(json)
-        .execute(&mut *tx)
-        .await?;
-        let detail = format!(
-            "{source} {file_name} : {} créés, {} modifiés, {} inchangés, {} supprimés",
-            report.created, report.updated, report.unchanged, report.removed
-        );
-        audit(&mut tx, actor_id, "timetable_imported", school_id, &detail).await?;
+        record_applied(&mut tx, actor_id, school_id, source, file_name, &report, now).await?;
         tx.commit().await?;
 
         // The planner keeps plans made while the tables were empty otherwise.
@@ -638,7 +709,21 @@ impl Store {
             .execute(self.pool())
             .await?;
         }
-        Ok(report)
+        Ok(TimetableImportOutcome::Applied(report))
+    }
+
+    /// Records an import refused after its transaction was rolled back, and says why.
+    async fn refuse(
+        &self,
+        actor_id: Option<&str>,
+        school_id: &str,
+        source: &str,
+        file_name: &str,
+        reason: String,
+        confirmable: bool,
+    ) -> StoreResult<TimetableImportOutcome> {
+        self.record_refused_timetable(actor_id, school_id, source, file_name, &reason).await?;
+        Ok(TimetableImportOutcome::Refused(ImportRefusal { reason, confirmable }))
     }
 
     /// Records a file refused whole, for the console's list.
@@ -725,6 +810,7 @@ impl Store {
                 rejections: stored.rejections.into_iter().map(Rejection::from).collect(),
                 notices: stored.notices.into_iter().map(Rejection::from).collect(),
                 problems: stored.problems,
+                replaced: stored.replaced,
             };
             imports.push((summary, report));
         }
@@ -734,6 +820,107 @@ impl Store {
 
 fn to_i64(count: u64) -> i64 {
     i64::try_from(count).unwrap_or(i64::MAX)
+}
+
+/// Writes the run of an applied import and its audit line.
+async fn record_applied(
+    conn: &mut sqlx::AnyConnection,
+    actor_id: Option<&str>,
+    school_id: &str,
+    source: &str,
+    file_name: &str,
+    report: &TimetableImportReport,
+    now: i64,
+) -> StoreResult<()> {
+    let stored = StoredReport {
+        rejections: report.rejections.iter().map(StoredRejection::from).collect(),
+        notices: report.notices.iter().map(StoredRejection::from).collect(),
+        problems: report.problems.clone(),
+        replaced: report.replaced.clone(),
+    };
+    let json = serde_json::to_string(&stored)
+        .map_err(|error| StoreError::Corrupt(format!("report: {error}")))?;
+    sqlx::query(
+        "INSERT INTO timetable_imports (id, school_id, source, file_name, started_by, \
+         created_at, outcome, courses_created, courses_updated, courses_unchanged, \
+         courses_removed, report) VALUES ($1, $2, $3, $4, $5, $6, 'applied', $7, $8, $9, \
+         $10, $11)",
+    )
+    .bind(&report.id)
+    .bind(school_id)
+    .bind(source)
+    .bind(file_name)
+    .bind(actor_id.map(str::to_owned))
+    .bind(now)
+    .bind(to_i64(report.created))
+    .bind(to_i64(report.updated))
+    .bind(to_i64(report.unchanged))
+    .bind(to_i64(report.removed))
+    .bind(json)
+    .execute(&mut *conn)
+    .await?;
+    let detail = format!(
+        "{source} {file_name} : {} créés, {} modifiés, {} inchangés, {} supprimés",
+        report.created, report.updated, report.unchanged, report.removed
+    );
+    audit(conn, actor_id, "timetable_imported", school_id, &detail).await
+}
+
+/// Why the file is another school's, when it names a UAI that is not the school's.
+async fn other_school(
+    conn: &mut sqlx::AnyConnection,
+    school_id: &str,
+    parsed: &ParsedTimetable,
+) -> StoreResult<Option<String>> {
+    let Some(named) = parsed.school_uai.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let uai: String = sqlx::query_scalar("SELECT uai FROM schools WHERE id = $1")
+        .bind(school_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if named.eq_ignore_ascii_case(uai.trim()) {
+        return Ok(None);
+    }
+    let shown: String = named.chars().filter(char::is_ascii_alphanumeric).take(16).collect();
+    Ok(Some(format!(
+        "ce fichier est l'emploi du temps de l'établissement d'UAI {shown}, pas de celui-ci \
+         ({}) : importez l'export de ce collège",
+        uai.trim()
+    )))
+}
+
+/// Why applying this import unconfirmed would be unsafe, when it would: most of the scope's
+/// courses removed or changed by a file whose teachers are mostly unknown here, or every
+/// course of the scope removed and none created.
+fn unsafe_import(counts: &Counts, plan: &Plan<'_>, scope: &ImportScope) -> Option<String> {
+    let existing = counts.existing;
+    if existing == 0 {
+        return None;
+    }
+    let whose = match scope {
+        ImportScope::School => "de l'établissement",
+        ImportScope::Class(_) => "de la classe",
+        ImportScope::Teacher(_) => "de l'enseignant",
+    };
+    if counts.removed == existing && counts.created == 0 {
+        return Some(format!(
+            "cet import retirerait les {existing} cours {whose} sans en créer aucun : le \
+             fichier est vide ou ne correspond pas"
+        ));
+    }
+
+    let touched = counts.removed + counts.updated;
+    let names = plan.teacher_names.len() as u64;
+    let matched = plan.matched_teacher_names.len() as u64;
+    if touched * 2 > existing && names > 0 && matched * 2 < names {
+        return Some(format!(
+            "cet import retirerait ou modifierait {touched} des {existing} cours {whose}, alors \
+             que seuls {matched} des {names} enseignants nommés par le fichier sont dans \
+             l'annuaire : ce fichier est peut-être celui d'un autre collège"
+        ));
+    }
+    None
 }
 
 /// The time zone of the active school `school_id` when `actor_id` administers it (or is
@@ -925,36 +1112,75 @@ async fn load_directory(conn: &mut sqlx::AnyConnection, school_id: &str) -> Stor
 
 #[derive(Default)]
 struct Counts {
+    /// The courses of the scope before the import.
+    existing: u64,
     created: u64,
     updated: u64,
     unchanged: u64,
     removed: u64,
+    replaced: Vec<ReplacedTimetable>,
 }
 
-/// Compares the planned courses with the stored ones of the same source and scope and writes
-/// the difference, then the cancellations of the file.
+/// Where an import writes: a school, the file's source, and the stored scope (`""` for the
+/// school-wide courses).
+struct Target<'a> {
+    school_id: &'a str,
+    source: &'a str,
+    scope: &'a str,
+}
+
+/// A stored course of the scope: its id, fingerprint and source.
+struct StoredCourse {
+    id: String,
+    fingerprint: String,
+    source: String,
+}
+
+/// The stored courses an import replaces: those of its source and scope by source key, and,
+/// for a school-wide import, the school-wide courses of every other source (all removed).
+async fn replaced_courses(
+    conn: &mut sqlx::AnyConnection,
+    target: &Target<'_>,
+) -> StoreResult<(HashMap<String, StoredCourse>, Vec<StoredCourse>)> {
+    let rows = sqlx::query(
+        "SELECT id, source, source_key, fingerprint FROM courses \
+         WHERE school_id = $1 AND source_scope = $3 AND (source = $2 OR $3 = '')",
+    )
+    .bind(target.school_id)
+    .bind(target.source)
+    .bind(target.scope)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut same = HashMap::with_capacity(rows.len());
+    let mut others = Vec::new();
+    for row in &rows {
+        let course = StoredCourse {
+            id: row.try_get("id")?,
+            fingerprint: row.try_get("fingerprint")?,
+            source: row.try_get("source")?,
+        };
+        if course.source == target.source {
+            same.insert(row.try_get("source_key")?, course);
+        } else {
+            others.push(course);
+        }
+    }
+    Ok((same, others))
+}
+
+/// Compares the planned courses with the stored ones they replace and writes the difference,
+/// then the cancellations of the file.
 async fn write_courses(
     conn: &mut sqlx::AnyConnection,
-    school_id: &str,
-    source: &str,
-    scope: &str,
+    target: &Target<'_>,
     planned: &[Planned],
     now: i64,
 ) -> StoreResult<Counts> {
-    let stored: HashMap<String, (String, String)> = sqlx::query(
-        "SELECT id, source_key, fingerprint FROM courses \
-         WHERE school_id = $1 AND source = $2 AND source_scope = $3",
-    )
-    .bind(school_id)
-    .bind(source)
-    .bind(scope)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|row| Ok((row.try_get("source_key")?, (row.try_get("id")?, row.try_get("fingerprint")?))))
-    .collect::<StoreResult<_>>()?;
+    let Target { school_id, source, scope } = *target;
+    let (stored, others) = replaced_courses(conn, target).await?;
 
-    let mut counts = Counts::default();
+    let existing = (stored.len() + others.len()) as u64;
+    let mut counts = Counts { existing, ..Counts::default() };
     let mut inserts = Rows::new(
         "INSERT INTO courses (id, school_id, source, source_key, source_scope, subject_code, \
          subject_label, weekday, start_minute, end_minute, weeks, fingerprint, sequence, \
@@ -967,7 +1193,7 @@ async fn write_courses(
     let mut resolved: Vec<(String, bool)> = Vec::with_capacity(planned.len());
     for course in planned {
         let fingerprint = course.fingerprint();
-        match stored.get(&course.key) {
+        match stored.get(&course.key).map(|stored| (&stored.id, &stored.fingerprint)) {
             Some((id, old)) if *old == fingerprint => {
                 counts.unchanged += 1;
                 resolved.push((id.clone(), false));
@@ -1022,12 +1248,21 @@ async fn write_courses(
     }
 
     let kept: BTreeSet<&str> = planned.iter().map(|course| course.key.as_str()).collect();
-    let gone: Vec<String> = stored
+    let mut gone: Vec<String> = stored
         .iter()
         .filter(|(key, _)| !kept.contains(key.as_str()))
-        .map(|(_, (id, _))| id.clone())
+        .map(|(_, course)| course.id.clone())
         .collect();
+    let mut replaced: BTreeMap<&str, u64> = BTreeMap::new();
+    for course in &others {
+        gone.push(course.id.clone());
+        *replaced.entry(course.source.as_str()).or_default() += 1;
+    }
     counts.removed = gone.len() as u64;
+    counts.replaced = replaced
+        .into_iter()
+        .map(|(source, courses)| ReplacedTimetable { source: source.to_owned(), courses })
+        .collect();
     if !gone.is_empty() {
         execute_in(conn, "DELETE FROM courses WHERE id", "", &[], &gone).await?;
     }

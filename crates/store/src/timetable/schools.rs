@@ -74,11 +74,14 @@ impl Store {
         viewer_id: &str,
         school_id: &str,
     ) -> StoreResult<Vec<LessonTeacher>> {
+        // The list starts from the school's links (bound to `$2`, not to `s.id`) and joins
+        // people by id: see `teachers_of_school`.
         let sql = format!(
             "SELECT p.id, p.first_name || ' ' || p.last_name AS name FROM schools s \
-             LEFT JOIN people p ON p.active = 1 AND p.id IN ({}) \
+             LEFT JOIN ({}) t ON 1 = 1 \
+             LEFT JOIN people p ON p.id = t.person_id AND p.active = 1 \
              WHERE s.id = $2 AND {} ORDER BY p.last_name, p.first_name, p.id",
-            teachers_of_school("s.id"),
+            teachers_of_school("$2"),
             may_list()
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -550,7 +550,9 @@ impl Store {
         Ok(())
     }
 
-    /// The rooms of a school, for the room view's picker (adults of the school only).
+    /// The rooms of a school that a course or a change uses, for the room view's picker and
+    /// the change form's suggestions (adults of the school only). A room typed once in the
+    /// change form and no longer used by any change is not offered again.
     pub async fn school_rooms(
         &self,
         viewer_id: &str,
@@ -558,6 +560,8 @@ impl Store {
     ) -> StoreResult<Vec<RoomRef>> {
         let sql = format!(
             "SELECT r.id, r.name FROM schools s LEFT JOIN rooms r ON r.school_id = s.id \
+               AND (EXISTS (SELECT 1 FROM course_rooms cr WHERE cr.room_id = r.id) \
+                 OR EXISTS (SELECT 1 FROM course_changes ch WHERE ch.new_room_id = r.id)) \
              WHERE s.id = $2 AND s.active = 1 AND ({} OR {} OR {DEPARTEMENT_ADMIN}) \
              ORDER BY r.name, r.id",
             adult_of("s.id"),

@@ -155,6 +155,7 @@ pub fn with(
 pub fn edt(courses: Vec<ParsedCourse>) -> ParsedTimetable {
     ParsedTimetable {
         source: TimetableSource::Edt,
+        school_uai: None,
         first_monday: Some(FIRST_MONDAY),
         last_day: Some(LAST_DAY),
         places: vec![(1, at((8, 0), (9, 0))), (2, at((9, 0), (10, 0)))],
@@ -168,6 +169,7 @@ pub fn edt(courses: Vec<ParsedCourse>) -> ParsedTimetable {
 pub fn ical(courses: Vec<ParsedCourse>) -> ParsedTimetable {
     ParsedTimetable {
         source: TimetableSource::Ical,
+        school_uai: None,
         first_monday: None,
         last_day: None,
         places: Vec::new(),

@@ -21,7 +21,7 @@ use crate::error::{AppError, percent_encode};
 use crate::form::Fields;
 use crate::session::Viewer;
 use crate::templates::{Chrome, render};
-use crate::timetable::{LessonView, french_date, parse_date, plausible_id};
+use crate::timetable::{LessonView, french_date, french_day, parse_date, plausible_id, zone_note};
 
 /// The longest note, in characters.
 const MAX_NOTE_CHARS: usize = 500;
@@ -45,6 +45,10 @@ pub(crate) struct ChangeForm {
     pub(crate) substitute_error: Option<String>,
     pub(crate) note_error: Option<String>,
     pub(crate) error: Option<String>,
+    /// The substitute already teaches at that time: where and when.
+    pub(crate) conflict: Option<String>,
+    /// « Confirmer malgré le conflit » is ticked.
+    pub(crate) confirm: bool,
 }
 
 impl ChangeForm {
@@ -54,6 +58,7 @@ impl ChangeForm {
             || self.substitute_error.is_some()
             || self.note_error.is_some()
             || self.error.is_some()
+            || self.conflict.is_some()
     }
 }
 
@@ -67,6 +72,8 @@ pub(crate) struct ChangePage {
     pub(crate) date_label: String,
     pub(crate) lesson: Option<LessonView>,
     pub(crate) teachers: Vec<LessonTeacher>,
+    /// The rooms a course or a change uses, suggested (a new name is still accepted).
+    pub(crate) rooms: Vec<String>,
     pub(crate) form: ChangeForm,
     pub(crate) notice: Option<&'static str>,
     pub(crate) year: String,
@@ -160,6 +167,7 @@ async fn change_page(
     teachers: Vec<LessonTeacher>,
 ) -> Result<Response, AppError> {
     let year = school_year(state, &target.school, target.date).await;
+    let rooms = state.store.school_rooms(viewer.id(), &target.school.id).await?;
     let html = render(&ChangePage {
         chrome: viewer_chrome("Modifier une séance", viewer),
         csrf: viewer.csrf_token.clone(),
@@ -174,6 +182,7 @@ async fn change_page(
         date_label: french_date(target.date),
         lesson: occurrence.map(|o| LessonView::of(o, viewer, None)),
         teachers,
+        rooms: rooms.into_iter().map(|room| room.name).collect(),
         form,
         notice,
         year: format!("du {} au {}", french_date(year.first_monday), french_date(year.last_day)),
@@ -222,6 +231,7 @@ fn read_form(
         room: fields.get("salle").trim().to_owned(),
         substitute: fields.get("remplacant").trim().to_owned(),
         note: fields.get("note").trim().to_owned(),
+        confirm: fields.get("malgre_conflit") == "1",
         ..ChangeForm::default()
     };
     let mut request = ChangeRequest {
@@ -291,6 +301,57 @@ fn read_move(
     Ok(Some((date, time)))
 }
 
+/// When the request names a substitute who already teaches (in any collège) at the time the
+/// lesson would take, the French sentence that says where and when; `None` when they are free.
+async fn busy_substitute(
+    state: &AppState,
+    viewer: &Viewer,
+    target: &Target,
+    request: &ChangeRequest,
+    teachers: &[LessonTeacher],
+) -> Result<Option<String>, AppError> {
+    let Some(substitute) = request.substitute_id.as_deref() else { return Ok(None) };
+    let Some(occurrence) = find_occurrence(state, viewer, target).await? else {
+        return Ok(None);
+    };
+    let planned = occurrence.change.as_ref().and_then(|c| c.moved_from).map(|(_, time)| time);
+    let (date, time) =
+        request.moved_to.unwrap_or((target.date, planned.unwrap_or(occurrence.time)));
+    let change_target =
+        ChangeTarget { course_id: target.course_id.clone(), original_date: target.date };
+    let busy =
+        match state.store.teacher_busy(viewer.id(), &change_target, substitute, date, time).await {
+            Ok(busy) => busy,
+            Err(store::StoreError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+    if busy.is_empty() {
+        return Ok(None);
+    }
+
+    let name = teachers.iter().find(|t| t.id == substitute).map_or("Ce remplaçant", |t| &t.name);
+    let lessons: Vec<String> = busy
+        .iter()
+        .map(|lesson| {
+            let zone = zone_note(&lesson.time_zone, &occurrence.time_zone)
+                .map(|note| format!(" ({note})"))
+                .unwrap_or_default();
+            format!(
+                "{}, {} {}–{}{zone}",
+                lesson.school_name,
+                french_day(lesson.date),
+                LessonTime::clock(lesson.time.start_minute),
+                LessonTime::clock(lesson.time.end_minute)
+            )
+        })
+        .collect();
+    Ok(Some(format!(
+        "{name} a déjà cours à ce moment-là : {}. Cochez « Confirmer malgré le conflit » pour \
+         enregistrer quand même.",
+        lessons.join(" ; ")
+    )))
+}
+
 pub(crate) async fn save(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -311,6 +372,9 @@ pub(crate) async fn save(
     } else {
         read_form(&fields, target.date, &year, &teachers)
     };
+    if !form.has_errors() && !form.confirm {
+        form.conflict = busy_substitute(&state, &viewer, &target, &request, &teachers).await?;
+    }
     if form.has_errors() {
         let occurrence = find_occurrence(&state, &viewer, &target).await?;
         let status = StatusCode::UNPROCESSABLE_ENTITY;

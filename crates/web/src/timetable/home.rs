@@ -59,7 +59,7 @@ pub(crate) async fn home_card(
         .occurrences
         .iter()
         .filter(|o| o.date == today)
-        .map(|o| LessonView::of(o, viewer, None))
+        .map(|o| LessonView::of(o, viewer, None).in_page_zone(o, &timetable.time_zone))
         .collect();
     let upcoming = state
         .store
@@ -69,7 +69,7 @@ pub(crate) async fn home_card(
         .map(|o| UpcomingLine {
             day: french_day(o.date),
             for_person: o.for_person.as_ref().map(|p| p.name.clone()),
-            lesson: LessonView::of(o, viewer, None),
+            lesson: LessonView::of(o, viewer, None).in_page_zone(o, &timetable.time_zone),
         })
         .collect();
     Ok(Some(HomeCard { day: french_day(today), lessons, show_school, upcoming, link }))

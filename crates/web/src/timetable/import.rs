@@ -3,8 +3,11 @@
 //! an iCalendar file for one class or one teacher of the school), the file read by
 //! `formats::timetable`, applied by `Store::import_timetable`, and its report shown (counts,
 //! records left out with their file and line, notices, names matched to nobody or to several
-//! people). A file refused whole shows its located reason and is recorded as refused. The
-//! school's last imports are listed under the form.
+//! people, the timetable of the other format it replaced). A file refused whole shows its
+//! located reason and is recorded as refused; an import the store finds unsafe (another
+//! collège's file, or one that would wipe its scope) is refused with its counts and a « Remplacer
+//! quand même » box, sent again with the file. The school's last imports are listed under the
+//! form, their file names cleaned up for display (no path, no bidirectional controls, capped).
 
 use askama::Template;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
@@ -14,7 +17,9 @@ use axum::response::{Html, IntoResponse, Response};
 use domain::timetable::SchoolYear;
 use formats::timetable::{MAX_FILE_BYTES, ParsedTimetable, TimetableFileError, TimetableSource};
 use store::directory::SchoolRef;
-use store::timetable::{ImportScope, LessonTeacher, TimetableImportReport};
+use store::timetable::{
+    ImportOptions, ImportScope, LessonTeacher, TimetableImportOutcome, TimetableImportReport,
+};
 
 use crate::AppState;
 use crate::accounts::viewer_chrome;
@@ -34,6 +39,7 @@ const IMPORTS_SHOWN: i64 = 10;
 /// One line of a report.
 pub(crate) struct RejectionLine {
     pub(crate) file: String,
+    /// 0 when it concerns the file as a whole (shown without a line).
     pub(crate) line: u64,
     pub(crate) record: String,
     pub(crate) reason: String,
@@ -50,6 +56,8 @@ pub(crate) struct ProblemLine {
 /// An import's report as the page shows it.
 pub(crate) struct ReportView {
     pub(crate) counts: String,
+    /// « Remplace l'emploi du temps importé au format … », one line per format replaced.
+    pub(crate) replaced: Vec<String>,
     pub(crate) rejections: Vec<RejectionLine>,
     pub(crate) notices: Vec<RejectionLine>,
     pub(crate) problems: Vec<ProblemLine>,
@@ -60,7 +68,7 @@ impl ReportView {
         let lines = |list: &[formats::timetable::Rejection]| {
             list.iter()
                 .map(|r| RejectionLine {
-                    file: r.file.clone(),
+                    file: display_name(&r.file),
                     line: r.line,
                     record: r.record.clone(),
                     reason: r.reason.clone(),
@@ -69,6 +77,19 @@ impl ReportView {
         };
         ReportView {
             counts: counts(report.created, report.updated, report.unchanged, report.removed),
+            replaced: report
+                .replaced
+                .iter()
+                .map(|replaced| {
+                    let format = TimetableSource::parse(&replaced.source)
+                        .map_or_else(|| replaced.source.clone(), |s| s.label().to_owned());
+                    format!(
+                        "Cet import remplace l'emploi du temps importé au format {format} : ses \
+                         {} cours ont été retirés.",
+                        replaced.courses
+                    )
+                })
+                .collect(),
             rejections: lines(&report.rejections),
             notices: lines(&report.notices),
             problems: report
@@ -121,6 +142,8 @@ pub(crate) struct ImportPage {
     pub(crate) classes: Vec<TargetChoice>,
     pub(crate) teachers: Vec<TargetChoice>,
     pub(crate) error: Option<String>,
+    /// The refusal can be overridden: the form shows « Remplacer quand même ».
+    pub(crate) confirmable: bool,
     pub(crate) report: Option<ReportView>,
     pub(crate) file_name: String,
     pub(crate) past: Vec<PastImport>,
@@ -152,6 +175,7 @@ struct Outcome {
     target: String,
     file_name: String,
     error: Option<String>,
+    confirmable: bool,
     report: Option<ReportView>,
 }
 
@@ -171,7 +195,7 @@ async fn page(
             date: crate::news::french_datetime(summary.created_at, &setup.zone).0,
             source: TimetableSource::parse(&summary.source)
                 .map_or_else(|| summary.source.clone(), |s| s.label().to_owned()),
-            file_name: summary.file_name,
+            file_name: display_name(&summary.file_name),
             outcome: if summary.outcome == "refused" {
                 "Fichier refusé".to_owned()
             } else {
@@ -205,6 +229,7 @@ async fn page(
         school: setup.school,
         format: if outcome.format.is_empty() { "edt".to_owned() } else { outcome.format },
         error: outcome.error,
+        confirmable: outcome.confirmable,
         report: outcome.report,
         file_name: outcome.file_name,
         past,
@@ -244,9 +269,10 @@ impl Submission {
     }
 }
 
+/// A body over the route's limit names the file's limit: on this form, only the file is large.
 fn multipart_error(error: &MultipartError) -> AppError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge
+        AppError::FileTooLarge { limit_mb: MAX_FILE_BYTES / (1024 * 1024) }
     } else {
         AppError::BadRequest("Le formulaire envoyé est mal formé.")
     }
@@ -300,12 +326,28 @@ async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppErro
     Ok(submission)
 }
 
-/// The last part of an uploaded file's name, without control characters, 200 characters at
-/// most (it is shown in reports and stored with the run).
+/// An uploaded or reported file's name as it is stored and shown: `domain::files::display_name`
+/// (the last part of the path, no control, bidirectional or invisible characters), its
+/// extension kept as typed, and an ellipsis ending a name cut at the length cap.
 fn display_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    if clean.trim().is_empty() { "fichier".to_owned() } else { clean.trim().to_owned() }
+    let max = domain::files::MAX_DISPLAY_NAME_CHARS;
+    let clean = domain::files::display_name(name, "");
+    if clean.chars().count() < max {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// A file refused whole, as the page says it: the cleaned file name, the line when there is
+/// one, and the reason.
+fn refusal_text(error: &TimetableFileError) -> String {
+    let file = display_name(&error.file);
+    match error.line {
+        0 => format!("{file} : {}", error.reason),
+        line => format!("{file}, ligne {line} : {}", error.reason),
+    }
 }
 
 /// Reads the file in the chosen format, off the request threads (a big file takes a while);
@@ -428,7 +470,7 @@ pub(crate) async fn upload(
     let parsed = match parse(&state, &setup, source, upload).await? {
         Ok(parsed) => parsed,
         Err(error) => {
-            let reason = error.to_string();
+            let reason = refusal_text(&error);
             state
                 .store
                 .record_refused_timetable(
@@ -447,12 +489,20 @@ pub(crate) async fn upload(
         }
     };
 
+    let options = ImportOptions { confirmed: submission.get("confirmer") == "1" };
     let imported = state
         .store
-        .import_timetable(Some(viewer.id()), &setup.school.id, &file_name, &parsed, &scope)
+        .import_timetable_with(
+            Some(viewer.id()),
+            &setup.school.id,
+            &file_name,
+            &parsed,
+            &scope,
+            options,
+        )
         .await;
     match imported {
-        Ok(report) => {
+        Ok(TimetableImportOutcome::Applied(report)) => {
             tracing::info!(
                 person.id = %viewer.id(), school.id = %setup.school.id,
                 created = report.created, updated = report.updated, removed = report.removed,
@@ -460,6 +510,16 @@ pub(crate) async fn upload(
             );
             outcome.report = Some(ReportView::of(&report));
             page(&state, &viewer, setup, outcome, StatusCode::OK).await
+        }
+        Ok(TimetableImportOutcome::Refused(refusal)) => {
+            tracing::info!(
+                person.id = %viewer.id(), school.id = %setup.school.id,
+                confirmable = refusal.confirmable, "timetable import refused"
+            );
+            outcome.error =
+                Some(format!("Import refusé, rien n'a été changé : {}.", refusal.reason));
+            outcome.confirmable = refusal.confirmable;
+            page(&state, &viewer, setup, outcome, unprocessable).await
         }
         Err(store::StoreError::Conflict(reason)) => {
             outcome.error = Some(format!("Import refusé, rien n'a été changé : {reason}"));
@@ -478,5 +538,14 @@ mod tests {
         assert_eq!(display_name("C:\\exports\\edt.xml"), "edt.xml");
         assert_eq!(display_name("../../etc/passwd"), "passwd");
         assert_eq!(display_name("\u{7}"), "fichier");
+    }
+
+    #[test]
+    fn shown_names_lose_bidi_controls_and_long_ones_end_with_an_ellipsis() {
+        assert_eq!(display_name("emploi\u{202E}lmx.exe"), "emploilmx.exe");
+        let long = format!("{}.xml", "a".repeat(300));
+        let shown = display_name(&long);
+        assert_eq!(shown.chars().count(), domain::files::MAX_DISPLAY_NAME_CHARS);
+        assert!(shown.ends_with('…'), "{shown}");
     }
 }

@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
 use domain::profile::Profile;
-use jiff::Timestamp;
 use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
 use store::timetable::{Timetable, TimetableSubject};
 
 use crate::AppState;
@@ -21,6 +21,7 @@ use crate::session::Viewer;
 use crate::templates::{Chrome, render};
 use crate::timetable::{
     LessonView, conflict_lines, french_date, french_day, load, parse_date, shift, today_in,
+    zone_city,
 };
 
 /// A day of the page with its lessons.
@@ -70,6 +71,10 @@ pub(crate) struct Body {
     pub(crate) fixed: Vec<(String, String)>,
     pub(crate) date_iso: String,
     pub(crate) zone: String,
+    /// The city of `zone`, where "today" is taken (« Paris »).
+    pub(crate) zone_city: String,
+    /// Why the asked date was not shown.
+    pub(crate) notice: Option<String>,
 }
 
 impl Body {
@@ -88,16 +93,52 @@ pub(crate) struct PrintPage {
     pub(crate) back: String,
 }
 
+/// The most years a page's date may be from today.
+const MAX_YEARS_AWAY: i64 = 5;
+
+/// The most characters of a refused date repeated in its notice.
+const MAX_ECHOED_CHARS: usize = 40;
+
 /// What a page asks for in its query.
 struct Wanted {
     week: bool,
     date: Option<Date>,
+    /// The `date` field as typed, when it was given but is no date (or too far away).
+    invalid: Option<String>,
 }
 
 impl Wanted {
     fn of(query: &Fields) -> Wanted {
         let print = query.get("imprimer") == "1";
-        Wanted { week: print || query.get("vue") != "jour", date: parse_date(query.get("date")) }
+        let typed = query.get("date").trim();
+        let date = parse_date(typed);
+        let invalid = (date.is_none() && !typed.is_empty()).then(|| typed.to_owned());
+        Wanted { week: print || query.get("vue") != "jour", date, invalid }
+    }
+
+    /// Forgets a date more than [`MAX_YEARS_AWAY`] years from `today`, as an invalid one.
+    fn near(mut self, today: Date) -> Wanted {
+        let years = MAX_YEARS_AWAY.years();
+        let earliest = today.checked_sub(years).unwrap_or(today);
+        let latest = today.checked_add(years).unwrap_or(today);
+        if let Some(date) = self.date
+            && !(earliest..=latest).contains(&date)
+        {
+            self.invalid = Some(date.to_string());
+            self.date = None;
+        }
+        self
+    }
+
+    /// « Date invalide : « … » ; voici la semaine en cours. », for a date that was refused.
+    fn notice(&self) -> Option<String> {
+        let typed = self.invalid.as_ref()?;
+        let mut shown: String = typed.chars().take(MAX_ECHOED_CHARS).collect();
+        if typed.chars().count() > MAX_ECHOED_CHARS {
+            shown.push('…');
+        }
+        let period = if self.week { "la semaine en cours" } else { "la journée en cours" };
+        Some(format!("Date invalide : « {shown} » ; voici {period}."))
     }
 }
 
@@ -168,8 +209,8 @@ pub(crate) async fn body(
     place: &Place,
     query: &Fields,
 ) -> Result<(Body, String), AppError> {
-    let wanted = Wanted::of(query);
     let now = Timestamp::now();
+    let wanted = Wanted::of(query).near(today_in(now, &place.zone_hint));
     let (timetable, date) = timetable_for(state, viewer, place, &wanted, now).await?;
 
     let today = today_in(now, &timetable.time_zone);
@@ -182,7 +223,10 @@ pub(crate) async fn body(
             .occurrences
             .iter()
             .filter(|o| o.date == day)
-            .map(|o| LessonView::of(o, viewer, Some(&here)))
+            .map(|o| {
+                let lesson = LessonView::of(o, viewer, Some(&here));
+                if place.merged { lesson.in_page_zone(o, &timetable.time_zone) } else { lesson }
+            })
             .collect();
         let sunday = wanted.week && domain::timetable::weekday_number(day) == 7;
         if sunday && lessons.is_empty() {
@@ -219,6 +263,8 @@ pub(crate) async fn body(
         fixed: place.fixed.clone(),
         date_iso: date.to_string(),
         zone: timetable.time_zone.clone(),
+        zone_city: zone_city(&timetable.time_zone).to_owned(),
+        notice: wanted.notice(),
     };
     Ok((body, timetable.title))
 }
