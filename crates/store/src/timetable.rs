@@ -266,3 +266,34 @@ pub(crate) async fn audit(
         }
     }
 }
+
+/// Reads a list selected with a `LEFT JOIN` from the one row that says the viewer may see it:
+/// no row at all is `NotFound`; the `(id, label)` pairs of the rows that have one are the list
+/// (a school without classes is one row of NULLs, an empty list).
+pub(crate) async fn allowed_pairs(
+    store: &crate::Store,
+    sql: String,
+    viewer_id: &str,
+    school_id: &str,
+    label: &str,
+) -> StoreResult<Vec<(String, String)>> {
+    use sqlx::Row;
+
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(viewer_id)
+        .bind(school_id)
+        .fetch_all(store.pool())
+        .await?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    let mut pairs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: Option<String> = row.try_get("id")?;
+        let text: Option<String> = row.try_get(label)?;
+        if let (Some(id), Some(text)) = (id, text) {
+            pairs.push((id, text));
+        }
+    }
+    Ok(pairs)
+}

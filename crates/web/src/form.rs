@@ -1,9 +1,11 @@
 //! Reading form bodies and query strings without ever answering 500: a body over the limit, a
 //! malformed encoding, NUL bytes, invalid UTF-8 or an oversized field give a French 400 (or
-//! 413) page. Handlers then read fields by name.
+//! 413) page. Handlers then read fields by name. Multipart forms (with a file) read their parts
+//! through `read_capped`.
 
+use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 
 use crate::error::AppError;
 
@@ -104,4 +106,33 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
             && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if plausible { Ok(PathId(id)) } else { Err(AppError::NotFound) }
     }
+}
+
+/// The page for a multipart body that cannot be read: `too_large` past the route's limit, a
+/// French 400 when it is malformed.
+pub(crate) fn multipart_error(error: &MultipartError, too_large: fn() -> AppError) -> AppError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        AppError::BadRequest("Le formulaire envoyé est mal formé.")
+    }
+}
+
+/// Reads a multipart part up to `cap` bytes; `None` beyond (the rest is read and dropped).
+pub(crate) async fn read_capped(
+    field: &mut Field<'_>,
+    cap: usize,
+    too_large: fn() -> AppError,
+) -> Result<Option<Vec<u8>>, AppError> {
+    let mut bytes = Vec::new();
+    let mut over = false;
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, too_large))? {
+        if over || bytes.len() + chunk.len() > cap {
+            over = true;
+            bytes = Vec::new();
+            continue;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(if over { None } else { Some(bytes) })
 }

@@ -9,7 +9,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -26,7 +26,7 @@ use store::news::{
 use crate::AppState;
 use crate::accounts::viewer_chrome;
 use crate::error::AppError;
-use crate::form::{Fields, PathId};
+use crate::form::{Fields, PathId, multipart_error, read_capped};
 use crate::session::Viewer;
 use crate::templates::{Chrome, render};
 
@@ -537,33 +537,17 @@ impl Submission {
     }
 }
 
-fn multipart_error(error: &MultipartError) -> AppError {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge
-    } else {
-        AppError::BadRequest("Le formulaire envoyé est mal formé.")
-    }
-}
-
-/// Reads a part up to `cap` bytes; `None` beyond (the rest is read and dropped).
-async fn read_capped(field: &mut Field<'_>, cap: usize) -> Result<Option<Vec<u8>>, AppError> {
-    let mut bytes = Vec::new();
-    let mut over = false;
-    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e))? {
-        if over || bytes.len() + chunk.len() > cap {
-            over = true;
-            bytes = Vec::new();
-            continue;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(if over { None } else { Some(bytes) })
+/// The page for a news form over its route's limit.
+fn too_large() -> AppError {
+    AppError::TooLarge
 }
 
 async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppError> {
     let mut submission = Submission::default();
     let mut parts = 0;
-    while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(&e))? {
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|e| multipart_error(&e, too_large))?
+    {
         parts += 1;
         if parts > MAX_PARTS {
             return Err(AppError::BadRequest("Le formulaire envoyé est mal formé."));
@@ -571,7 +555,7 @@ async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppErro
         let name = field.name().unwrap_or_default().to_owned();
         if name == "image" {
             let file_name = field.file_name().unwrap_or_default().to_owned();
-            let read = read_capped(&mut field, MAX_IMAGE_BYTES).await?;
+            let read = read_capped(&mut field, MAX_IMAGE_BYTES, too_large).await?;
             let upload = match read {
                 Some(bytes) if bytes.is_empty() => None,
                 Some(bytes) => Some(Upload { name: file_name, bytes, too_large: false }),
@@ -583,7 +567,7 @@ async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppErro
             continue;
         }
 
-        let bytes = read_capped(&mut field, MAX_TEXT_FIELD).await?;
+        let bytes = read_capped(&mut field, MAX_TEXT_FIELD, too_large).await?;
         let Some(bytes) = bytes else {
             return Err(AppError::BadRequest("Un champ du formulaire est trop long."));
         };

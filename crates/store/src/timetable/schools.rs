@@ -8,9 +8,9 @@
 
 use sqlx::Row;
 
-use super::LessonTeacher;
 use super::teachers_of_school;
 use super::views::{DEPARTEMENT_ADMIN, adult_of, scope_of};
+use super::{LessonTeacher, allowed_pairs};
 use crate::directory::SchoolRef;
 use crate::{Store, StoreError, StoreResult};
 
@@ -46,23 +46,7 @@ impl Store {
              WHERE s.id = $2 AND {} ORDER BY k.code, k.id",
             may_list()
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(viewer_id)
-            .bind(school_id)
-            .fetch_all(self.pool())
-            .await?;
-        if rows.is_empty() {
-            return Err(StoreError::NotFound);
-        }
-        let mut classes = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: Option<String> = row.try_get("id")?;
-            let code: Option<String> = row.try_get("code")?;
-            if let (Some(id), Some(code)) = (id, code) {
-                classes.push((id, code));
-            }
-        }
-        Ok(classes)
+        allowed_pairs(self, sql, viewer_id, school_id, "code").await
     }
 
     /// The active teachers of a school (an `ENS` function there, a class or group of the school
@@ -84,23 +68,8 @@ impl Store {
             teachers_of_school("$2"),
             may_list()
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(viewer_id)
-            .bind(school_id)
-            .fetch_all(self.pool())
-            .await?;
-        if rows.is_empty() {
-            return Err(StoreError::NotFound);
-        }
-        let mut teachers = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: Option<String> = row.try_get("id")?;
-            let name: Option<String> = row.try_get("name")?;
-            if let (Some(id), Some(name)) = (id, name) {
-                teachers.push(LessonTeacher { id, name });
-            }
-        }
-        Ok(teachers)
+        let pairs = allowed_pairs(self, sql, viewer_id, school_id, "name").await?;
+        Ok(pairs.into_iter().map(|(id, label)| LessonTeacher { id, name: label }).collect())
     }
 
     /// A school's IANA time zone (`Europe/Paris` when the stored name is unknown to the zone

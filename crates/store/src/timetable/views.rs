@@ -18,7 +18,7 @@ use sqlx::Row;
 
 use super::{
     LessonTeacher, Occurrence, OccurrenceChange, RoomRef, SchoolYearInfo, Timetable,
-    TimetableSubject, audit, dates_between, lesson_time, parse_date, zone,
+    TimetableSubject, allowed_pairs, audit, dates_between, lesson_time, parse_date, zone,
 };
 use crate::directory::{administered_by, membership_clock};
 use crate::{Store, StoreError, StoreResult};
@@ -567,23 +567,8 @@ impl Store {
             adult_of("s.id"),
             scope_of("s.id")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(viewer_id)
-            .bind(school_id)
-            .fetch_all(self.pool())
-            .await?;
-        if rows.is_empty() {
-            return Err(StoreError::NotFound);
-        }
-        let mut rooms = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: Option<String> = row.try_get("id")?;
-            let name: Option<String> = row.try_get("name")?;
-            if let (Some(id), Some(name)) = (id, name) {
-                rooms.push(RoomRef { id, name });
-            }
-        }
-        Ok(rooms)
+        let pairs = allowed_pairs(self, sql, viewer_id, school_id, "name").await?;
+        Ok(pairs.into_iter().map(|(id, label)| RoomRef { id, name: label }).collect())
     }
 
     /// The school's year, grid and course count (`None` before any import).

@@ -10,7 +10,7 @@
 //! form, their file names cleaned up for display (no path, no bidirectional controls, capped).
 
 use askama::Template;
-use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -24,7 +24,7 @@ use store::timetable::{
 use crate::AppState;
 use crate::accounts::viewer_chrome;
 use crate::error::AppError;
-use crate::form::PathId;
+use crate::form::{PathId, multipart_error, read_capped};
 use crate::session::Viewer;
 use crate::templates::{Chrome, render};
 use crate::timetable::{french_date, picker::school_choices, today_in};
@@ -269,34 +269,18 @@ impl Submission {
     }
 }
 
-/// A body over the route's limit names the file's limit: on this form, only the file is large.
-fn multipart_error(error: &MultipartError) -> AppError {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::FileTooLarge { limit_mb: MAX_FILE_BYTES / (1024 * 1024) }
-    } else {
-        AppError::BadRequest("Le formulaire envoyé est mal formé.")
-    }
-}
-
-/// Reads a part up to `cap` bytes; `None` beyond (the rest is read and dropped).
-async fn read_capped(field: &mut Field<'_>, cap: usize) -> Result<Option<Vec<u8>>, AppError> {
-    let mut bytes = Vec::new();
-    let mut over = false;
-    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e))? {
-        if over || bytes.len() + chunk.len() > cap {
-            over = true;
-            bytes = Vec::new();
-            continue;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(if over { None } else { Some(bytes) })
+/// The page for an upload over the import's limit: it names the limit (on this form, only the
+/// file can be large).
+fn file_too_large() -> AppError {
+    AppError::FileTooLarge { limit_mb: MAX_FILE_BYTES / (1024 * 1024) }
 }
 
 async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppError> {
     let mut submission = Submission::default();
     let mut parts = 0;
-    while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(&e))? {
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|e| multipart_error(&e, file_too_large))?
+    {
         parts += 1;
         if parts > 16 {
             return Err(AppError::BadRequest("Le formulaire envoyé est mal formé."));
@@ -304,7 +288,7 @@ async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppErro
         let name = field.name().unwrap_or_default().to_owned();
         if name == "fichier" {
             let file_name = display_name(field.file_name().unwrap_or_default());
-            let upload = match read_capped(&mut field, MAX_FILE_BYTES).await? {
+            let upload = match read_capped(&mut field, MAX_FILE_BYTES, file_too_large).await? {
                 Some(bytes) => Upload { name: file_name, bytes, too_large: false },
                 None => Upload { name: file_name, bytes: Vec::new(), too_large: true },
             };
@@ -312,7 +296,7 @@ async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppErro
             continue;
         }
 
-        let Some(bytes) = read_capped(&mut field, MAX_TEXT_FIELD).await? else {
+        let Some(bytes) = read_capped(&mut field, MAX_TEXT_FIELD, file_too_large).await? else {
             return Err(AppError::BadRequest("Un champ du formulaire est trop long."));
         };
         let text = String::from_utf8(bytes).map_err(|_| {
