@@ -34,45 +34,8 @@ cargo build --release -p preau --bin preau --example timetable_load
 BIN="$PWD/target/release/preau"
 LOAD="$PWD/target/release/examples/timetable_load"
 WORK="$(mktemp -d /tmp/preau-bench-tt.XXXXXX)"
-SERVER_PID=""
-
-stop_server() {
-  if [[ -n "$SERVER_PID" ]]; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
-}
-
-cleanup() {
-  stop_server
-  rm -rf "$WORK"
-  psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-# A free port on the loopback, chosen by the kernel.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-start_server() {
-  local url="$1" port="$2" data="$3"
-  PREAU_DATABASE_URL="$url" PREAU_LISTEN="127.0.0.1:$port" \
-    PREAU_BASE_URL="http://127.0.0.1:$port" PREAU_DATA_DIR="$data" \
-    PREAU_LOG_FORMAT=json RUST_LOG=warn "$BIN" serve 2>>"$WORK/server.log" &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "preau serve ne répond pas sur 127.0.0.1:$port" >&2
-  cat "$WORK/server.log" >&2
-  exit 1
-}
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
 # Benchmarks one backend; prints its four table rows.
 bench() {
