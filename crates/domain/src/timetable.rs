@@ -56,15 +56,16 @@ impl SchoolYear {
     }
 
     /// The usual French school year that contains `date`: from the Monday of the week of
-    /// 1 September to 7 July of the next calendar year.
+    /// 1 September to 7 July of the next calendar year. At the edges of the calendar jiff
+    /// knows (years -9999 and 9999), the year is cut to what exists.
     pub fn around(date: Date) -> SchoolYear {
         let start_year = if date.month() >= 8 { date.year() } else { date.year() - 1 };
-        let september_first = Date::new(start_year, 9, 1).expect("1 September exists");
+        let september_first = Date::new(start_year, 9, 1).unwrap_or(Date::MIN);
         let back = i64::from(september_first.weekday().to_monday_zero_offset());
-        let first_monday = september_first
-            .checked_sub(jiff::Span::new().days(back))
-            .expect("a few days before 1 September exists");
-        let last_day = Date::new(start_year + 1, 7, 7).expect("7 July exists");
+        let first_monday = monday_of(
+            september_first.checked_sub(jiff::Span::new().days(back)).unwrap_or(september_first),
+        );
+        let last_day = Date::new(start_year.saturating_add(1), 7, 7).unwrap_or(Date::MAX);
         SchoolYear { first_monday, last_day }
     }
 
@@ -409,6 +410,15 @@ mod tests {
         assert_eq!(year.date_of(year.week_count(), 3), Some(date(2027, 7, 7)));
         assert_eq!(year.date_of(year.week_count(), 4), None);
         assert!(SchoolYear::new(date(2026, 9, 1), date(2027, 7, 4)).is_err());
+    }
+
+    #[test]
+    fn the_year_around_any_date_jiff_knows_exists() {
+        for day in [Date::MIN, date(-9999, 12, 31), date(9999, 1, 1), Date::MAX] {
+            let year = SchoolYear::around(day);
+            assert!(year.first_monday <= year.last_day);
+            assert_eq!(year.first_monday.weekday(), Weekday::Monday);
+        }
     }
 
     #[test]
