@@ -3,6 +3,7 @@
 //! 413) page. Handlers then read fields by name. Multipart forms (with a file) read their parts
 //! through `read_capped`.
 
+use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
@@ -110,7 +111,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
 
 /// The page for a multipart body that cannot be read: `too_large` past the route's limit, a
 /// French 400 when it is malformed.
-pub(crate) fn multipart_error(error: &MultipartError, too_large: fn() -> AppError) -> AppError {
+fn multipart_error(error: &MultipartError, too_large: fn() -> AppError) -> AppError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
@@ -135,4 +136,83 @@ pub(crate) async fn read_capped(
         bytes.extend_from_slice(&chunk);
     }
     Ok(if over { None } else { Some(bytes) })
+}
+
+/// A file sent with a multipart form.
+pub(crate) struct Upload {
+    /// The name the browser gave, as sent.
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
+    /// Past the form's cap: `bytes` is then empty.
+    pub(crate) too_large: bool,
+}
+
+/// The parts of a multipart form: its text fields, and its one file.
+#[derive(Default)]
+pub(crate) struct MultipartForm {
+    pub(crate) fields: Vec<(String, String)>,
+    pub(crate) file: Option<Upload>,
+}
+
+impl MultipartForm {
+    /// The first value of field `name` (`""` if absent).
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of field `name`.
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+/// What a multipart form may hold: the name of its file field and that file's cap, the cap of
+/// a text field, how many parts, and the page for a body past the route's limit. Text fields
+/// must also be UTF-8 without NUL, with names of at most 64 bytes.
+pub(crate) struct MultipartLimits {
+    pub(crate) file_field: &'static str,
+    pub(crate) file_cap: usize,
+    pub(crate) text_cap: usize,
+    pub(crate) max_parts: usize,
+    pub(crate) too_large: fn() -> AppError,
+}
+
+/// Reads a multipart form whole, refusing with a French 400 (or the limits' 413) what it cannot
+/// take.
+pub(crate) async fn read_multipart(
+    mut multipart: Multipart,
+    limits: &MultipartLimits,
+) -> Result<MultipartForm, AppError> {
+    let too_large = limits.too_large;
+    let mut form = MultipartForm::default();
+    let mut parts = 0;
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|e| multipart_error(&e, too_large))?
+    {
+        parts += 1;
+        if parts > limits.max_parts {
+            return Err(AppError::BadRequest("Le formulaire envoyé est mal formé."));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == limits.file_field {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            form.file = Some(match read_capped(&mut field, limits.file_cap, too_large).await? {
+                Some(bytes) => Upload { name: file_name, bytes, too_large: false },
+                None => Upload { name: file_name, bytes: Vec::new(), too_large: true },
+            });
+            continue;
+        }
+
+        let Some(bytes) = read_capped(&mut field, limits.text_cap, too_large).await? else {
+            return Err(AppError::BadRequest("Un champ du formulaire est trop long."));
+        };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            AppError::BadRequest("Le formulaire contient des caractères non valides.")
+        })?;
+        if name.len() > 64 || text.contains('\0') {
+            return Err(AppError::BadRequest("Le formulaire contient des caractères non valides."));
+        }
+        form.fields.push((name, text));
+    }
+    Ok(form)
 }

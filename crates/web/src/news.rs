@@ -26,7 +26,9 @@ use store::news::{
 use crate::AppState;
 use crate::accounts::viewer_chrome;
 use crate::error::AppError;
-use crate::form::{Fields, PathId, multipart_error, read_capped};
+use crate::form::{
+    Fields, MultipartForm as Submission, MultipartLimits, PathId, Upload, read_multipart,
+};
 use crate::session::Viewer;
 use crate::templates::{Chrome, render};
 
@@ -513,71 +515,25 @@ async fn withdraw(
     Ok(Redirect::to("/actualites/gestion?etat=retiree").into_response())
 }
 
-/// A file sent with the form.
-struct Upload {
-    name: String,
-    bytes: Vec<u8>,
-    too_large: bool,
-}
-
-/// The parts of a submitted publication form.
-#[derive(Default)]
-struct Submission {
-    fields: Vec<(String, String)>,
-    image: Option<Upload>,
-}
-
-impl Submission {
-    fn get(&self, name: &str) -> &str {
-        self.fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
-    }
-}
-
 /// The page for a news form over its route's limit.
 fn too_large() -> AppError {
     AppError::TooLarge
 }
 
-async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppError> {
-    let mut submission = Submission::default();
-    let mut parts = 0;
-    while let Some(mut field) =
-        multipart.next_field().await.map_err(|e| multipart_error(&e, too_large))?
-    {
-        parts += 1;
-        if parts > MAX_PARTS {
-            return Err(AppError::BadRequest("Le formulaire envoyé est mal formé."));
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "image" {
-            let file_name = field.file_name().unwrap_or_default().to_owned();
-            let read = read_capped(&mut field, MAX_IMAGE_BYTES, too_large).await?;
-            let upload = match read {
-                Some(bytes) if bytes.is_empty() => None,
-                Some(bytes) => Some(Upload { name: file_name, bytes, too_large: false }),
-                None => Some(Upload { name: file_name, bytes: Vec::new(), too_large: true }),
-            };
-            if upload.is_some() {
-                submission.image = upload;
-            }
-            continue;
-        }
+/// What the publication form may hold.
+const LIMITS: MultipartLimits = MultipartLimits {
+    file_field: "image",
+    file_cap: MAX_IMAGE_BYTES,
+    text_cap: MAX_TEXT_FIELD,
+    max_parts: MAX_PARTS,
+    too_large,
+};
 
-        let bytes = read_capped(&mut field, MAX_TEXT_FIELD, too_large).await?;
-        let Some(bytes) = bytes else {
-            return Err(AppError::BadRequest("Un champ du formulaire est trop long."));
-        };
-        let text = String::from_utf8(bytes).map_err(|_| {
-            AppError::BadRequest("Le formulaire contient des caractères non valides.")
-        })?;
-        if name.len() > 64 || text.contains('\0') {
-            return Err(AppError::BadRequest("Le formulaire contient des caractères non valides."));
-        }
-        submission.fields.push((name, text));
+/// The publication form; an empty image part (no file chosen) is no image.
+async fn read_submission(multipart: Multipart) -> Result<Submission, AppError> {
+    let mut submission = read_multipart(multipart, &LIMITS).await?;
+    if submission.file.as_ref().is_some_and(|file| file.bytes.is_empty() && !file.too_large) {
+        submission.file = None;
     }
     Ok(submission)
 }
@@ -612,7 +568,7 @@ fn read_publish_form(sub: &Submission, options: &PublishOptions) -> PublishForm 
             store::news::MAX_TITLE_CHARS
         ));
     }
-    if form.body.trim().is_empty() && sub.image.is_none() {
+    if form.body.trim().is_empty() && sub.file.is_none() {
         form.body_error = Some("Écrivez le texte de l'actualité.".to_owned());
     }
     if form.image_alt.chars().count() > MAX_ALT_CHARS {
@@ -785,7 +741,7 @@ async fn publish(
     let now = store::now_unix();
     let mut form = read_publish_form(&submission, &options);
     let dates = form_dates(&mut form, &options, now);
-    let image = match &submission.image {
+    let image = match &submission.file {
         Some(upload) if form.image_error.is_none() => match check_image(upload, &form.image_alt) {
             Ok(checked) => Some(checked),
             Err(reason) => {
@@ -796,7 +752,7 @@ async fn publish(
         _ => None,
     };
     let Some((publish_at, expires_at)) = dates.filter(|_| !form.has_errors()) else {
-        if submission.image.is_some() && form.image_error.is_none() {
+        if submission.file.is_some() && form.image_error.is_none() {
             form.image_error = Some("Choisissez de nouveau l'image.".to_owned());
         }
         return publish_page(&viewer, &options, StatusCode::UNPROCESSABLE_ENTITY, form).await;

@@ -24,7 +24,7 @@ use store::timetable::{
 use crate::AppState;
 use crate::accounts::viewer_chrome;
 use crate::error::AppError;
-use crate::form::{PathId, multipart_error, read_capped};
+use crate::form::{MultipartForm as Submission, MultipartLimits, PathId, Upload, read_multipart};
 use crate::session::Viewer;
 use crate::templates::{Chrome, render};
 use crate::timetable::{french_date, picker::school_choices, today_in};
@@ -249,63 +249,26 @@ pub(crate) async fn form(
     page(&state, &viewer, setup, Outcome::default(), StatusCode::OK).await
 }
 
-/// The uploaded file.
-struct Upload {
-    name: String,
-    bytes: Vec<u8>,
-    too_large: bool,
-}
-
-/// The parts of the submitted form.
-#[derive(Default)]
-struct Submission {
-    fields: Vec<(String, String)>,
-    file: Option<Upload>,
-}
-
-impl Submission {
-    fn get(&self, name: &str) -> &str {
-        self.fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-    }
-}
-
 /// The page for an upload over the import's limit: it names the limit (on this form, only the
 /// file can be large).
 fn file_too_large() -> AppError {
     AppError::FileTooLarge { limit_mb: MAX_FILE_BYTES / (1024 * 1024) }
 }
 
-async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppError> {
-    let mut submission = Submission::default();
-    let mut parts = 0;
-    while let Some(mut field) =
-        multipart.next_field().await.map_err(|e| multipart_error(&e, file_too_large))?
-    {
-        parts += 1;
-        if parts > 16 {
-            return Err(AppError::BadRequest("Le formulaire envoyé est mal formé."));
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "fichier" {
-            let file_name = display_name(field.file_name().unwrap_or_default());
-            let upload = match read_capped(&mut field, MAX_FILE_BYTES, file_too_large).await? {
-                Some(bytes) => Upload { name: file_name, bytes, too_large: false },
-                None => Upload { name: file_name, bytes: Vec::new(), too_large: true },
-            };
-            submission.file = Some(upload);
-            continue;
-        }
+/// What the import form may hold.
+const LIMITS: MultipartLimits = MultipartLimits {
+    file_field: "fichier",
+    file_cap: MAX_FILE_BYTES,
+    text_cap: MAX_TEXT_FIELD,
+    max_parts: 16,
+    too_large: file_too_large,
+};
 
-        let Some(bytes) = read_capped(&mut field, MAX_TEXT_FIELD, file_too_large).await? else {
-            return Err(AppError::BadRequest("Un champ du formulaire est trop long."));
-        };
-        let text = String::from_utf8(bytes).map_err(|_| {
-            AppError::BadRequest("Le formulaire contient des caractères non valides.")
-        })?;
-        if name.len() > 64 || text.contains('\0') {
-            return Err(AppError::BadRequest("Le formulaire contient des caractères non valides."));
-        }
-        submission.fields.push((name, text));
+/// The import form, its file's name cleaned for display.
+async fn read_submission(multipart: Multipart) -> Result<Submission, AppError> {
+    let mut submission = read_multipart(multipart, &LIMITS).await?;
+    if let Some(file) = submission.file.as_mut() {
+        file.name = display_name(&file.name);
     }
     Ok(submission)
 }
