@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command: everything a change must pass, on a fresh machine of this project's kind,
 # as root and without questions. It installs what it needs (Chromium and its driver; aiosmtpd,
-# moto and icalendar from PyPI), makes sure PostgreSQL answers on 127.0.0.1:5432, starts on the
-# loopback an SMTP server that keeps what it receives in a folder (PREAU_TEST_SMTP,
-# PREAU_TEST_SMTP_DIR) and an S3-compatible server (PREAU_TEST_S3_ENDPOINT) for the tests that
-# read them, then runs formatting, lints, the whole test suite on SQLite and again on
-# PostgreSQL, and the browser test; it ends with one summary line.
+# moto, icalendar, python-cas, Authlib and requests from PyPI), makes sure PostgreSQL answers
+# on 127.0.0.1:5432, starts on the loopback an SMTP server that keeps what it receives in a
+# folder (PREAU_TEST_SMTP, PREAU_TEST_SMTP_DIR) and an S3-compatible server
+# (PREAU_TEST_S3_ENDPOINT) for the tests that read them, then runs formatting, lints, the whole
+# test suite on SQLite and again on PostgreSQL, and the browser tests (the walk, and the Pronote
+# tiles opened through CAS); it ends with one summary line.
 #
 # Set PREAU_KEEP_TEST_DATABASES=1 to leave the preau_t_*/preau_tpl_* databases alone (useful
 # while another test run uses the same server).
@@ -185,6 +186,30 @@ install_icalendar() {
     /usr/bin/python3 -c 'import icalendar'
 }
 
+# The single sign-on clients nobody here wrote, for the interoperability tests: `python-cas`
+# (crates/preau/tests/sso_cas_interop.rs runs scripts/cas_client_check.py with it), `Authlib`
+# (the OpenID Connect relying party) and `requests`, from PyPI; else, for Debian's Python,
+# Debian's requests, lxml and Authlib, and python-cas from PyPI (Debian has no package of it).
+# The tests try `python3`, then /usr/bin/python3, and fail when neither has them.
+SSO_CLIENTS_CHECK='import cas, requests, authlib'
+install_sso_clients() {
+  if python3 -c "$SSO_CLIENTS_CHECK" 2>/dev/null ||
+    /usr/bin/python3 -c "$SSO_CLIENTS_CHECK" 2>/dev/null; then
+    return 0
+  fi
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    python-cas Authlib requests 2>/dev/null || true
+  if python3 -c "$SSO_CLIENTS_CHECK" 2>/dev/null; then
+    return 0
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q &&
+    apt-get install -y -q python3-requests python3-lxml python3-authlib python3-pip &&
+    /usr/bin/python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+      --break-system-packages --no-deps python-cas &&
+    /usr/bin/python3 -c "$SSO_CLIENTS_CHECK"
+}
+
 drop_test_databases() {
   if [[ "${PREAU_KEEP_TEST_DATABASES:-}" == 1 ]]; then
     return 0
@@ -206,12 +231,19 @@ tests_postgres() {
 }
 
 # Steps run as `if` conditions, where `set -e` does not apply: each one chains with &&.
+# The walk, and the Pronote tiles opened through CAS (pronote.test.mjs runs
+# scripts/pronote_stub.py with the Python that has python-cas).
 browser_test() {
+  local python=python3
+  if ! python3 -c 'import cas' 2>/dev/null; then
+    python=/usr/bin/python3
+  fi
   cargo build -p preau &&
     (
       cd tests/browser &&
         npm ci --no-audit --no-fund --loglevel=error &&
-        PREAU_BIN="$PWD/../../target/debug/preau" node --test walk.test.mjs
+        PREAU_BIN="$PWD/../../target/debug/preau" PYTHON="$python" \
+          node --test walk.test.mjs pronote.test.mjs
     )
 }
 
@@ -221,6 +253,7 @@ step "nettoyage des bases de test" drop_test_databases
 step "serveur SMTP de test (aiosmtpd)" start_smtp
 step "serveur S3 de test (moto)" start_moto
 step "analyseur iCalendar de test (icalendar)" install_icalendar
+step "clients CAS et OpenID Connect de test (python-cas, Authlib)" install_sso_clients
 step "cargo fmt" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "tests (SQLite)" tests_sqlite

@@ -10,13 +10,18 @@
 // the teacher's week merged across collèges (with its conflicts box when there is one), and the
 // head's school views, import page and change form of one lesson, each checked with axe-core at
 // desktop width and again at phone width, where the page must not scroll sideways.
+// Administrators (the head, the département agent) must pass a second factor: at their first
+// login they enrol one (the test reads the key the page shows and computes the TOTP codes
+// itself, RFC 6238 with Node's HMAC-SHA1), keep their recovery codes, and type a fresh code at
+// every later login; the enrolment, recovery-code and code pages are checked with axe-core too.
 //
 // Environment: PREAU_BIN (default: ../../target/debug/preau), CHROMIUM (default:
-// /usr/bin/chromium).
+// /usr/bin/chromium), PREAU_BROWSER_PORT (default: a free loopback port).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -59,7 +64,7 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 /** Starts `preau demo` and waits until it serves and has written its accounts. */
 async function startDemo() {
-  const port = await freePort();
+  const port = process.env.PREAU_BROWSER_PORT ? Number(process.env.PREAU_BROWSER_PORT) : await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'preau-browser-'));
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = {
@@ -137,8 +142,83 @@ async function sideways(phone, label) {
   return [{ page: label, url: phone.url(), id: 'horizontal-scroll', impact: 'serious', help: `la page déborde de ${overflow} px en largeur`, nodes: wide }];
 }
 
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** The bytes of a base32 (RFC 4648) text, spaces and padding ignored. */
+function base32Bytes(text) {
+  const bytes = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const index = BASE32.indexOf(char);
+    assert.ok(index >= 0, `clé base32 illisible : ${text}`);
+    value = ((value << 5) | index) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The TOTP code (RFC 6238: HMAC-SHA1, 6 digits) of a base32 secret for a 30-second step. */
+function totp(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Bytes(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+const currentStep = () => Math.floor(Date.now() / 30_000);
+
+/** A code of the account's factor for a step not used yet (the server takes each step once),
+ * waiting for the next step when the current one was used. */
+async function nextCode(account) {
+  const used = account.secondFactor.lastStep;
+  if (currentStep() <= used) {
+    await sleep((used + 1) * 30_000 - Date.now() + 200);
+  }
+  const step = currentStep();
+  account.secondFactor.lastStep = step;
+  return totp(account.secondFactor.secret, step);
+}
+
+/** An administrator's first login lands on the enrolment: reads the key the page shows, confirms
+ * it with a computed code, keeps the recovery codes, and goes on. Returns the violations. */
+async function enrolSecondFactor(page, account) {
+  const violations = [];
+  const role = account.role;
+  assert.equal(new URL(page.url()).pathname, '/parametres/second-facteur', `${account.login} n'est pas invité à activer la double authentification`);
+  assert.equal(await page.locator('img.qr').count(), 1, "le QR code n'est pas affiché");
+  violations.push(...(await audit(page, `${role} : activation de la double authentification`)));
+  const secret = (await page.locator('#cle-second-facteur').textContent()).replace(/\s/g, '');
+  assert.equal(base32Bytes(secret).length, 20, `clé de ${secret.length} caractères`);
+  account.secondFactor = { secret, lastStep: 0, recovery: [] };
+  await page.fill('#code', await nextCode(account));
+  await follow(page, page.locator('form[action="/parametres/second-facteur/activer"] button[type=submit]'));
+  const codes = await page.locator('#codes-secours li').allTextContents();
+  assert.equal(codes.length, 10, "les codes de secours ne sont pas affichés");
+  account.secondFactor.recovery = codes.map((code) => code.trim());
+  violations.push(...(await audit(page, `${role} : codes de secours`)));
+  await follow(page, page.getByRole('link', { name: /continuer/ }));
+  return violations;
+}
+
+/** The second-factor step of a login: a fresh code of the account's factor. Returns the
+ * violations of the code page. */
+async function passSecondFactor(page, account) {
+  assert.equal(new URL(page.url()).pathname, '/connexion/second-facteur', `${account.login} n'est pas invité à saisir son code`);
+  const violations = await audit(page, `${account.role} : code de double authentification`);
+  await page.fill('#code', await nextCode(account));
+  await follow(page, page.locator('form[action="/connexion/second-facteur"] button[type=submit]'));
+  return violations;
+}
+
 /** Activates the account through the form, then logs in if the app did not already. */
 async function activateAndLogIn(page, baseUrl, account) {
+  const violations = [];
   await page.goto(`${baseUrl}/activation`);
   await page.fill('#login', account.login);
   await page.fill('#code', account.activation_code);
@@ -157,8 +237,15 @@ async function activateAndLogIn(page, baseUrl, account) {
     await page.fill('#password', PASSWORD);
     await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[type=submit]')]);
   }
+  if (ADMINISTRATORS.includes(account.role)) {
+    violations.push(...(await enrolSecondFactor(page, account)));
+  }
   assert.equal(new URL(page.url()).pathname, '/accueil', `${account.login} n'arrive pas sur l'accueil`);
+  return violations;
 }
+
+/** The showcase roles that administer something, and so must pass a second factor. */
+const ADMINISTRATORS = ['head', 'agent'];
 
 /** Walks one profile's pages and returns the violations found. */
 async function walk(browser, baseUrl, account) {
@@ -167,7 +254,7 @@ async function walk(browser, baseUrl, account) {
   const page = await context.newPage();
   const role = account.role;
 
-  await activateAndLogIn(page, baseUrl, account);
+  violations.push(...(await activateAndLogIn(page, baseUrl, account)));
   violations.push(...(await audit(page, `${role} : accueil`)));
 
   const surname = account.name.split(' ').slice(-1)[0];
@@ -194,7 +281,13 @@ async function walk(browser, baseUrl, account) {
 
   const phone = await context.newPage();
   await phone.setViewportSize({ width: 360, height: 740 });
-  for (const [path, name] of [['/accueil', 'accueil'], ['/messagerie', 'messagerie'], ['/messagerie/ecrire', 'écrire'], ['/actualites', 'actualités']]) {
+  const pages = [['/accueil', 'accueil'], ['/messagerie', 'messagerie'], ['/messagerie/ecrire', 'écrire'], ['/actualites', 'actualités']];
+  if (role !== 'pupil') {
+    await page.goto(`${baseUrl}/parametres/second-facteur`);
+    violations.push(...(await audit(page, `${role} : double authentification`)));
+    pages.push(['/parametres/second-facteur', 'double authentification']);
+  }
+  for (const [path, name] of pages) {
     await phone.goto(`${baseUrl}${path}`);
     const label = `${role} : ${name} sur téléphone`;
     violations.push(...(await audit(phone, label)));
@@ -205,13 +298,19 @@ async function walk(browser, baseUrl, account) {
   return violations;
 }
 
-/** Logs in through the form (the account is already activated). */
+/** Logs in through the form (the account is already activated), with the second factor of an
+ * administrator. Returns the violations of the pages on the way. */
 async function logIn(page, baseUrl, account) {
+  const violations = [];
   await page.goto(`${baseUrl}/connexion`);
   await page.fill('#login', account.login);
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('form[action="/connexion"] button[type=submit]')]);
+  if (account.secondFactor) {
+    violations.push(...(await passSecondFactor(page, account)));
+  }
   assert.equal(new URL(page.url()).pathname, '/accueil', `${account.login} ne se connecte pas`);
+  return violations;
 }
 
 async function logOut(page) {
@@ -367,7 +466,7 @@ async function timetables(browser, baseUrl, accounts) {
   await logOut(page);
 
   // The head: the school's views, the import page, the change form of one lesson.
-  await logIn(page, baseUrl, byRole.head);
+  violations.push(...(await logIn(page, baseUrl, byRole.head)));
   await page.goto(`${baseUrl}/emploi-du-temps`);
   violations.push(...(await auditBoth(page, phone, 'principale : emploi du temps')));
   await follow(page, page.locator('a[href^="/emploi-du-temps/etablissement/"]').first());

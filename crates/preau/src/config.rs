@@ -20,7 +20,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "preau.toml";
 
 /// The keys a `PREAU_<KEY>` environment variable may set; any other `PREAU_*` variable (such as
 /// `PREAU_TEST_DATABASE`, which the tests use) is left alone.
-pub const ENV_KEYS: [&str; 29] = [
+pub const ENV_KEYS: [&str; 32] = [
     "database_url",
     "database_max_connections",
     "listen",
@@ -50,6 +50,9 @@ pub const ENV_KEYS: [&str; 29] = [
     "s3_secret_access_key",
     "transfer_speed_kmh",
     "transfer_margin_minutes",
+    "second_factor_for_admins",
+    "oidc_key_max_age",
+    "oidc_refresh_lifetime",
 ];
 
 /// The accepted average speed of a trip between two collèges, in km/h.
@@ -148,6 +151,12 @@ pub struct Config {
     /// How long a teacher needs between lessons in two collèges (`transfer_speed_kmh`,
     /// `transfer_margin_minutes`): the merged timetable flags shorter transfers.
     pub travel: domain::timetable::TravelPolicy,
+    /// Whether administrators must pass a second factor at every login (on by default; a
+    /// deployment may stage it while its administrators enrol).
+    pub second_factor_for_admins: bool,
+    /// The OpenID Connect provider's lifetimes: its signing key is replaced after
+    /// `oidc_key_max_age`, and a grant's refresh tokens stop after `oidc_refresh_lifetime`.
+    pub oidc: store::sso::oidc::OidcPolicy,
     /// The file that was read, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -208,6 +217,12 @@ struct RawConfig {
     transfer_speed_kmh: f64,
     #[serde(deserialize_with = "number")]
     transfer_margin_minutes: u64,
+    #[serde(deserialize_with = "flag")]
+    second_factor_for_admins: bool,
+    #[serde(deserialize_with = "duration")]
+    oidc_key_max_age: Duration,
+    #[serde(deserialize_with = "duration")]
+    oidc_refresh_lifetime: Duration,
 }
 
 /// The built-in defaults, the first layer.
@@ -227,6 +242,9 @@ fn defaults() -> Vec<(&'static str, &'static str)> {
         ("worker_poll_interval", "5s"),
         ("transfer_speed_kmh", "40"),
         ("transfer_margin_minutes", "10"),
+        ("second_factor_for_admins", "true"),
+        ("oidc_key_max_age", "90d"),
+        ("oidc_refresh_lifetime", "30d"),
     ]
 }
 
@@ -282,6 +300,8 @@ impl Config {
             trusted_proxies: self.trusted_proxies.clone(),
             files_dir: self.files_dir.clone(),
             travel: self.travel,
+            second_factor_for_admins: self.second_factor_for_admins,
+            oidc: self.oidc,
             ..web::WebConfig::default()
         }
     }
@@ -373,6 +393,15 @@ impl Config {
         }
         lines.push(format!("transfer_speed_kmh = {}", format_decimal(self.travel.speed_kmh)));
         lines.push(format!("transfer_margin_minutes = {}", self.travel.margin_minutes));
+        lines.push(format!("second_factor_for_admins = {}", self.second_factor_for_admins));
+        lines.push(format!(
+            "oidc_key_max_age = {}",
+            toml_string(&format_duration(self.oidc.key_max_age))
+        ));
+        lines.push(format!(
+            "oidc_refresh_lifetime = {}",
+            toml_string(&format_duration(self.oidc.refresh_absolute))
+        ));
         lines.join("\n") + "\n"
     }
 }
@@ -392,6 +421,19 @@ fn env_layer(
 fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Config> {
     let smtp = validate_smtp(&raw)?;
     let travel = validate_travel(&raw)?;
+    let second_factor_for_admins = raw.second_factor_for_admins;
+    let defaults = store::sso::oidc::OidcPolicy::default();
+    if raw.oidc_key_max_age < Duration::from_secs(24 * 3600) {
+        bail!(
+            "oidc_key_max_age : au moins un jour (chaque clé doit rester publiée assez longtemps)"
+        );
+    }
+    let oidc = store::sso::oidc::OidcPolicy {
+        key_max_age: raw.oidc_key_max_age,
+        refresh_absolute: raw.oidc_refresh_lifetime,
+        refresh_idle: defaults.refresh_idle.min(raw.oidc_refresh_lifetime),
+        ..defaults
+    };
     let s3 = validate_s3(&raw)?;
 
     let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
@@ -429,6 +471,8 @@ fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Conf
         ("session_absolute", raw.session_absolute),
         ("activation_validity", raw.activation_validity),
         ("import_grace_period", raw.import_grace_period),
+        ("oidc_key_max_age", raw.oidc_key_max_age),
+        ("oidc_refresh_lifetime", raw.oidc_refresh_lifetime),
     ] {
         if value.is_zero() {
             bail!("{key} : la durée ne peut pas être nulle");
@@ -518,6 +562,8 @@ fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> anyhow::Result<Conf
         files_dir,
         s3,
         travel,
+        second_factor_for_admins,
+        oidc,
         source_file,
     })
 }
@@ -774,6 +820,28 @@ fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
             .parse()
             .map_err(|_| serde::de::Error::custom(format!("« {text} » n'est pas un nombre"))),
         Loose::List(_) => Err(serde::de::Error::custom("attendu un nombre, pas une liste")),
+    }
+}
+
+/// A yes or no, given as a TOML boolean or as text in the environment (`true`/`false`, also
+/// `oui`/`non` and `1`/`0`).
+fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum LooseFlag {
+        Flag(bool),
+        Text(String),
+    }
+
+    match LooseFlag::deserialize(deserializer)? {
+        LooseFlag::Flag(flag) => Ok(flag),
+        LooseFlag::Text(text) => match text.trim().to_lowercase().as_str() {
+            "true" | "oui" | "1" => Ok(true),
+            "false" | "non" | "0" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!(
+                "« {text} » n'est pas un booléen (attendu : true ou false)"
+            ))),
+        },
     }
 }
 
@@ -1090,6 +1158,21 @@ mod tests {
         let printed = defaults.to_redacted_toml();
         assert!(printed.contains("transfer_speed_kmh = 40\n"), "{printed}");
         assert!(printed.contains("transfer_margin_minutes = 10\n"), "{printed}");
+        assert!(defaults.second_factor_for_admins);
+        assert!(printed.contains("second_factor_for_admins = true\n"), "{printed}");
+        let staged = load_with_file("second_factor_for_admins = false\n", &[]).unwrap();
+        assert!(!staged.second_factor_for_admins);
+        let from_env = load_with_file("", &[("PREAU_SECOND_FACTOR_FOR_ADMINS", "non")]).unwrap();
+        assert_eq!(defaults.oidc, store::sso::oidc::OidcPolicy::default());
+        let oidc =
+            load_with_file("oidc_key_max_age = \"30d\"\noidc_refresh_lifetime = \"7d\"\n", &[])
+                .unwrap();
+        assert_eq!(oidc.oidc.key_max_age, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(oidc.oidc.refresh_absolute, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(oidc.oidc.refresh_idle, Duration::from_secs(7 * 24 * 3600));
+        assert!(load_with_file("oidc_key_max_age = \"1h\"\n", &[]).is_err());
+        assert!(!from_env.second_factor_for_admins);
+        assert!(load_with_file("", &[("PREAU_SECOND_FACTOR_FOR_ADMINS", "peut-être")]).is_err());
 
         let bounds = Config::load(
             None,

@@ -7,6 +7,7 @@
 pub mod aaf_writer;
 pub mod model;
 pub mod names;
+pub mod sso;
 pub mod timetable;
 pub mod towns;
 

@@ -144,6 +144,16 @@ pub async fn import_demo(
         started.elapsed().as_secs_f64()
     );
 
+    let started = Instant::now();
+    let uais: Vec<String> = departement.schools.iter().map(|s| s.uai.clone()).collect();
+    let sso = demo::sso::register(store, &agent.0, &config.departement_name, &uais).await?;
+    eprintln!(
+        "Connexion unique : {} applications Pronote et {} ressources enregistrées en {:.1} s.",
+        sso.applications,
+        sso.resources,
+        started.elapsed().as_secs_f64()
+    );
+
     let mut accounts = showcase_accounts(config, store, departement).await?;
     accounts.push(DemoAccount {
         role: "agent".to_owned(),
@@ -431,6 +441,13 @@ pub fn accounts_text(accounts: &DemoAccounts, serving: bool) -> String {
         }
         if let Some(birth) = &account.birth_date_fr {
             text.push_str(&format!("    date de naissance : {birth}\n"));
+        }
+        if matches!(account.role.as_str(), "head" | "agent") {
+            // Administrators must pass a second factor (web::WebConfig::second_factor_for_admins).
+            text.push_str(
+                "    double authentification : à activer à la première connexion, avec une \
+                 application TOTP (FreeOTP, Aegis…)\n",
+            );
         }
     }
     text

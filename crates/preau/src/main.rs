@@ -83,9 +83,25 @@ enum Command {
         subcommand_value_name = "COMMANDE"
     )]
     Accounts(AccountsCommand),
+    /// Outils du fournisseur OpenID Connect.
+    #[command(
+        subcommand,
+        help_template = SUB_TEMPLATE,
+        subcommand_help_heading = "Commandes",
+        subcommand_value_name = "COMMANDE"
+    )]
+    Oidc(OidcCommand),
     /// Affiche la configuration effective (secrets masqués).
     #[command(help_template = SUB_TEMPLATE)]
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum OidcCommand {
+    /// Remplace tout de suite la clé de signature (l'ancienne reste publiée tant que des jetons
+    /// signés par elle sont valables) : après une fuite supposée, ou pour l'exercice.
+    #[command(help_template = SUB_TEMPLATE)]
+    RotateKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -386,6 +402,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let result = accounts::export_codes(&config, &store, &request).await;
             store.close().await;
             result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Oidc(OidcCommand::RotateKey) => {
+            let store = open_store(&config).await?;
+            let result = store.oidc_rotate_key(&config.oidc).await;
+            store.close().await;
+            let kid =
+                anyhow::Context::context(result, "la clé de signature n'a pas pu être remplacée")?;
+            println!("Nouvelle clé de signature OpenID Connect : {kid}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Accounts(AccountsCommand::CreateAgent(args)) => {

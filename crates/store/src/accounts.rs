@@ -220,6 +220,14 @@ impl Store {
             .bind(keep.unwrap_or(""))
             .execute(&mut *tx)
             .await?;
+        // What the person let applications keep (OpenID Connect refresh tokens) goes too.
+        sqlx::query(
+            "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(person_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -250,6 +258,13 @@ impl Store {
             .bind(person_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(person_id)
+        .bind(now_unix())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(code)
     }

@@ -411,6 +411,14 @@ impl Store {
                 .bind(&person.id)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 \
+                 AND revoked_at IS NULL",
+            )
+            .bind(&person.id)
+            .bind(crate::now_unix())
+            .execute(&mut *tx)
+            .await?;
         }
         crate::accounts::audit_in(
             &mut tx,
@@ -422,6 +430,22 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(person))
+    }
+
+    /// Removes the second factor of someone the actor administers (a person who lost their
+    /// phone and their recovery codes) and ends all their sessions: they enrol a new factor at
+    /// their next login. `None` when the actor may not act on them; `Some((person, false))`
+    /// when they had no factor.
+    pub async fn reset_second_factor(
+        &self,
+        actor_id: &str,
+        target_id: &str,
+    ) -> StoreResult<Option<(PersonRef, bool)>> {
+        let Some(person) = self.administrable_person(actor_id, target_id).await? else {
+            return Ok(None);
+        };
+        let removed = self.remove_second_factor(actor_id, &person.id, "").await?;
+        Ok(Some((person, removed)))
     }
 
     /// A page of AAF import runs, most recent first, as a département administrator sees them

@@ -14,8 +14,11 @@ pub mod messaging;
 pub mod news;
 pub mod outbox;
 pub mod provisioning;
+pub mod resources;
 pub mod rules;
+pub mod second_factor;
 pub mod sessions;
+pub mod sso;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timetable;

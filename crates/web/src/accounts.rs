@@ -2,7 +2,9 @@
 //! slow-down), activation with the school's code, logout, the "password forgotten" guidance,
 //! a person changing their own password, a parent choosing a new password for their child, and
 //! school staff issuing a new activation code. Passwords are hashed with Argon2id (m=19456 KiB,
-//! t=2, p=1) on the blocking pool, at most `max_concurrent_hashes` at once.
+//! t=2, p=1) on the blocking pool, at most `max_concurrent_hashes` at once. A person who must
+//! pass a second factor (administrators, and whoever enrolled one) gets a session that waits
+//! for it and goes on to the second-factor step (`second_factor.rs`).
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::State;
@@ -16,7 +18,8 @@ use crate::error::AppError;
 use crate::form::{Fields, PathId};
 use crate::security::{client_ip, peer_of, safe_next};
 use crate::session::{
-    SESSION_COOKIE, Viewer, check_prelogin_csrf, open_session, prelogin_token, session_hash_of,
+    SESSION_COOKIE, Viewer, check_prelogin_csrf, find_signed_in, open_pending_session,
+    open_session, prelogin_token, second_factor_required, session_hash_of,
 };
 use crate::templates::{
     ActivationPage, ChildPasswordPage, Chrome, ForgottenPage, LoginPage, NavLink, NewCodePage,
@@ -72,7 +75,7 @@ async fn hash_password(state: &AppState, password: String) -> Result<String, App
 }
 
 /// Verifies a password on the blocking pool, under the semaphore.
-async fn verify_password(
+pub(crate) async fn verify_password(
     state: &AppState,
     password: String,
     hash: String,
@@ -95,7 +98,8 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-fn chrome(title: &str) -> Chrome {
+/// The page chrome of someone not logged in (or whose session waits for its second factor).
+pub(crate) fn chrome(title: &str) -> Chrome {
     Chrome {
         title: title.to_owned(),
         css: crate::assets::css_href(),
@@ -175,6 +179,11 @@ pub(crate) async fn login_form(
 ) -> Result<Response, AppError> {
     let query = Fields::query(&uri);
     let next = safe_next(Some(query.get("next")));
+    let signed_in = find_signed_in(&state, &headers).await?;
+    if signed_in.is_some_and(|s| s.awaiting_second_factor) {
+        // The password was given already: the login goes on at its second factor.
+        return Ok(Redirect::to(&crate::second_factor::challenge_href(&next)).into_response());
+    }
     let notice = (query.get("active") == "1")
         .then_some("Votre compte est activé. Connectez-vous avec votre nouveau mot de passe.");
     login_page(&headers, &state, StatusCode::OK, &next, None, notice)
@@ -259,9 +268,21 @@ pub(crate) async fn login(
         let rehashed = hash_password(&state, password.to_owned()).await?;
         state.store.set_password_hash(&account.person_id, &rehashed).await?;
     }
-    let cookie = open_session(&state, &account.person_id).await?;
-    tracing::info!(person.id = %account.person_id, "login");
-    let mut response = Redirect::to(&next).into_response();
+    let facts = state.store.viewer_facts(&account.person_id).await?;
+    let has_second_factor = state.store.second_factor(&account.person_id).await?.is_some();
+    let required = has_second_factor
+        || facts.as_ref().is_some_and(|f| second_factor_required(&state, f, has_second_factor));
+    let (cookie, mut response) = if required {
+        // The password alone opens nothing: the session waits for the second factor.
+        let cookie = open_pending_session(&state, &account.person_id).await?;
+        tracing::info!(person.id = %account.person_id, "password accepted, second factor due");
+        let target = crate::second_factor::challenge_href(&next);
+        (cookie, Redirect::to(&target).into_response())
+    } else {
+        let cookie = open_session(&state, &account.person_id).await?;
+        tracing::info!(person.id = %account.person_id, "login");
+        (cookie, crate::second_factor::continue_to(&next)?)
+    };
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -429,6 +450,8 @@ pub(crate) async fn logout(
         viewer.check_csrf(fields.get("csrf_token"))?;
     }
     if let Some(hash) = session_hash_of(&headers, &state.site) {
+        // What applications obtained through this session ends with it.
+        state.store.oidc_end_session(&hash).await?;
         state.store.delete_session(&hash).await?;
     }
     let mut response = Redirect::to("/connexion").into_response();

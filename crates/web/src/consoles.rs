@@ -43,6 +43,11 @@ fn account_notice(uri: &Uri) -> Option<&'static str> {
     match Fields::query(uri).get("compte") {
         "gele" => Some("Le compte est gelé : la personne ne peut plus se connecter."),
         "degele" => Some("Le compte est dégelé : la personne peut de nouveau se connecter."),
+        "facteur" => Some(
+            "La double authentification est réinitialisée : la personne en choisira une nouvelle \
+             à sa prochaine connexion si elle est administratrice, ou quand elle le voudra.",
+        ),
+        "sans-facteur" => Some("Cette personne n'avait pas de double authentification."),
         _ => None,
     }
 }
@@ -198,6 +203,32 @@ pub(crate) async fn set_frozen(
     tracing::info!(person.id = %viewer.id(), target.id = %person.id, frozen, "account freeze");
     let back = back_to(fields.get("retour"));
     let done = if frozen { "gele" } else { "degele" };
+    Ok(Redirect::to(&format!("{back}?compte={done}")).into_response())
+}
+
+/// `POST /personnes/{id}/second-facteur`: an administrator removes the second factor of
+/// someone they administer, who enrols a new one at their next login.
+pub(crate) async fn reset_second_factor(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PathId(person_id): PathId,
+    fields: Fields,
+) -> Result<Response, AppError> {
+    viewer.check_csrf(fields.get("csrf_token"))?;
+    if person_id == viewer.id() {
+        return Err(AppError::BadRequest(
+            "Votre propre double authentification se gère dans vos paramètres.",
+        ));
+    }
+
+    let (person, removed) = state
+        .store
+        .reset_second_factor(viewer.id(), &person_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tracing::info!(person.id = %viewer.id(), target.id = %person.id, removed, "second factor reset");
+    let back = back_to(fields.get("retour"));
+    let done = if removed { "facteur" } else { "sans-facteur" };
     Ok(Redirect::to(&format!("{back}?compte={done}")).into_response())
 }
 

@@ -15,9 +15,13 @@ mod live;
 mod messages;
 mod news;
 mod pages;
+mod resources;
 mod rules_console;
+mod second_factor;
 mod security;
 mod session;
+mod sso;
+mod sso_console;
 mod templates;
 mod timetable;
 
@@ -67,6 +71,12 @@ pub struct WebConfig {
     /// How long a teacher needs between lessons in two collèges (the merged timetable's
     /// too-short transfers).
     pub travel: domain::timetable::TravelPolicy,
+    /// Whether administrators (of a school or of the département) must pass a TOTP second
+    /// factor at every login (on by default; off only to stage its roll-out). People who
+    /// enrolled a factor always pass it.
+    pub second_factor_for_admins: bool,
+    /// How long OpenID Connect codes, tokens and signing keys live.
+    pub oidc: store::sso::oidc::OidcPolicy,
 }
 
 impl Default for WebConfig {
@@ -83,6 +93,8 @@ impl Default for WebConfig {
             max_live_streams: 256,
             max_concurrent_uploads: 16,
             travel: domain::timetable::TravelPolicy::default(),
+            second_factor_for_admins: true,
+            oidc: store::sso::oidc::OidcPolicy::default(),
         }
     }
 }
@@ -189,6 +201,7 @@ fn build(
             get(accounts::new_code_form).post(accounts::issue_new_code),
         )
         .route("/personnes/{id}/gel", post(consoles::set_frozen))
+        .route("/personnes/{id}/second-facteur", post(consoles::reset_second_factor))
         .route("/etablissement/{uai}", get(consoles::school_console))
         .route("/etablissement/{uai}/codes.csv", get(consoles::school_codes_csv))
         .route("/etablissement/{uai}/lettres", get(consoles::school_letters))
@@ -199,6 +212,10 @@ fn build(
         .merge(rules_console::routes())
         .merge(news::routes())
         .merge(timetable::routes())
+        .merge(sso::routes())
+        .merge(sso_console::routes())
+        .merge(resources::routes())
+        .merge(second_factor::routes())
         .route(assets::CSS_ROUTE, get(assets::css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

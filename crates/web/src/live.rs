@@ -161,6 +161,12 @@ pub(crate) async fn events(State(state): State<AppState>, headers: HeaderMap) ->
     let Some(session_hash) = session_hash_of(&headers, &state.site) else {
         return StatusCode::NO_CONTENT.into_response();
     };
+    // A session that still owes its second factor follows nothing.
+    match crate::session::find_viewer(&state, &headers).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return StatusCode::NO_CONTENT.into_response(),
+        Err(error) => return error.into_response(),
+    }
     let session = match state.store.session(&session_hash).await {
         Ok(Some(session)) => session,
         Ok(None) => return StatusCode::NO_CONTENT.into_response(),

@@ -17,6 +17,11 @@ use crate::error::AppError;
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// The endpoints that applications call with their own credentials (a code and its verifier, a
+/// token, a client secret), never with a browser's cookie: a cross-site POST there is the
+/// protocol, not a forgery. Nothing on them reads the session cookie.
+const BACK_CHANNEL_PATHS: [&str; 3] = ["/oidc/token", "/oidc/revoke", "/oidc/userinfo"];
+
 /// What the base URL decides: the origin state-changing requests must come from, and whether
 /// cookies can be `Secure` (TLS, or a loopback host browsers treat as secure).
 #[derive(Debug, Clone)]
@@ -77,12 +82,14 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Refuses cross-site state-changing requests and adds the security headers to every response.
 pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD);
-    let mut response = if !safe && is_cross_site(request.headers(), &state.site.origin) {
-        tracing::warn!("cross-site request refused");
-        AppError::Forbidden.into_response()
-    } else {
-        next.run(request).await
-    };
+    let back_channel = BACK_CHANNEL_PATHS.contains(&request.uri().path());
+    let mut response =
+        if !safe && !back_channel && is_cross_site(request.headers(), &state.site.origin) {
+            tracing::warn!("cross-site request refused");
+            AppError::Forbidden.into_response()
+        } else {
+            next.run(request).await
+        };
 
     let headers = response.headers_mut();
     // A handler may set a stricter policy of its own (the printable letters allow exactly

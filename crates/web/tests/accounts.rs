@@ -178,7 +178,11 @@ async fn a_login_succeeds_with_a_new_session_cookie_and_goes_to_next() {
         assert!(session.contains(attribute), "{session}");
     }
     let value = session.split(';').next().unwrap().split_once('=').unwrap().1;
-    assert_eq!(value.len(), 22, "128 bits in unpadded base64");
+    assert_eq!(value.len(), 32, "128 bits in hexadecimal");
+    assert!(
+        value.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the CAS ticket-granting cookie's charset, [A-Za-z0-9-]: {value}"
+    );
 }
 
 #[tokio::test]

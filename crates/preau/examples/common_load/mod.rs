@@ -1,11 +1,15 @@
 //! What the load generators of the benchmarks share (`mail_load.rs` for scripts/bench-mail.sh,
-//! `timetable_load.rs` for scripts/bench-timetable.sh): the store and a raw connection pool on
+//! `timetable_load.rs` for scripts/bench-timetable.sh, `cas_load.rs` for scripts/bench-cas.sh):
+//! the store and a raw connection pool on
 //! the benchmark's database, a session written straight into the store for a person (the
 //! cookie a login would have set), one keep-alive HTTP/1.1 connection per client on the
 //! loopback, the closed loop that drives the clients after their warm-up (each sends its next
 //! request as soon as the previous one is answered), and the percentiles of what was measured,
-//! on the client's clock and from the server's `Server-Timing: app;dur=<ms>`. What each request
-//! is, and what makes its answer right, stays in each generator.
+//! on the client's clock and from the server's `Server-Timing: app;dur=<ms>`, with their medians
+//! over several runs (`runs.rs`). What each request is, and what makes its answer right, stays
+//! in each generator.
+
+pub(crate) mod runs;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -118,6 +118,16 @@ impl Drainer {
             files = done.file_keys.len(),
             "outbox : ménage"
         );
+
+        // The sign-on's short-lived state: expired tickets, codes and tokens.
+        match self.store.purge_cas_tickets(store::now_unix()).await {
+            Ok(removed) => tracing::debug!(removed, "cas : tickets expirés supprimés"),
+            Err(error) => tracing::warn!(?error, "cas : ménage impossible"),
+        }
+        match self.store.oidc_sweep().await {
+            Ok(swept) => tracing::debug!(?swept, "oidc : codes et jetons expirés supprimés"),
+            Err(error) => tracing::warn!(?error, "oidc : ménage impossible"),
+        }
     }
 
     /// Claims one batch and handles it; returns how many entries were claimed.

@@ -1,5 +1,7 @@
 //! The web tests' harness: the router in process over a fresh database holding the fixture
-//! département, requests sent with `oneshot` (no sockets), and helpers to log in.
+//! département, requests sent with `oneshot` (no sockets), and helpers to log in. An
+//! administrator logs in through the real flow, second factor included: the helpers give them
+//! a factor with the known [`TOTP_SECRET`] and type its current code.
 #![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::sync::OnceLock;
@@ -16,6 +18,10 @@ pub use store::fixtures::{code_for, ids};
 
 /// The password every logged-in fixture person uses.
 pub const PASSWORD: &str = "Cheval-Batterie-Agrafe-42";
+/// The TOTP secret (base32 of 20 bytes) of the second factor the helpers give people.
+pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+/// The length of a TOTP step, in seconds.
+pub const STEP: i64 = 30;
 /// A pre-login form token, sent both as cookie and as hidden field.
 pub const PRE_TOKEN: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
 pub const PRE_COOKIE: &str = "__Host-preau_csrf=abcdefghijklmnopqrstuvwxyz0123456789ABCD";
@@ -54,6 +60,20 @@ fn password_hash() -> &'static str {
     HASH.get_or_init(|| {
         argon2::Argon2::default().hash_password(PASSWORD.as_bytes()).unwrap().to_string()
     })
+}
+
+/// The TOTP code of a base32 secret at a Unix instant (RFC 6238: HMAC-SHA1, 6 digits, 30 s).
+pub fn totp_code(secret: &str, at: i64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(u64::try_from(at).unwrap()).to_string()
+}
+
+/// The stored hash of a session cookie (`name=value`).
+pub fn session_hash(cookie: &str) -> String {
+    use sha2::Digest;
+    let value = cookie.split_once('=').map_or(cookie, |(_, value)| value);
+    hex::encode(sha2::Sha256::digest(value.as_bytes()))
 }
 
 pub fn config() -> WebConfig {
@@ -127,12 +147,82 @@ impl App {
         self.post("/connexion", Some(PRE_COOKIE), &fields).await
     }
 
-    /// Sets the known password and logs in: returns the session cookie (`name=value`).
+    /// Sets the known password and logs in: returns the session cookie (`name=value`). A
+    /// person who must pass a second factor (administrators) is given one with [`TOTP_SECRET`]
+    /// if they have none, and types its code.
     pub async fn login_as(&self, person_id: &str, login: &str) -> String {
         self.set_password(person_id).await;
         let reply = self.try_login(login, PASSWORD).await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-        reply.cookie(SESSION).expect("a session cookie")
+        let cookie = reply.cookie(SESSION).expect("a session cookie");
+        if !reply.location().starts_with("/connexion/second-facteur") {
+            return cookie;
+        }
+        self.enrol_second_factor(person_id, &session_hash(&cookie)).await;
+        self.pass_second_factor(person_id, &cookie).await
+    }
+
+    /// Gives the person a confirmed second factor with [`TOTP_SECRET`] (as a confirmed
+    /// enrolment would, without recovery codes), unless they have one; `keep` is the session
+    /// kept (the others end, as at a real enrolment).
+    pub async fn enrol_second_factor(&self, person_id: &str, keep: &str) {
+        if self.store.second_factor(person_id).await.unwrap().is_some() {
+            return;
+        }
+        let now = store::now_unix();
+        self.store.start_enrolment(person_id, TOTP_SECRET, now).await.unwrap();
+        let confirmation = store::second_factor::Confirmation {
+            person_id,
+            secret: TOTP_SECRET,
+            step: 0,
+            recovery_hashes: &[],
+            keep_session: keep,
+            now,
+        };
+        self.store.confirm_enrolment(&confirmation).await.unwrap().expect("enrolled");
+    }
+
+    /// The code of the person's factor ([`TOTP_SECRET`]) for the earliest step the server
+    /// still accepts (one step back at most, after the last used one), if the window has one.
+    pub async fn next_code(&self, person_id: &str) -> Option<String> {
+        let factor = self.store.second_factor(person_id).await.unwrap().expect("a factor");
+        let current = store::now_unix().div_euclid(STEP);
+        let step = (current - 1).max(factor.last_step + 1);
+        (step <= current + 1).then(|| totp_code(TOTP_SECRET, step * STEP))
+    }
+
+    /// Passes the second factor of a waiting session (its cookie) through the form, with the
+    /// next code the server accepts: returns the whole session's cookie. When this person
+    /// logged in so often that the window has no code left, the session is completed in the
+    /// store instead, as the form would.
+    pub async fn pass_second_factor(&self, person_id: &str, cookie: &str) -> String {
+        let page = self.get("/connexion/second-facteur?next=/accueil", Some(cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = hidden_token(&page.body);
+        // A step may end between the code and its check: one more try then.
+        for _ in 0..2 {
+            let Some(code) = self.next_code(person_id).await else { break };
+            let fields = [("csrf_token", csrf.as_str()), ("code", &code), ("next", "/accueil")];
+            let reply = self.post("/connexion/second-facteur", Some(cookie), &fields).await;
+            if reply.status == StatusCode::SEE_OTHER {
+                return reply.cookie(SESSION).expect("the whole session's cookie");
+            }
+        }
+        let id = format!("{SESSION}=t{}", store::new_id().replace('-', ""));
+        let now = store::now_unix();
+        let completed = self
+            .store
+            .complete_second_factor(
+                &session_hash(cookie),
+                &session_hash(&id),
+                &csrf,
+                now,
+                now + 3600,
+            )
+            .await
+            .unwrap();
+        assert!(completed, "the waiting session is completed");
+        id
     }
 
     /// The session's form token, read from the settings page.
