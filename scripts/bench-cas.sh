@@ -9,12 +9,13 @@
 #     activated, the service registered with Pronote's attribute profile; each client's session
 #     written into the store.
 #   - The peer: django-cas-server in a virtualenv (target/cas-peer-venv, created on first use),
-#     the Django project of scripts/cas_peer on SQLite, served by gunicorn with as many worker
-#     processes as cores, each with 4 threads (gthread workers keep connections alive and
-#     overlap the waits on SQLite; sync workers, which close the connection after each answer,
-#     gave the peer about half the throughput at 16 clients); its users created, the same
-#     service registered (a pattern matching the URL and its paths, releasing nom, prenom and
-#     email); each client logs in once through its login form.
+#     the Django project of scripts/cas_peer on SQLite (persistent database connections),
+#     served by gunicorn with as many sync worker processes as cores, its best setup here
+#     (gthread workers with 4 threads each gave it less than half the throughput at 16
+#     clients: the threads of a process share its interpreter lock); its users created, the
+#     same service registered (a pattern matching the URL and its paths, releasing nom, prenom
+#     and email); each client logs in once through its login form. A sync worker closes the
+#     connection after each answer: the load generator opens another.
 #
 # Each side runs alone on the machine while it is measured, with 16 clients (each on its own
 # keep-alive connection, opened again when the server closes it) and then with 1 client; each
@@ -23,9 +24,9 @@
 # the peer's throughput.
 #
 # Usage: bash scripts/bench-cas.sh [PREAU_ROUND_TRIPS_PER_CLIENT] [PEER_ROUND_TRIPS_PER_CLIENT]
-#        (defaults: 300 and 30 per client at 16 clients; ten times as many for the lone client)
-# Environment: PEER_WORKER_CLASS (gunicorn's, default gthread), PEER_THREADS (default 4,
-# gthread only).
+#        (defaults: 300 and 60 per client at 16 clients; ten times as many for the lone client)
+# Environment: PEER_WORKER_CLASS (gunicorn's, default sync), PEER_THREADS (default 4, gthread
+# only).
 # Ports: 127.0.0.1:18510 (Préau), 18520 (the peer); the service URL is
 # http://127.0.0.1:18590/pronote/, where nothing needs to listen. PostgreSQL at
 # postgres://postgres@127.0.0.1:5432.
@@ -36,13 +37,13 @@ shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 export PATH="${HOME:-/root}/.cargo/bin:$PATH"
 PREAU_REQUESTS="${1:-300}"
-PEER_REQUESTS="${2:-30}"
+PEER_REQUESTS="${2:-60}"
 CLIENTS=16
 RUNS=3
 PREAU_PORT=18510
 PEER_PORT=18520
 SERVICE="http://127.0.0.1:18590/pronote/"
-PEER_WORKER_CLASS="${PEER_WORKER_CLASS:-gthread}"
+PEER_WORKER_CLASS="${PEER_WORKER_CLASS:-sync}"
 PEER_THREADS="${PEER_THREADS:-4}"
 PG_URL="postgres://postgres@127.0.0.1:5432"
 PG_DB="preau_bench_cas"

@@ -56,11 +56,15 @@ TEMPLATES = [
 ]
 
 # SQLite, as Préau's default; WAL and a busy timeout, which a production SQLite setup would use
-# with several worker processes.
+# with several worker processes, and persistent connections: with Django's default (a
+# connection opened and closed per request), the last connection to close checkpoints and
+# removes the WAL under an exclusive lock, and the other worker waits on SQLite's busy timeout
+# (about 40 ms per round trip at one client).
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": PEER_DIR / "peer.sqlite3",
+        "CONN_MAX_AGE": None,
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
