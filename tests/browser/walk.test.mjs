@@ -20,23 +20,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, PASSWORD, currentStep, follow, sleep, startDemo, totp } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const BIN = process.env.PREAU_BIN ?? resolve(here, '../../target/debug/preau');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const PASSWORD = 'Cerisiers en fleurs sur la colline 47 !';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -48,74 +39,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** A port free on the loopback interface. */
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
 
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
-/** Starts `preau demo` and waits until it serves and has written its accounts. */
-async function startDemo() {
-  const port = process.env.PREAU_BROWSER_PORT ? Number(process.env.PREAU_BROWSER_PORT) : await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'preau-browser-'));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME ?? dataDir,
-    PREAU_DATA_DIR: dataDir,
-    PREAU_LISTEN: `127.0.0.1:${port}`,
-    PREAU_BASE_URL: baseUrl,
-    RUST_LOG: 'warn',
-  };
-  const server = spawn(BIN, ['demo', '--schools', '4', '--people', '3000', '--seed', '7'], {
-    cwd: dataDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  server.stdout.on('data', (chunk) => { output += chunk; });
-  server.stderr.on('data', (chunk) => { output += chunk; });
-  let exited = null;
-  server.on('exit', (code) => { exited = code; });
-
-  const accountsFile = join(dataDir, 'demo-accounts.json');
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    if (exited !== null) {
-      throw new Error(`preau demo s'est arrêté (code ${exited}) :\n${output}`);
-    }
-    if (Date.now() > deadline) {
-      server.kill('SIGTERM');
-      throw new Error(`preau demo n'a pas répondu à temps :\n${output}`);
-    }
-    if (existsSync(accountsFile)) {
-      try {
-        const response = await fetch(`${baseUrl}/healthz`);
-        if (response.ok) break;
-      } catch {
-        // Not listening yet.
-      }
-    }
-    await sleep(250);
-  }
-  const accounts = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts;
-  const stop = async () => {
-    if (exited === null) {
-      server.kill('SIGTERM');
-      for (let i = 0; i < 40 && exited === null; i++) await sleep(250);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  return { baseUrl, accounts, stop, output: () => output };
-}
 
 /** Runs axe-core on the page; returns its violations labelled with the page. */
 async function audit(page, label) {
@@ -142,36 +66,7 @@ async function sideways(phone, label) {
   return [{ page: label, url: phone.url(), id: 'horizontal-scroll', impact: 'serious', help: `la page déborde de ${overflow} px en largeur`, nodes: wide }];
 }
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** The bytes of a base32 (RFC 4648) text, spaces and padding ignored. */
-function base32Bytes(text) {
-  const bytes = [];
-  let bits = 0;
-  let value = 0;
-  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
-    const index = BASE32.indexOf(char);
-    assert.ok(index >= 0, `clé base32 illisible : ${text}`);
-    value = ((value << 5) | index) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-/** The TOTP code (RFC 6238: HMAC-SHA1, 6 digits) of a base32 secret for a 30-second step. */
-function totp(secret, step) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', base32Bytes(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-const currentStep = () => Math.floor(Date.now() / 30_000);
 
 /** A code of the account's factor for a step not used yet (the server takes each step once),
  * waiting for the next step when the current one was used. */
@@ -318,9 +213,6 @@ async function logOut(page) {
 }
 
 /** Clicks and waits for the page it leads to. */
-async function follow(page, locator) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
-}
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -519,7 +411,8 @@ async function timetables(browser, baseUrl, accounts) {
 }
 
 test('every profile activates, logs in and walks its pages without an accessibility violation', { timeout: 900_000 }, async () => {
-  const demo = await startDemo();
+  const port = process.env.PREAU_BROWSER_PORT ? Number(process.env.PREAU_BROWSER_PORT) : undefined;
+  const demo = await startDemo({ port, prefix: 'preau-browser-' });
   let browser;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });

@@ -142,7 +142,10 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
             Backend::Sqlite => {
+                // A file on this machine does not go stale under a pooled connection: no ping
+                // before each hand-out (each one is a round trip to the connection's thread).
                 pool_options
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(

@@ -123,6 +123,13 @@ pub fn check_resource(new: &NewResource) -> Vec<(ResourceField, String)> {
             ResourceField::Title,
             format!("Le titre doit tenir en {MAX_TITLE_CHARS} caractères, sur une ligne."),
         ));
+    } else if title.chars().any(domain::names::is_forbidden) {
+        errors.push((
+            ResourceField::Title,
+            "Le titre ne doit contenir ni caractère invisible ni caractère de changement de \
+             sens d'écriture."
+                .to_owned(),
+        ));
     }
     if new.description.chars().count() > MAX_DESCRIPTION_CHARS {
         errors.push((

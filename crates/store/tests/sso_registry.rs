@@ -179,11 +179,19 @@ async fn a_url_that_takes_over_another_owners_registration_is_refused_with_its_r
         .await
         .unwrap();
 
-    // A school's own address inside a département entry: its own wins there.
-    store
+    // A school's address inside a département entry would win the lookup and escape the
+    // département's rules (second factor, profiles, attributes): refused, in good French.
+    let carved = store
         .create_service(ids::HELENE, &school_1(), &cas("Pronote 1", "https://ent.example.fr/p1/"))
-        .await
-        .unwrap();
+        .await;
+    match carved {
+        Err(StoreError::Conflict(reason)) => {
+            assert!(reason.contains("recouvre"), "{reason}");
+            assert!(reason.contains("d'une application"), "{reason}");
+            assert!(!reason.contains("Portail"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
     for (url, says) in [
         ("https://p2.example.fr/pronote/", "déjà enregistrée"),
         ("https://p2.example.fr/pronote/eleve.html", "recouvre"),
@@ -211,7 +219,7 @@ async fn a_url_that_takes_over_another_owners_registration_is_refused_with_its_r
         .create_service(ids::AGNES, &departement, &cas("Motif", "https://*.example.fr/"))
         .await;
     assert!(matches!(hostile, Err(StoreError::Conflict(_))), "{hostile:?}");
-    assert_eq!(audits(&store, "sso_service_registered").await, 3);
+    assert_eq!(audits(&store, "sso_service_registered").await, 2);
 }
 
 #[tokio::test]

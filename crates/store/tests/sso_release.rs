@@ -180,3 +180,26 @@ async fn a_registration_with_a_bad_url_writes_nothing() {
     prefix_oidc.protocol = Protocol::Oidc;
     assert!(store.register_service(None, &prefix_oidc).await.is_err());
 }
+
+#[tokio::test]
+async fn names_with_invisible_or_direction_characters_are_refused() {
+    let store = fixture().await;
+    for hostile in
+        ["Pronote\u{202E}txt.exe", "Pro\u{200B}note", "Pronote\u{2066}", "\u{FEFF}Pronote"]
+    {
+        let mut named = pronote(ids::SCHOOL_1, "https://p1.example.fr/pronote/");
+        named.name = hostile.to_owned();
+        let refused = store.register_service(None, &named).await;
+        assert!(matches!(refused, Err(store::StoreError::Conflict(_))), "{hostile:?}");
+
+        let resource =
+            store::resources::NewResource { title: hostile.to_owned(), ..Default::default() };
+        let errors = store::resources::check_resource(&resource);
+        assert!(
+            errors.iter().any(|(field, _)| *field == store::resources::ResourceField::Title),
+            "{hostile:?}: {errors:?}"
+        );
+    }
+    let count = store.fixture_count("SELECT COUNT(*) FROM sso_services", &[]).await.unwrap();
+    assert_eq!(count, 0);
+}

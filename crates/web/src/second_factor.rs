@@ -579,6 +579,25 @@ async fn confirm(
         let said = Said::error(StatusCode::UNPROCESSABLE_ENTITY, error);
         return settings_page(&state, &signed_in, &next, said).await;
     };
+    // A first factor enrolled from a session that did not just present the password asks for
+    // it (ASVS 7.5.1): whoever holds a forgotten open session must not lock its owner out.
+    if !signed_in.awaiting_second_factor && !signed_in.has_second_factor {
+        let stored = state
+            .store
+            .login_account(&signed_in.viewer.facts.login)
+            .await?
+            .and_then(|account| account.password_hash)
+            .unwrap_or_else(|| state.dummy_hash.to_string());
+        let password = fields.get("current_password");
+        let right =
+            password.len() <= 1024 && verify_password(&state, password.to_owned(), stored).await?;
+        if !right {
+            tracing::info!(person.id = %person_id, "second factor enrolment: wrong password");
+            let error = "Le mot de passe est incorrect.".to_owned();
+            let said = Said::error(StatusCode::UNPROCESSABLE_ENTITY, error);
+            return settings_page(&state, &signed_in, &next, said).await;
+        }
+    }
     let login = signed_in.viewer.facts.login.clone();
     let step = match read_code(fields.get("code")) {
         TypedCode::Totp(code) => totp_of(&enrolment.secret, &login)

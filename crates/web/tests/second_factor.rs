@@ -68,7 +68,8 @@ fn shown_recovery_codes(body: &str) -> Vec<String> {
 
 /// Posts a code confirming the enrolment shown to a session.
 async fn post_confirmation(app: &App, cookie: &str, csrf: &str, code: &str, next: &str) -> Reply {
-    let fields = [("csrf_token", csrf), ("code", code), ("next", next)];
+    let fields =
+        [("csrf_token", csrf), ("code", code), ("next", next), ("current_password", PASSWORD)];
     app.post("/parametres/second-facteur/activer", Some(cookie), &fields).await
 }
 
@@ -587,4 +588,25 @@ async fn a_head_resets_the_factor_of_someone_of_their_school_only() {
     let own = format!("/personnes/{}/second-facteur", ids::HELENE);
     let own = app.post(&own, Some(&helene), &[("csrf_token", &csrf)]).await;
     assert_eq!(own.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_first_factor_enrolled_from_an_open_session_asks_for_the_password() {
+    let app = app().await;
+    let sophie = app.login_as(ids::SOPHIE, "sophie.lambert").await;
+    let page = app.get("/parametres/second-facteur", Some(&sophie)).await;
+    assert!(page.body.contains("name=\"current_password\""), "the form asks for it");
+    let secret = shown_secret(&page.body);
+    let csrf = hidden_token(&page.body);
+
+    let code = totp_code(&secret, store::now_unix());
+    let fields = [("csrf_token", csrf.as_str()), ("code", code.as_str()), ("next", "")];
+    let refused = app.post("/parametres/second-facteur/activer", Some(&sophie), &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("mot de passe est incorrect"));
+    assert!(app.store.second_factor(ids::SOPHIE).await.unwrap().is_none());
+
+    let done = post_confirmation(&app, &sophie, &csrf, &code, "").await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(app.store.second_factor(ids::SOPHIE).await.unwrap().is_some());
 }

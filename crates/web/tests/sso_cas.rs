@@ -656,21 +656,28 @@ async fn a_proxy_callback_over_http_or_with_an_untrusted_certificate_gets_no_tic
     let alice = app.login_as(ids::ALICE, "alice.martin").await;
     let service = "https://app.college.fr/";
 
-    for (pgt_url, code) in [
-        ("http://127.0.0.1:18199/pgt", "INVALID_PROXY_CALLBACK"),
-        ("https://127.0.0.1:18150/autre", "INVALID_PROXY_CALLBACK"),
-        ("https://evil.tld/pgt", "INVALID_PROXY_CALLBACK"),
-        (callback.url.as_str(), "INVALID_PROXY_CALLBACK"),
-    ] {
+    for pgt_url in
+        ["http://127.0.0.1:18199/pgt", "https://127.0.0.1:18150/autre", "https://evil.tld/pgt"]
+    {
         let ticket = ticket_of(&app.get(&login_path(service), Some(&alice)).await);
         let path = validation(
             "/cas/serviceValidate",
             &[("service", service), ("ticket", &ticket), ("pgtUrl", pgt_url)],
         );
-        let doc = assert_failure(&app.get(&path, None).await, code);
+        let doc = assert_failure(&app.get(&path, None).await, "INVALID_PROXY_CALLBACK");
         assert_eq!(doc.count("cas:proxyGrantingTicket"), 0);
         assert_eq!(pgts(&app).await, 0, "{pgt_url}");
     }
+    // The registered https callback with an untrusted certificate: the person is logged in
+    // (CAS 3.0 §2.5.4), without a proxy-granting ticket.
+    let ticket = ticket_of(&app.get(&login_path(service), Some(&alice)).await);
+    let path = validation(
+        "/cas/serviceValidate",
+        &[("service", service), ("ticket", &ticket), ("pgtUrl", &callback.url)],
+    );
+    let doc = assert_success(&app.get(&path, None).await);
+    assert_eq!(doc.count("cas:proxyGrantingTicket"), 0);
+    assert_eq!(pgts(&app).await, 0);
     let connections = callback.connections.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(connections, 1, "only the registered https callback was tried");
     assert!(callback.requests().is_empty(), "the TLS handshake failed: nothing was sent");
@@ -828,13 +835,14 @@ async fn trusted_round_trip(dir: &std::path::Path) {
     register_pronotes(&app).await;
     let alice = app.login_as(ids::ALICE, "alice.martin").await;
 
-    // A callback that answers anything but 200 gets no ticket.
+    // A callback that answers anything but 200 gets no ticket; the login itself succeeds.
     let ticket = ticket_of(&app.get(&login_path(service), Some(&alice)).await);
     let path = validation(
         "/cas/serviceValidate",
         &[("service", service), ("ticket", &ticket), ("pgtUrl", &refusing.url)],
     );
-    assert_failure(&app.get(&path, None).await, "INVALID_PROXY_CALLBACK");
+    let doc = assert_success(&app.get(&path, None).await);
+    assert_eq!(doc.count("cas:proxyGrantingTicket"), 0);
     assert_eq!(refusing.requests().len(), 1, "the certificate was trusted, the answer was not 200");
     assert_eq!(pgts(&app).await, 0);
 
@@ -860,4 +868,27 @@ async fn trusted_round_trip(dir: &std::path::Path) {
     let doc = assert_success(&app.get(&path, None).await);
     assert_eq!(doc.text("cas:user").as_deref(), Some("alice.martin"));
     assert_eq!(doc.text("cas:proxy").as_deref(), Some(accepting.url.as_str()));
+}
+
+#[tokio::test]
+async fn an_unreadable_validation_still_burns_the_ticket_it_names() {
+    let app = app().await;
+    register_pronotes(&app).await;
+    for endpoint in ["/cas/p3/serviceValidate", "/cas/validate"] {
+        let (_, ticket) = ticket_for(&app, ids::ALICE, "alice.martin", PRONOTE_1).await;
+        let doubled = validation(
+            endpoint,
+            &[("service", PRONOTE_1), ("ticket", &ticket), ("ticket", &ticket)],
+        );
+        let refused = app.get(&doubled, None).await;
+        assert_eq!(refused.status, StatusCode::OK);
+        assert!(!refused.body.starts_with("yes"), "{}", refused.body);
+        let retried = validation(endpoint, &[("service", PRONOTE_1), ("ticket", &ticket)]);
+        let retried = app.get(&retried, None).await;
+        if endpoint == "/cas/validate" {
+            assert_eq!(retried.body, "no\n");
+        } else {
+            assert_failure(&retried, "INVALID_TICKET");
+        }
+    }
 }

@@ -6,8 +6,8 @@
 //! read those of the département that reach their school). Which application an administrator
 //! may read or change is part of each query's SQL; anything else is `NotFound`. Every change is
 //! audited in its own transaction. A URL that would take over another owner's registration is
-//! refused with its reason (only a school's narrower URL inside a département entry, or a
-//! département entry around a school's, may overlap).
+//! refused with its reason: addresses of two owners never overlap, since the longest one would
+//! win the lookup and escape the other's rules (second factor, profiles, attributes).
 
 use domain::profile::Profile;
 use domain::sso::{Attribute, Principal, Protocol, RegisteredUrl, UrlMatch};
@@ -153,6 +153,13 @@ fn check_new_service(new: &NewService) -> StoreResult<(CheckedUrls, String)> {
             "Le nom de l'application est obligatoire (120 caractères au plus).".to_owned(),
         ));
     }
+    if name.chars().any(domain::names::is_forbidden) {
+        return Err(StoreError::Conflict(
+            "Le nom de l'application ne doit contenir ni caractère de contrôle, ni caractère \
+             invisible ou de changement de sens d'écriture."
+                .to_owned(),
+        ));
+    }
     if new.urls.is_empty() {
         return Err(StoreError::Conflict(
             "Indiquez au moins une adresse de l'application.".to_owned(),
@@ -223,8 +230,9 @@ async fn insert_service_links(
 }
 
 /// Whether an overlap between a new URL (owned by `new_owner`) and a registered one (owned by
-/// `old_owner`, another application) is allowed: only when the département's registration is
-/// the wider one, so that a school's own address wins inside a département entry.
+/// `old_owner`, another application) is allowed: only between applications of the same owner.
+/// An address inside another owner's prefix would win the lookup (the longest registration
+/// does) and so escape that owner's rules: its second factor, profiles and attributes.
 fn overlap_allowed(
     new_url: &RegisteredUrl,
     new_owner: Option<&str>,
@@ -239,11 +247,7 @@ fn overlap_allowed(
     if !new_inside_old && !old_inside_new {
         return true;
     }
-    if new_owner == old_owner {
-        return true;
-    }
-    (new_inside_old && old_owner.is_none() && new_owner.is_some())
-        || (old_inside_new && new_owner.is_none() && old_owner.is_some())
+    new_owner == old_owner
 }
 
 impl Store {
@@ -740,10 +744,14 @@ async fn check_overlaps(
             } else {
                 format!("l'application « {} »", row.try_get::<String, _>("name")?)
             };
+            let of_whose = match whose.strip_prefix("une ") {
+                Some(rest) => format!("d'une {rest}"),
+                None => format!("de {whose}"),
+            };
             let reason = if new_url.url == old_url.url {
                 format!("« {url} » est déjà enregistrée pour {whose}.")
             } else {
-                format!("« {url} » recouvre l'adresse « {} » de {whose}.", old_url.url)
+                format!("« {url} » recouvre l'adresse « {} » {of_whose}.", old_url.url)
             };
             return Err(StoreError::Conflict(reason));
         }
@@ -770,15 +778,21 @@ mod tests {
     }
 
     #[test]
-    fn only_a_wider_departement_entry_may_surround_another_owner() {
+    fn only_the_same_owner_may_register_overlapping_addresses() {
         let wide = url("https://ent.example.fr/", UrlMatch::Prefix);
         let narrow = url("https://ent.example.fr/pronote/", UrlMatch::Prefix);
         let other = url("https://ent.example.fr/autre", UrlMatch::Exact);
         let school = Some("school-1");
         let another = Some("school-2");
 
-        assert!(overlap_allowed(&narrow, school, &wide, None));
-        assert!(overlap_allowed(&wide, None, &narrow, school));
+        assert!(
+            !overlap_allowed(&narrow, school, &wide, None),
+            "a school inside the département's"
+        );
+        assert!(
+            !overlap_allowed(&wide, None, &narrow, school),
+            "the département around a school's"
+        );
         assert!(!overlap_allowed(&narrow, school, &wide, another));
         assert!(!overlap_allowed(&wide, school, &narrow, another));
         assert!(!overlap_allowed(&wide, school, &narrow, None));

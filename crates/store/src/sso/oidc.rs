@@ -248,12 +248,15 @@ pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// The `sid` of a session in ID tokens: derived from its stored hash, so that it names the
-/// session to an application without being usable as its cookie.
-pub fn session_sid(session_hash: &str) -> String {
+/// The `sid` of a session in an application's ID tokens: derived from the session's stored hash
+/// and the application, so that it names the session to that application without being usable
+/// as its cookie, and two applications cannot join their opaque identifiers through it.
+pub fn session_sid(session_hash: &str, service_id: &str) -> String {
     let mut digest = Sha256::new();
     digest.update(b"preau-oidc-sid\0");
     digest.update(session_hash.as_bytes());
+    digest.update(b"\0");
+    digest.update(service_id.as_bytes());
     hex::encode(&digest.finalize()[..16])
 }
 
@@ -963,6 +966,15 @@ async fn issue_tokens(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_has_a_different_sid_for_each_application() {
+        let one = session_sid("hash-of-the-session", "service-1");
+        assert_eq!(one, session_sid("hash-of-the-session", "service-1"), "stable");
+        assert_ne!(one, session_sid("hash-of-the-session", "service-2"));
+        assert_ne!(one, session_sid("hash-of-another-session", "service-1"));
+        assert!(!one.contains("hash-of-the-session"));
+    }
 
     #[test]
     fn the_pkce_challenge_is_rfc_7636_s256() {

@@ -58,6 +58,11 @@ const WRONG_SERVICE: Failure = Failure {
     message: "Le ticket a été délivré pour une autre adresse de service ; il est désormais \
               invalide.",
 };
+const SERVICE_GONE: Failure = Failure {
+    code: "INVALID_SERVICE",
+    message: "L'application de ce ticket n'est plus enregistrée ou a été désactivée ; le ticket \
+              est désormais invalide.",
+};
 const NO_PROXY: Failure = Failure {
     code: "UNAUTHORIZED_SERVICE_PROXY",
     message: "Ce service n'est pas autorisé à obtenir des tickets de proxy.",
@@ -66,11 +71,6 @@ const BAD_CALLBACK: Failure = Failure {
     code: "INVALID_PROXY_CALLBACK",
     message: "L'adresse de rappel du proxy doit être une adresse https enregistrée pour ce \
               service.",
-};
-const CALLBACK_FAILED: Failure = Failure {
-    code: "INVALID_PROXY_CALLBACK",
-    message: "L'adresse de rappel du proxy n'a pas accepté le ticket (certificat non valide, \
-              réponse autre que 200 ou délai dépassé) : aucun ticket de proxy n'est délivré.",
 };
 const INTERNAL: Failure =
     Failure { code: "INTERNAL_ERROR", message: "Erreur interne du serveur CAS." };
@@ -105,6 +105,29 @@ enum Endpoint {
 }
 
 /// A store failure, logged once, answered `INTERNAL_ERROR`.
+/// A validation request that cannot be read (a repeated parameter, a bad encoding) is still
+/// one validation attempt of every well-formed ticket it names: they are burned, as a ticket
+/// is valid for one attempt, successful or not.
+async fn burn_named_tickets(state: &AppState, uri: &Uri) {
+    let pairs: Vec<(String, String)> =
+        uri.query().and_then(|query| serde_urlencoded::from_str(query).ok()).unwrap_or_default();
+    let now = store::now_unix();
+    for (_, ticket) in pairs.iter().filter(|(name, _)| name == "ticket") {
+        if matches!(ticket_kind(ticket), Some(TicketKind::Service | TicketKind::Proxy)) {
+            match state.store.cas_consume_ticket(ticket, now, i64::MAX).await {
+                Ok(burned) => tracing::info!(
+                    ticket = %ticket_log_id(ticket),
+                    burned = burned.is_some(),
+                    "cas validation with unreadable parameters: ticket burned"
+                ),
+                Err(error) => {
+                    internal(error);
+                }
+            }
+        }
+    }
+}
+
 fn internal(error: store::StoreError) -> Failure {
     tracing::error!(cause = ?error, "cas validation: store failure");
     INTERNAL
@@ -153,6 +176,14 @@ async fn check(
         {
             service
         }
+        _ if consumed.service_url == service_url => {
+            tracing::warn!(
+                service.id = %consumed.service_id,
+                ticket = %log_id,
+                "cas validation: the ticket's application is gone or disabled, burned"
+            );
+            return Err(SERVICE_GONE);
+        }
         _ => {
             tracing::warn!(
                 service.id = %consumed.service_id,
@@ -173,7 +204,10 @@ async fn check(
 
 /// `/cas/validate` (CAS 1.0).
 pub(super) async fn cas1(State(state): State<AppState>, uri: Uri) -> Response {
-    let Some(params) = CasParams::parse(&uri) else { return response::cas1(None) };
+    let Some(params) = CasParams::parse(&uri) else {
+        burn_named_tickets(&state, &uri).await;
+        return response::cas1(None);
+    };
     let Ok((consumed, service)) = check(&state, &params, Endpoint::Cas1).await else {
         return response::cas1(None);
     };
@@ -201,6 +235,7 @@ pub(super) async fn proxy_validate(State(state): State<AppState>, uri: Uri) -> R
 
 async fn validate(state: &AppState, uri: &Uri, endpoint: Endpoint) -> Response {
     let Some(params) = CasParams::parse(uri) else {
+        burn_named_tickets(state, uri).await;
         return response::authentication(Format::Xml, &Err(MALFORMED));
     };
     let format = match format_of(&params) {
@@ -223,7 +258,7 @@ async fn succeed(
     service: &Service,
 ) -> Result<Success, Failure> {
     let pgt_iou = match params.get("pgtUrl") {
-        Some(callback) => Some(grant_proxy(state, &consumed, service, callback).await?),
+        Some(callback) => grant_proxy(state, &consumed, service, callback).await?,
         None => None,
     };
     let released = state.store.release(service, &consumed.person_id).await.map_err(internal)?;
@@ -251,13 +286,15 @@ async fn succeed(
 }
 
 /// Issues a proxy-granting ticket to `callback` and returns its IOU: only for an application
-/// allowed to proxy, to an https callback registered for it, which answers `200`.
+/// allowed to proxy, to an https callback registered for it (else the validation fails), which
+/// answers `200` over a verified certificate (else the validation succeeds without a
+/// proxy-granting ticket, CAS 3.0 §2.5.4: the person is still who the ticket says).
 async fn grant_proxy(
     state: &AppState,
     consumed: &ConsumedTicket,
     service: &Service,
     callback: &str,
-) -> Result<String, Failure> {
+) -> Result<Option<String>, Failure> {
     if !service.allow_proxy {
         tracing::warn!(service.id = %service.id, "cas proxy callback refused: may not proxy");
         return Err(NO_PROXY);
@@ -285,10 +322,11 @@ async fn grant_proxy(
             pgt = %ticket_log_id(&issued.ticket),
             "cas proxy-granting ticket delivered"
         );
-        Ok(issued.iou)
+        Ok(Some(issued.iou))
     } else {
         state.store.cas_revoke_proxy_granting(&issued.ticket).await.map_err(internal)?;
-        Err(CALLBACK_FAILED)
+        tracing::warn!(service.id = %service.id, "cas proxy callback failed: no pgt issued");
+        Ok(None)
     }
 }
 

@@ -156,7 +156,7 @@ pub(crate) async fn token_response(
     id_claims.insert("exp".into(), issued.access_expires_at.into());
     id_claims.insert("auth_time".into(), grant.auth_time.into());
     id_claims.insert("amr".into(), amr(grant.second_factor));
-    id_claims.insert("sid".into(), session_sid(&grant.session_hash).into());
+    id_claims.insert("sid".into(), session_sid(&grant.session_hash, &grant.service_id).into());
     id_claims.insert("at_hash".into(), at_hash(&access_token).into());
     if let Some(nonce) = &issued.nonce {
         id_claims.insert("nonce".into(), nonce.clone().into());
