@@ -91,7 +91,7 @@ export async function startDemo({ port, prefix }) {
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** The bytes of a base32 (RFC 4648) text, spaces and padding ignored. */
-function base32Bytes(text) {
+export function base32Bytes(text) {
   const bytes = [];
   let bits = 0;
   let value = 0;

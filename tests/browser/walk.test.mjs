@@ -23,7 +23,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, PASSWORD, currentStep, follow, sleep, startDemo, totp } from './support.mjs';
+import {
+  CHROMIUM,
+  PASSWORD,
+  base32Bytes,
+  currentStep,
+  follow,
+  sleep,
+  startDemo,
+  totp,
+} from './support.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
