@@ -9,7 +9,9 @@
 // timetables: the pupil's week and day and calendar feeds, the parent's children's timetables,
 // the teacher's week merged across collèges (with its conflicts box when there is one), and the
 // head's school views, import page and change form of one lesson, each checked with axe-core at
-// desktop width and again at phone width, where the page must not scroll sideways.
+// desktop width and again at phone width, where the page must not scroll sideways. Each
+// profile's resources page (and its DYS filter) is checked too, and the administrators' pages
+// of the registry of applications, the catalogue and (département) its statistics.
 // Administrators (the head, the département agent) must pass a second factor: at their first
 // login they enrol one (the test reads the key the page shows and computes the TOTP codes
 // itself, RFC 6238 with Node's HMAC-SHA1), keep their recovery codes, and type a fresh code at
@@ -183,9 +185,30 @@ async function walk(browser, baseUrl, account) {
     violations.push(...(await audit(page, `${role} : accueil, second enfant`)));
   }
 
+  // The resources and, for administrators, the registry of applications and the catalogue.
+  const signOn = [['/ressources', 'ressources'], ['/ressources?dys=1', 'ressources adaptées DYS']];
+  if (role === 'agent') {
+    for (const path of ['applications', 'applications/nouvelle', 'ressources', 'ressources/nouvelle', 'ressources/statistiques']) {
+      signOn.push([`/departement/${path}`, `département : ${path}`]);
+    }
+  }
+  if (role === 'head') {
+    const console = await page.locator('a[href^="/etablissement/"]').first().getAttribute('href');
+    assert.ok(console, "le chef d'établissement n'a pas de lien vers sa console");
+    for (const path of ['applications', 'applications/nouvelle', 'ressources']) {
+      signOn.push([`${console}/${path}`, `établissement : ${path}`]);
+    }
+  }
+  for (const [path, name] of signOn) {
+    const response = await page.goto(`${baseUrl}${path}`);
+    assert.equal(response.status(), 200, `${role} : ${path} répond ${response.status()}`);
+    violations.push(...(await audit(page, `${role} : ${name}`)));
+  }
+
   const phone = await context.newPage();
   await phone.setViewportSize({ width: 360, height: 740 });
-  const pages = [['/accueil', 'accueil'], ['/messagerie', 'messagerie'], ['/messagerie/ecrire', 'écrire'], ['/actualites', 'actualités']];
+  const pages = [['/accueil', 'accueil'], ['/messagerie', 'messagerie'], ['/messagerie/ecrire', 'écrire'], ['/actualites', 'actualités'], ['/ressources', 'ressources']];
+  if (role === 'agent') pages.push(['/departement/applications/nouvelle', 'nouvelle application']);
   if (role !== 'pupil') {
     await page.goto(`${baseUrl}/parametres/second-facteur`);
     violations.push(...(await audit(page, `${role} : double authentification`)));
