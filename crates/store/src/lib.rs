@@ -75,6 +75,9 @@ pub struct Store {
     backend: Backend,
     /// The in-process queue of SQLite writers (see above); `None` on PostgreSQL.
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The key of opaque identifiers once read (`sso::Store::opaque_subject`): drawn once per
+    /// database and never changed, so it is read once per process.
+    subject_key: Arc<std::sync::OnceLock<Vec<u8>>>,
 }
 
 /// A write transaction (from [`Store::begin_write`]), holding the SQLite write queue's place
@@ -187,7 +190,8 @@ impl Store {
             Backend::Sqlite => Some(Arc::new(tokio::sync::Mutex::new(()))),
             Backend::Postgres => None,
         };
-        let store = Store { pool, backend, write_lock };
+        let subject_key = Arc::new(std::sync::OnceLock::new());
+        let store = Store { pool, backend, write_lock, subject_key };
         store.migrate().await?;
         store.stamp_membership_ends().await?;
         Ok(store)

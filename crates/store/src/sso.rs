@@ -134,30 +134,25 @@ const SERVICE_COLUMNS: &str = "s.id, s.name, s.protocol, s.school_id, s.principa
     s.enabled";
 
 impl Store {
-    /// One application with its URLs, enabled or not.
-    pub async fn sso_service(&self, service_id: &str) -> StoreResult<Option<Service>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SERVICE_COLUMNS} FROM sso_services s WHERE s.id = $1"
+    /// The applications a condition over `s` (an `sso_services` alias, with `$1` bound to
+    /// `param`) selects, each with its URLs, in one statement.
+    async fn services_where(&self, condition: &str, param: &str) -> StoreResult<Vec<Service>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVICE_COLUMNS}, u.match_kind, u.url, u.origin FROM sso_services s \
+             LEFT JOIN sso_service_urls u ON u.service_id = s.id WHERE {condition} \
+             ORDER BY s.id, u.match_kind, u.url"
         )))
-        .bind(service_id)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let mut service = service_from_row(&row)?;
-        self.load_service_urls(&mut service).await?;
-        Ok(Some(service))
-    }
-
-    async fn load_service_urls(&self, service: &mut Service) -> StoreResult<()> {
-        let rows = sqlx::query(
-            "SELECT match_kind, url, origin FROM sso_service_urls WHERE service_id = $1 \
-             ORDER BY match_kind, url",
-        )
-        .bind(&service.id)
+        .bind(param)
         .fetch_all(self.pool())
         .await?;
-        for row in rows {
-            let kind: String = row.try_get("match_kind")?;
+        let mut services: Vec<Service> = Vec::new();
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            if services.last().is_none_or(|last| last.id != id) {
+                services.push(service_from_row(row)?);
+            }
+            let Some(service) = services.last_mut() else { continue };
+            let Some(kind) = row.try_get::<Option<String>, _>("match_kind")? else { continue };
             let url: String = row.try_get("url")?;
             if kind == "logout" {
                 service.logout_urls.push(url);
@@ -167,54 +162,49 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown url match {kind}")))?;
             service.urls.push(RegisteredUrl { match_kind, url, origin: row.try_get("origin")? });
         }
-        Ok(())
+        Ok(services)
+    }
+
+    /// One application with its URLs, enabled or not.
+    pub async fn sso_service(&self, service_id: &str) -> StoreResult<Option<Service>> {
+        Ok(self.services_where("s.id = $1", service_id).await?.into_iter().next())
     }
 
     /// The enabled CAS application a service URL belongs to. `None` when the URL is not
     /// acceptable (see `domain::sso`) or matches no registration. When several registrations
-    /// match, the longest registered URL wins (a school's own Pronote over a wider entry).
+    /// of one owner match, the longest registered URL wins (the registry refuses overlaps
+    /// between owners).
     pub async fn cas_service_for_url(&self, service_url: &str) -> StoreResult<Option<Service>> {
         let Ok(origin) = domain::sso::candidate_origin(service_url) else { return Ok(None) };
-        let rows = sqlx::query(
-            "SELECT u.service_id, u.match_kind, u.url FROM sso_service_urls u \
-             JOIN sso_services s ON s.id = u.service_id \
-             WHERE u.origin = $1 AND s.protocol = 'cas' AND s.enabled = 1 \
-             AND u.match_kind IN ('exact', 'prefix')",
-        )
-        .bind(&origin)
-        .fetch_all(self.pool())
-        .await?;
-        let mut best: Option<(usize, String)> = None;
-        for row in rows {
-            let kind: String = row.try_get("match_kind")?;
-            let url: String = row.try_get("url")?;
-            let Some(match_kind) = UrlMatch::parse(&kind) else { continue };
-            let registered = RegisteredUrl { match_kind, url, origin: origin.clone() };
-            if domain::sso::url_matches(&registered, service_url)
-                && best.as_ref().is_none_or(|(len, _)| registered.url.len() > *len)
+        let candidates = self
+            .services_where(
+                "s.protocol = 'cas' AND s.enabled = 1 AND s.id IN (SELECT o.service_id \
+                 FROM sso_service_urls o WHERE o.origin = $1 \
+                 AND o.match_kind IN ('exact', 'prefix'))",
+                &origin,
+            )
+            .await?;
+        let mut best: Option<(usize, Service)> = None;
+        for service in candidates {
+            let longest = service
+                .urls
+                .iter()
+                .filter(|url| domain::sso::url_matches(url, service_url))
+                .map(|url| url.url.len())
+                .max();
+            if let Some(len) = longest
+                && best.as_ref().is_none_or(|(best_len, _)| len > *best_len)
             {
-                best = Some((registered.url.len(), row.try_get("service_id")?));
+                best = Some((len, service));
             }
         }
-        match best {
-            Some((_, id)) => self.sso_service(&id).await,
-            None => Ok(None),
-        }
+        Ok(best.map(|(_, service)| service))
     }
 
     /// The enabled OpenID Connect application with this client identifier.
     pub async fn oidc_client(&self, client_id: &str) -> StoreResult<Option<Service>> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM sso_services WHERE client_id = $1 AND protocol = 'oidc' \
-             AND enabled = 1",
-        )
-        .bind(client_id)
-        .fetch_optional(self.pool())
-        .await?;
-        match id {
-            Some(id) => self.sso_service(&id).await,
-            None => Ok(None),
-        }
+        let condition = "s.client_id = $1 AND s.protocol = 'oidc' AND s.enabled = 1";
+        Ok(self.services_where(condition, client_id).await?.into_iter().next())
     }
 
     /// Whether this person may use this application now (see [`service_allows_sql`]).
@@ -232,8 +222,17 @@ impl Store {
         Ok(allowed.is_some())
     }
 
-    /// The key of opaque identifiers, drawn on first use and kept in the database.
+    /// The key of opaque identifiers, drawn on first use and kept in the database (and in this
+    /// process once read).
     async fn subject_key(&self) -> StoreResult<Vec<u8>> {
+        if let Some(key) = self.subject_key.get() {
+            return Ok(key.clone());
+        }
+        let key = self.read_or_draw_subject_key().await?;
+        Ok(self.subject_key.get_or_init(|| key).clone())
+    }
+
+    async fn read_or_draw_subject_key(&self) -> StoreResult<Vec<u8>> {
         let stored: Option<String> =
             sqlx::query_scalar("SELECT value FROM sso_secrets WHERE name = 'subject_key'")
                 .fetch_optional(self.pool())
