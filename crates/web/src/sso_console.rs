@@ -196,18 +196,6 @@ async fn list(
     Ok(Html(html).into_response())
 }
 
-/// The collèges a département desk may reserve an application to; none for a school desk.
-async fn known_schools(
-    state: &AppState,
-    viewer: &Viewer,
-    desk: &Desk,
-) -> Result<Vec<SchoolRef>, AppError> {
-    if !desk.is_departement() {
-        return Ok(Vec::new());
-    }
-    Ok(state.store.departement_schools(viewer.id()).await?.unwrap_or_default())
-}
-
 async fn form_page(
     state: &AppState,
     viewer: &Viewer,
@@ -219,7 +207,7 @@ async fn form_page(
 ) -> Result<Response, AppError> {
     let owned = editing.as_ref().and_then(|e| e.owner.as_ref()).is_some();
     let schools = if desk.is_departement() && !owned {
-        let known = known_schools(state, viewer, &desk).await?;
+        let known = desk.known_schools(state, viewer).await?;
         known
             .iter()
             .map(|s| {
@@ -310,7 +298,7 @@ async fn create(
     viewer.check_csrf(fields.get("csrf_token"))?;
     let desk = Desk::of(&state, &viewer, &path).await?;
     let known: Vec<String> =
-        known_schools(&state, &viewer, &desk).await?.into_iter().map(|s| s.id).collect();
+        desk.known_schools(&state, &viewer).await?.into_iter().map(|s| s.id).collect();
     let mut form = ServiceForm::read(&fields, &desk, None, &known);
     if form.has_errors() {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -457,7 +445,7 @@ async fn update(
     let desk = Desk::of(&state, &viewer, &path).await?;
     let managed = editable(&state, &viewer, &desk, path.id()?).await?;
     let known: Vec<String> =
-        known_schools(&state, &viewer, &desk).await?.into_iter().map(|s| s.id).collect();
+        desk.known_schools(&state, &viewer).await?.into_iter().map(|s| s.id).collect();
     let protocol = managed.service.protocol;
     let mut form = ServiceForm::read(&fields, &desk, Some(protocol), &known);
     let editing = editing_of(&managed);

@@ -236,18 +236,6 @@ pub(crate) async fn list(
     Ok(Html(html).into_response())
 }
 
-/// The collèges a département desk may reserve a resource to.
-async fn known_schools(
-    state: &AppState,
-    viewer: &Viewer,
-    desk: &Desk,
-) -> Result<Vec<SchoolRef>, AppError> {
-    if !desk.is_departement() {
-        return Ok(Vec::new());
-    }
-    Ok(state.store.departement_schools(viewer.id()).await?.unwrap_or_default())
-}
-
 /// The form's page. `managed` is the resource being changed or read.
 async fn form_page(
     state: &AppState,
@@ -263,7 +251,7 @@ async fn form_page(
         None => desk.school.clone(),
     };
     let schools = if desk.is_departement() && owner.is_none() {
-        known_schools(state, viewer, &desk)
+        desk.known_schools(state, viewer)
             .await?
             .iter()
             .map(|s| {
@@ -364,7 +352,7 @@ pub(crate) async fn create(
     viewer.check_csrf(fields.get("csrf_token"))?;
     let desk = Desk::of(&state, &viewer, &path).await?;
     let known: Vec<String> =
-        known_schools(&state, &viewer, &desk).await?.into_iter().map(|s| s.id).collect();
+        desk.known_schools(&state, &viewer).await?.into_iter().map(|s| s.id).collect();
     let mut form = ResourceForm::read(&fields, &desk);
     form.check(&known);
     check_service(&state, &viewer, &desk, &mut form).await;
@@ -447,7 +435,7 @@ pub(crate) async fn update(
         .filter(|m| m.editable)
         .ok_or(AppError::NotFound)?;
     let known: Vec<String> =
-        known_schools(&state, &viewer, &desk).await?.into_iter().map(|s| s.id).collect();
+        desk.known_schools(&state, &viewer).await?.into_iter().map(|s| s.id).collect();
     let mut form = ResourceForm::read(&fields, &desk);
     form.check(&known);
     check_service(&state, &viewer, &desk, &mut form).await;

@@ -73,6 +73,19 @@ pub(crate) struct Desk {
 }
 
 impl Desk {
+    /// The collèges a département desk may reserve an application or a resource to; none for
+    /// a school desk.
+    pub(crate) async fn known_schools(
+        &self,
+        state: &AppState,
+        viewer: &Viewer,
+    ) -> Result<Vec<SchoolRef>, AppError> {
+        if !self.is_departement() {
+            return Ok(Vec::new());
+        }
+        Ok(state.store.departement_schools(viewer.id()).await?.unwrap_or_default())
+    }
+
     /// The desk a path names, when the viewer administers it; 404 otherwise.
     pub(crate) async fn of(
         state: &AppState,
