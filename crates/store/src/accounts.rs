@@ -221,13 +221,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // What the person let applications keep (OpenID Connect refresh tokens) goes too.
-        sqlx::query(
-            "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(person_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        crate::sso::oidc::revoke_person_grants_in(&mut tx, person_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -258,13 +252,7 @@ impl Store {
             .bind(person_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(person_id)
-        .bind(now_unix())
-        .execute(&mut *tx)
-        .await?;
+        crate::sso::oidc::revoke_person_grants_in(&mut tx, person_id, now_unix()).await?;
         tx.commit().await?;
         Ok(code)
     }

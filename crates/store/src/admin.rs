@@ -411,14 +411,8 @@ impl Store {
                 .bind(&person.id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 \
-                 AND revoked_at IS NULL",
-            )
-            .bind(&person.id)
-            .bind(crate::now_unix())
-            .execute(&mut *tx)
-            .await?;
+            crate::sso::oidc::revoke_person_grants_in(&mut tx, &person.id, crate::now_unix())
+                .await?;
         }
         crate::accounts::audit_in(
             &mut tx,

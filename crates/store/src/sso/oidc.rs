@@ -846,15 +846,10 @@ impl Store {
     /// Revokes every grant of a person (a changed password, a frozen account); returns how
     /// many.
     pub async fn oidc_revoke_person(&self, person_id: &str) -> StoreResult<u64> {
-        let _place = self.write_place().await;
-        let done = sqlx::query(
-            "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(person_id)
-        .bind(now_unix())
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected())
+        let mut tx = self.begin_write().await?;
+        let revoked = revoke_person_grants_in(&mut tx, person_id, now_unix()).await?;
+        tx.commit().await?;
+        Ok(revoked)
     }
 
     /// Removes what can no longer be used: expired requests, codes past their life (a used
@@ -961,6 +956,23 @@ async fn issue_tokens(
         .execute(&mut **tx)
         .await?;
     Ok(Issued { grant, nonce, refresh_token, access_jti, access_expires_at })
+}
+
+/// Revokes every grant of a person inside the transaction of the act that calls for it (a
+/// changed password, a new activation code, a frozen account); returns how many.
+pub(crate) async fn revoke_person_grants_in(
+    conn: &mut sqlx::AnyConnection,
+    person_id: &str,
+    now: i64,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE oidc_grants SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(person_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]
