@@ -230,6 +230,9 @@ pub fn send_caps(profile: Profile) -> SendCaps {
         Profile::Teacher => SendCaps { max_recipients: 1_500, per_hour: 120 },
         Profile::Staff => SendCaps { max_recipients: 3_000, per_hour: 200 },
         Profile::Agent | Profile::Official => SendCaps { max_recipients: 3_000, per_hour: 100 },
+        // A host's people reach nobody through the directory; they answer through the
+        // internship pages.
+        Profile::Host => SendCaps { max_recipients: 10, per_hour: 20 },
     }
 }
 

@@ -18,17 +18,21 @@ pub enum Profile {
     Agent,
     /// An elected official of the département, created locally.
     Official,
+    /// A person of a host organisation of the 3e internships (company, public body,
+    /// association), registered by itself or by a département agent.
+    Host,
 }
 
 impl Profile {
     /// Every profile, in the order the interface lists them.
-    pub const ALL: [Profile; 6] = [
+    pub const ALL: [Profile; 7] = [
         Profile::Pupil,
         Profile::Relative,
         Profile::Teacher,
         Profile::Staff,
         Profile::Agent,
         Profile::Official,
+        Profile::Host,
     ];
 
     /// The stable code stored in the database.
@@ -40,6 +44,7 @@ impl Profile {
             Profile::Staff => "staff",
             Profile::Agent => "agent",
             Profile::Official => "official",
+            Profile::Host => "host",
         }
     }
 
@@ -57,6 +62,7 @@ impl Profile {
             Profile::Staff => "Personnel",
             Profile::Agent => "Agent du département",
             Profile::Official => "Élu",
+            Profile::Host => "Organisme d'accueil",
         }
     }
 

@@ -358,14 +358,14 @@ impl Principal {
 }
 
 /// Pronote's category code for a profile: `National_1` pupil, `National_2` relative,
-/// `National_3` teacher, `National_4` other staff. The département's own people have none.
+/// `National_3` teacher, `National_4` other staff. The département's own people and the hosts' have none.
 pub fn pronote_category(profile: Profile) -> Option<&'static str> {
     match profile {
         Profile::Pupil => Some("National_1"),
         Profile::Relative => Some("National_2"),
         Profile::Teacher => Some("National_3"),
         Profile::Staff => Some("National_4"),
-        Profile::Agent | Profile::Official => None,
+        Profile::Agent | Profile::Official | Profile::Host => None,
     }
 }
 

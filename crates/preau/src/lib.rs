@@ -7,9 +7,11 @@ pub mod config;
 pub mod demo;
 pub mod demo_run;
 pub mod import;
+pub mod internship;
 pub mod logging;
 pub mod serve;
 pub mod timetable;
+pub mod verify;
 pub mod workers;
 
 use crate::config::Config;

@@ -10,7 +10,9 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use preau::config::Config;
 use preau::timetable::{TimetableRequest, TimetableTarget};
-use preau::{accounts, demo_run, import, logging, open_store, serve, timetable};
+use preau::{
+    accounts, demo_run, import, internship, logging, open_store, serve, timetable, verify,
+};
 
 /// The exit code of a command line that is not understood (sysexits' `EX_USAGE`), apart from
 /// 2, which says that an import refused a file or a record.
@@ -91,6 +93,14 @@ enum Command {
         subcommand_value_name = "COMMANDE"
     )]
     Oidc(OidcCommand),
+    /// Vérifie qu'une convention de stage (PDF) est authentique, scellée par le département,
+    /// et signée par toutes les parties.
+    #[command(name = "verify-agreement", help_template = SUB_TEMPLATE)]
+    VerifyAgreement {
+        /// Le fichier PDF de la convention.
+        #[arg(value_name = "FICHIER")]
+        file: PathBuf,
+    },
     /// Affiche la configuration effective (secrets masqués).
     #[command(help_template = SUB_TEMPLATE)]
     Config,
@@ -117,6 +127,20 @@ enum ImportCommand {
     /// ZIP) ou fichier iCalendar d'une classe ou d'un enseignant.
     #[command(help_template = SUB_TEMPLATE)]
     Timetable(TimetableArgs),
+    /// Importe la liste nationale des secteurs professionnels des stages (fichier YAML de la
+    /// plateforme nationale).
+    #[command(help_template = SUB_TEMPLATE)]
+    Sectors {
+        #[arg(value_name = "FICHIER")]
+        file: PathBuf,
+    },
+    /// Importe les communes du répertoire géographique (CSV : nom, code, population,
+    /// latitude, longitude).
+    #[command(help_template = SUB_TEMPLATE)]
+    Communes {
+        #[arg(value_name = "FICHIER")]
+        file: PathBuf,
+    },
 }
 
 /// The formats of `import timetable`.
@@ -374,6 +398,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let problems = timetable::import_timetable(&store, &request).await;
             store.close().await;
             Ok(if problems? { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Import(ImportCommand::Sectors { file }) => {
+            let store = open_store(&config).await?;
+            let result = internship::import_sectors(&store, &file).await;
+            store.close().await;
+            result
+        }
+        Command::Import(ImportCommand::Communes { file }) => {
+            let store = open_store(&config).await?;
+            let result = internship::import_communes(&store, &file).await;
+            store.close().await;
+            result
+        }
+        Command::VerifyAgreement { file } => {
+            let store = open_store(&config).await?;
+            let result = verify::verify_agreement(&store, &file).await;
+            store.close().await;
+            result
         }
         Command::Demo(args) => {
             let options = demo_run::DemoOptions {

@@ -332,3 +332,5 @@ impl Store {
         Ok(query.fetch_one(self.pool()).await?)
     }
 }
+
+pub mod internship;

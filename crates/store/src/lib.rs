@@ -10,6 +10,7 @@ pub mod directory;
 pub mod files;
 pub mod fixtures;
 pub mod import;
+pub mod internship;
 pub mod messaging;
 pub mod news;
 pub mod outbox;

@@ -417,12 +417,15 @@ enum Side {
 impl Side {
     const ALL: [Side; 4] = [Side::Pupil, Side::Relative, Side::SchoolAdult, Side::Departement];
 
-    fn of(profile: Profile) -> Side {
+    /// The side of a profile; `None` for the people of host organisations, who reach nobody
+    /// through the messaging (they answer applications on the internship pages).
+    fn of(profile: Profile) -> Option<Side> {
         match profile {
-            Profile::Pupil => Side::Pupil,
-            Profile::Relative => Side::Relative,
-            Profile::Teacher | Profile::Staff => Side::SchoolAdult,
-            Profile::Agent | Profile::Official => Side::Departement,
+            Profile::Pupil => Some(Side::Pupil),
+            Profile::Relative => Some(Side::Relative),
+            Profile::Teacher | Profile::Staff => Some(Side::SchoolAdult),
+            Profile::Agent | Profile::Official => Some(Side::Departement),
+            Profile::Host => None,
         }
     }
 }
@@ -560,15 +563,15 @@ fn reachable_check(person: &str, viewer: &str, clock: &str, sides: &[Side]) -> S
     )
 }
 
-/// The side of the active person `viewer_id`; `None` for an unknown or inactive person, who
-/// reaches nobody.
+/// The side of the active person `viewer_id`; `None` for an unknown or inactive person or a
+/// host's, who reaches nobody.
 async fn side_of(conn: &mut sqlx::AnyConnection, viewer_id: &str) -> StoreResult<Option<Side>> {
     let profile: Option<String> =
         sqlx::query_scalar("SELECT profile FROM people WHERE id = $1 AND active = 1")
             .bind(viewer_id)
             .fetch_optional(&mut *conn)
             .await?;
-    Ok(profile.as_deref().and_then(Profile::parse).map(Side::of))
+    Ok(profile.as_deref().and_then(Profile::parse).and_then(Side::of))
 }
 
 /// The table of the targets of a kind of group.

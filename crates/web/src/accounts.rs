@@ -120,6 +120,8 @@ pub(crate) fn viewer_chrome(title: &str, viewer: &Viewer) -> Chrome {
             profile: viewer.facts.person.profile.label_fr(),
             csrf: viewer.csrf_token.clone(),
             consoles: console_links(viewer),
+            host: viewer.facts.person.profile == domain::profile::Profile::Host,
+            internships: viewer.facts.person.profile != domain::profile::Profile::Host,
         }),
     }
 }

@@ -9,6 +9,7 @@ mod assets;
 mod consoles;
 mod error;
 mod form;
+mod internship;
 mod ip_throttle;
 pub mod letters;
 mod live;
@@ -216,6 +217,7 @@ fn build(
         .merge(sso_console::routes())
         .merge(resources::routes())
         .merge(second_factor::routes())
+        .merge(internship::routes())
         .route(assets::CSS_ROUTE, get(assets::css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -448,6 +448,7 @@ fn plural_label(profile: Profile) -> &'static str {
         Profile::Staff => "Personnels",
         Profile::Agent => "Agents du département",
         Profile::Official => "Élus",
+        Profile::Host => "Organismes d'accueil",
     }
 }
 

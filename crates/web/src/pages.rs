@@ -93,6 +93,9 @@ pub(crate) async fn home(
                 page.figures.push(state.store.school_figures(school).await?);
             }
         }
+        Profile::Host => {
+            return Ok(axum::response::Redirect::to("/organisme").into_response());
+        }
         Profile::Agent | Profile::Official => {
             for school in state.store.scope_schools(viewer.id()).await? {
                 page.figures.push(state.store.school_figures(&school).await?);

@@ -28,6 +28,10 @@ pub(crate) struct UserBar {
     pub(crate) csrf: String,
     /// The consoles the person may open (school, département).
     pub(crate) consoles: Vec<NavLink>,
+    /// A host organisation's person: the navigation is the host's.
+    pub(crate) host: bool,
+    /// Whether the "Stages" link shows (pupils, parents, school adults, the département).
+    pub(crate) internships: bool,
 }
 
 /// A link of the navigation.

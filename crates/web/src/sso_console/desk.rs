@@ -171,6 +171,7 @@ pub(crate) fn profile_group(profile: domain::profile::Profile) -> &'static str {
         Profile::Staff => "Personnels",
         Profile::Agent => "Agents du département",
         Profile::Official => "Élus",
+        Profile::Host => "Organismes d'accueil",
     }
 }
 

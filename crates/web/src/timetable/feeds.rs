@@ -77,7 +77,7 @@ fn subjects(viewer: &Viewer) -> Vec<SubjectChoice> {
                 label: format!("Emploi du temps de {} {}", c.first_name, c.last_name),
             })
             .collect(),
-        Profile::Staff | Profile::Agent | Profile::Official => Vec::new(),
+        Profile::Staff | Profile::Agent | Profile::Official | Profile::Host => Vec::new(),
     }
 }
 

@@ -386,7 +386,7 @@ pub(crate) async fn own(
             place.title = Some(format!("Emploi du temps de {}", child.first_name));
             subject_page(&state, &viewer, place, &uri, (children, Vec::new())).await
         }
-        Profile::Staff | Profile::Agent | Profile::Official => {
+        Profile::Staff | Profile::Agent | Profile::Official | Profile::Host => {
             let links = school_links(&viewer);
             let html = render(&TimetablePage {
                 chrome: viewer_chrome("Emploi du temps", &viewer),

@@ -1,0 +1,1 @@
+//! Placeholder of the module `agreements`, written in this session.

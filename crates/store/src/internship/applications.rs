@@ -1,0 +1,1 @@
+//! Placeholder of the module `applications`, written in this session.

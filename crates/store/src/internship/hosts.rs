@@ -1,0 +1,1 @@
+//! Placeholder of the module `hosts`, written in this session.

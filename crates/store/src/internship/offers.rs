@@ -1,0 +1,1 @@
+//! Placeholder of the module `offers`, written in this session.

@@ -1,0 +1,1 @@
+//! Placeholder of the module `partners`, written in this session.

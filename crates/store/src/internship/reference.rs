@@ -1,0 +1,1 @@
+//! Placeholder of the module `reference`, written in this session.

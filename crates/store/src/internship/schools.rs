@@ -1,0 +1,1 @@
+//! Placeholder of the module `schools`, written in this session.

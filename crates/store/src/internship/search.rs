@@ -1,0 +1,1 @@
+//! Placeholder of the module `search`, written in this session.

@@ -1,0 +1,9 @@
+//! Placeholder of the internship pages `stats`, written in this session.
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+}

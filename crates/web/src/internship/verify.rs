@@ -1,0 +1,9 @@
+//! Placeholder of the internship pages `verify`, written in this session.
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+}
