@@ -1,5 +1,6 @@
 //! The 3e internship platform's pages: the hosts' space (`internship/host_portal.rs`:
-//! registration, offers, members) and the partners' JSON API (`internship/api.rs`), the
+//! registration, offers, members), the département's hosts and partners
+//! (`internship/hosts_admin.rs`) and the partners' JSON API (`internship/api.rs`), the
 //! pupils' and parents' search (`internship/search.rs`), the collèges' weeks and pupils'
 //! status (`internship/school.rs`), applications on every side (`internship/applications.rs`),
 //! agreements and their signatures (`internship/agreements.rs`), the sealed PDF and its public
@@ -12,6 +13,7 @@ mod api;
 mod applications;
 mod departement;
 mod host_portal;
+mod hosts_admin;
 mod school;
 mod search;
 mod stats;
@@ -27,6 +29,7 @@ use crate::session::Viewer;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(host_portal::routes())
+        .merge(hosts_admin::routes())
         .merge(api::routes())
         .merge(search::routes())
         .merge(school::routes())
