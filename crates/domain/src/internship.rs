@@ -5,6 +5,7 @@
 
 pub mod agreement;
 pub mod application;
+pub mod communes;
 pub mod geo;
 pub mod search_terms;
 pub mod siret;

@@ -3,12 +3,14 @@
 //! partner platforms that push them (`partners`), the collèges' weeks and the pupils' status
 //! (`schools`), the offer search (`search`), applications and their state machine
 //! (`applications`), agreements (`agreements`), their signatures and signing links
-//! (`signatures`), the seal of a signed agreement (`seal`), the département's statistics
-//! (`stats`), and the e-mails waiting for the notification worker (here). Every function that
-//! returns someone else's data takes the viewer and checks their right in its SQL.
+//! (`signatures`), the seal of a signed agreement (`seal`), the département's settings and
+//! collège profiles (`desk`) and statistics (`stats`), and the e-mails waiting for the
+//! notification worker (here). Every function that returns someone else's data takes the
+//! viewer and checks their right in its SQL.
 
 pub mod agreements;
 pub mod applications;
+pub mod desk;
 pub mod hosts;
 pub mod offers;
 pub mod partners;

@@ -59,7 +59,7 @@ pub(crate) fn dummy_hash() -> String {
 }
 
 /// Hashes a new password on the blocking pool, under the semaphore.
-async fn hash_password(state: &AppState, password: String) -> Result<String, AppError> {
+pub(crate) async fn hash_password(state: &AppState, password: String) -> Result<String, AppError> {
     let _permit = state
         .hashes
         .clone()

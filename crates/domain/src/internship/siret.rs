@@ -18,9 +18,9 @@ impl Siret {
             return Err("Le numéro SIRET compte 14 chiffres.".to_owned());
         }
         let valid = if digits.starts_with(LA_POSTE_SIREN) {
-            digits.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0
+            digits.bytes().map(|b| u32::from(b - b'0')).sum::<u32>().is_multiple_of(5)
         } else {
-            luhn_sum(&digits) % 10 == 0
+            luhn_sum(&digits).is_multiple_of(10)
         };
         if !valid {
             return Err("Ce numéro SIRET n'existe pas : sa clé de contrôle est fausse.".to_owned());

@@ -161,7 +161,7 @@ CREATE TABLE internship_offers (
     UNIQUE (partner_id, remote_id)
 );
 CREATE INDEX internship_offers_host ON internship_offers (host_id);
-CREATE INDEX internship_offers_place ON internship_offers (state, latitude, longitude);
+CREATE INDEX internship_offers_place ON internship_offers (state, latitude, longitude, sector_id);
 
 -- The ISO weeks an offer is open.
 CREATE TABLE internship_offer_weeks (
@@ -227,12 +227,14 @@ CREATE INDEX internship_application_events_app ON internship_application_events 
 -- completed by the host and the school); `version` grows with every change of it, and a
 -- signature is valid only for the version and `document_sha256` it was given on.
 -- `document_sha256` is the SHA-256 of the frozen PDF; `sealed_file_key` the FileStore key of
--- the sealed PDF once everyone has signed.
+-- the sealed PDF once everyone has signed. `referent_teacher_id` repeats the content's
+-- referent teacher (written with it), so that who may read an agreement is decided in SQL.
 CREATE TABLE internship_agreements (
     id TEXT PRIMARY KEY,
     application_id TEXT NOT NULL UNIQUE REFERENCES internship_applications (id),
     school_id TEXT NOT NULL REFERENCES schools (id),
     host_id TEXT REFERENCES hosts (id),
+    referent_teacher_id TEXT,
     state TEXT NOT NULL,
     content TEXT NOT NULL,
     version BIGINT NOT NULL DEFAULT 1,
