@@ -2,7 +2,8 @@
 //! a message from someone is waiting in Préau, with its subject and a link: the body, the
 //! attachments and the other recipients stay in the ENT. The e-mail of a timetable change says
 //! what changed and when (the store's one-line summary, which names no pupil), with a link to
-//! the timetable. It is built with lettre's typed headers (the texts that come
+//! the timetable. An internship e-mail is the text the store queued (Préau's own words about an
+//! application or a signature), with Préau's address at the end. It is built with lettre's typed headers (the texts that come
 //! from people are cleaned of control and direction characters on top of lettre's encoding), and
 //! carries a `Message-ID` computed from the message and the recipient, so that a relay that sees
 //! the same notification twice (a retry after a crash) can drop the copy.
@@ -207,6 +208,56 @@ impl Mailer {
             })
     }
 
+    /// Builds an internship e-mail as the store queued it (its subject and text, written by
+    /// Préau), with the address of Préau at the end.
+    ///
+    /// # Errors
+    /// [`SendError::Permanent`] when the recipient's address cannot be written in an e-mail.
+    pub fn build_internship(
+        &self,
+        mail: &store::internship::PendingMail,
+    ) -> Result<Message, SendError> {
+        let to: Address = mail
+            .to_email
+            .trim()
+            .parse()
+            .map_err(|_| SendError::Permanent("adresse du destinataire invalide".to_owned()))?;
+        let subject = clean_line(&mail.subject);
+        let body = format!(
+            "{}\n\nPréau : {}\n\nMerci de ne pas répondre à ce courriel.\n",
+            mail.body.trim_end(),
+            self.base_url
+        );
+
+        Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, to))
+            .subject(subject)
+            .message_id(Some(message_id_header(
+                &format!("stage:{}", mail.id),
+                &mail.to_email,
+                &self.id_domain,
+            )))
+            .header(AutoSubmitted)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|error| {
+                SendError::Permanent(format!("courriel impossible à écrire : {error}"))
+            })
+    }
+
+    /// Builds and sends one internship e-mail.
+    ///
+    /// # Errors
+    /// [`SendError::Transient`] for what may work later, [`SendError::Permanent`] otherwise.
+    pub async fn send_internship(
+        &self,
+        mail: &store::internship::PendingMail,
+    ) -> Result<(), SendError> {
+        let email = self.build_internship(mail)?;
+        self.deliver(email).await
+    }
+
     /// Builds and sends one notification of a new message.
     ///
     /// # Errors
@@ -408,6 +459,25 @@ mod tests {
         assert_ne!(id(&email), id(&other.unwrap()), "a new version is a new e-mail");
         let message = mailer().build(&notification("A", "B", "p@x.fr")).unwrap();
         assert_ne!(id(&email), id(&message));
+    }
+
+    #[tokio::test]
+    async fn an_internship_email_keeps_its_text_and_cannot_add_headers() {
+        let mail = store::internship::PendingMail {
+            id: "mail-1".to_owned(),
+            to_email: "p@x.fr".to_owned(),
+            subject: "Candidature acceptée\r\nBcc: y@z.fr".to_owned(),
+            body: "Bonjour,\n\nL'organisme a accepté la candidature.".to_owned(),
+        };
+        let email = mailer().build_internship(&mail).unwrap();
+        let text = raw(&email);
+        let headers = text.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.lines().any(|line| line.starts_with("Bcc:")), "{headers}");
+        assert!(text.contains("Message-ID: <notification."), "{text}");
+        assert!(text.contains("https://ent.example.fr"), "{text}");
+        let bad =
+            store::internship::PendingMail { to_email: "p@x.fr\r\nBcc: y".to_owned(), ..mail };
+        assert!(matches!(mailer().build_internship(&bad), Err(SendError::Permanent(_))));
     }
 
     #[tokio::test]

@@ -5,9 +5,13 @@
 //! whoever was already notified; the window between an accepted e-mail and its record is
 //! covered by the stable `Message-ID`. A change of a lesson in the next days
 //! (`store::timetable::CHANGE_OUTBOX_KIND`) is e-mailed the same way to the pupils' parents, the
-//! pupils and the teachers concerned who asked for e-mails, with the same retries. Kinds without
-//! an e-mail (a recall, news) are completed as they come: the live badges they change are published by the web handlers of the instance
-//! that made the change and, on PostgreSQL, by the LISTEN task of every other instance.
+//! pupils and the teachers concerned who asked for e-mails, with the same retries. An
+//! internship e-mail (`store::internship::MAIL_OUTBOX_KIND`) is sent as the store queued it, to
+//! its one address, then marked sent; the hourly pass also runs the applications' expiry and
+//! reminders (`Store::internship_sweep`). Kinds without an e-mail (a recall, news) are
+//! completed as they come: the live badges they change are published by the web handlers of
+//! the instance that made the change and, on PostgreSQL, by the LISTEN task of every other
+//! instance.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +132,12 @@ impl Drainer {
             Ok(swept) => tracing::debug!(?swept, "oidc : codes et jetons expirés supprimés"),
             Err(error) => tracing::warn!(?error, "oidc : ménage impossible"),
         }
+
+        // The internship applications whose deadline passed, and the reminders before one.
+        match self.store.internship_sweep(store::now_unix()).await {
+            Ok(swept) => tracing::debug!(?swept, "stages : échéances des candidatures traitées"),
+            Err(error) => tracing::warn!(?error, "stages : échéances impossibles à traiter"),
+        }
     }
 
     /// Claims one batch and handles it; returns how many entries were claimed.
@@ -155,6 +165,9 @@ impl Drainer {
             ("message_sent", Some(mailer)) => self.send_emails(item, mailer, stop).await,
             (store::timetable::CHANGE_OUTBOX_KIND, Some(mailer)) => {
                 self.send_change_emails(item, mailer, stop).await
+            }
+            (store::internship::MAIL_OUTBOX_KIND, Some(mailer)) => {
+                self.send_internship_mail(item, mailer).await
             }
             _ => {
                 self.store.complete_outbox(&item.id).await?;
@@ -260,6 +273,33 @@ impl Drainer {
         if !targets.is_empty() {
             tracing::info!(change.id = %change_id, sent, "courriels de changement d'emploi du temps envoyés");
         }
+        self.store.complete_outbox(&item.id).await?;
+        Ok(Outcome::Completed)
+    }
+
+    /// Sends one queued internship e-mail (`store::internship::MAIL_OUTBOX_KIND`: an
+    /// application's news, a reminder, a signing code), then marks it sent, which forgets its
+    /// body. One already sent (a second pass over the entry) is not sent again; the window
+    /// between an accepted e-mail and its mark is covered by the stable `Message-ID`. An
+    /// address the relay refuses for good is marked sent too: trying again would fail the same
+    /// way. Logs carry ids only: the address and the text may name a pupil.
+    async fn send_internship_mail(
+        &self,
+        item: &store::outbox::OutboxItem,
+        mailer: &Mailer,
+    ) -> store::StoreResult<Outcome> {
+        let Some(mail) = self.store.pending_internship_mail(&item.subject_id).await? else {
+            self.store.complete_outbox(&item.id).await?;
+            return Ok(Outcome::Completed);
+        };
+        match mailer.send_internship(&mail).await {
+            Ok(()) => tracing::info!(mail.id = %mail.id, "courriel de stage envoyé"),
+            Err(SendError::Permanent(reason)) => {
+                tracing::warn!(mail.id = %mail.id, %reason, "courriel de stage refusé définitivement");
+            }
+            Err(SendError::Transient(reason)) => return self.put_back(item, &reason).await,
+        }
+        self.store.internship_mail_sent(&mail.id, store::now_unix()).await?;
         self.store.complete_outbox(&item.id).await?;
         Ok(Outcome::Completed)
     }
