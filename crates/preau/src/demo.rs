@@ -5,6 +5,7 @@
 //! `model`; its files are written by `aaf_writer`.
 
 pub mod aaf_writer;
+pub mod internship;
 pub mod model;
 pub mod names;
 pub mod sso;
@@ -383,7 +384,7 @@ fn write_pupils(writer: &mut AafWriter, departement: &Departement) -> std::io::R
 /// One person the demo prints, as written to `demo-accounts.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DemoAccount {
-    /// `pupil`, `parent`, `teacher`, `head`, `agent`.
+    /// `pupil`, `parent`, `teacher`, `head`, `agent`, `host`.
     pub role: String,
     /// A French description: "Élève de 4e au Collège …".
     pub description: String,

@@ -154,6 +154,16 @@ pub async fn import_demo(
         started.elapsed().as_secs_f64()
     );
 
+    let started = Instant::now();
+    let internship = demo::internship::populate(config, store, departement, &agent.0).await?;
+    eprintln!(
+        "Stages de 3e : {} secteurs, {} organismes d'accueil et {} offres enregistrés en {:.1} s.",
+        internship.sectors,
+        internship.hosts,
+        internship.offers,
+        started.elapsed().as_secs_f64()
+    );
+
     let mut accounts = showcase_accounts(config, store, departement).await?;
     accounts.push(DemoAccount {
         role: "agent".to_owned(),
@@ -167,6 +177,7 @@ pub async fn import_demo(
         birth_date: None,
         birth_date_fr: None,
     });
+    accounts.push(internship.host_account);
 
     let accounts = DemoAccounts { base_url: config.base_url.clone(), accounts };
     let path = config.data_dir.join(ACCOUNTS_FILE);
