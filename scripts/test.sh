@@ -45,6 +45,14 @@ install_browser() {
   apt-get update -q && apt-get install -y -q chromium chromium-driver
 }
 
+install_poppler() {
+  if command -v pdftotext >/dev/null; then
+    return 0
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q poppler-utils
+}
+
 start_postgres() {
   if pg_isready -q -h 127.0.0.1 -p 5432; then
     return 0
@@ -231,8 +239,9 @@ tests_postgres() {
 }
 
 # Steps run as `if` conditions, where `set -e` does not apply: each one chains with &&.
-# The walk, and the Pronote tiles opened through CAS (pronote.test.mjs runs
-# scripts/pronote_stub.py with the Python that has python-cas).
+# The walk, the Pronote tiles opened through CAS (pronote.test.mjs runs
+# scripts/pronote_stub.py with the Python that has python-cas), and the internship journey
+# (internship.test.mjs reads the demo's SQLite database with the sqlite3 command).
 browser_test() {
   local python=python3
   if ! python3 -c 'import cas' 2>/dev/null; then
@@ -243,11 +252,12 @@ browser_test() {
       cd tests/browser &&
         npm ci --no-audit --no-fund --loglevel=error &&
         PREAU_BIN="$PWD/../../target/debug/preau" PYTHON="$python" \
-          node --test walk.test.mjs pronote.test.mjs
+          node --test walk.test.mjs pronote.test.mjs internship.test.mjs
     )
 }
 
 step "installation de Chromium" install_browser
+step "installation de pdftotext (poppler-utils)" install_poppler
 step "PostgreSQL sur 127.0.0.1:5432" start_postgres
 step "nettoyage des bases de test" drop_test_databases
 step "serveur SMTP de test (aiosmtpd)" start_smtp

@@ -68,6 +68,10 @@ pub async fn serve_on(
     store: store::Store,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr().context("adresse d'écoute inconnue")?;
+    store
+        .ensure_gazetteer()
+        .await
+        .context("le répertoire des communes n'a pas pu être écrit dans la base")?;
     let live = web::LiveHub::new();
     let hub = live.clone();
     let publish: Publish = Arc::new(move |person_ids: &[String]| hub.publish(person_ids));

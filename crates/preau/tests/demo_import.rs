@@ -33,7 +33,7 @@ async fn a_small_demo_imports_cleanly_and_prints_every_showcase_account() {
     let accounts = import_demo(&config, &store, &departement, &aaf).await.unwrap();
 
     let roles: Vec<&str> = accounts.accounts.iter().map(|a| a.role.as_str()).collect();
-    assert_eq!(roles, ["pupil", "parent", "teacher", "head", "agent"]);
+    assert_eq!(roles, ["pupil", "parent", "teacher", "head", "agent", "host"]);
     assert!(
         accounts.accounts.iter().all(|a| a.activation_code.as_ref().is_some_and(|c| c.len() == 14))
     );
