@@ -197,6 +197,18 @@ async fn bad_input_is_a_422_with_the_fields_and_never_a_500() {
     for field in ["title", "permalink", "remote_id"] {
         assert!(body["fields"][field].is_array(), "{field}: {body}");
     }
+    let mut weekless = offer("r-1");
+    weekless["internship_offer"].as_object_mut().unwrap().remove("weeks");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/internship_offers",
+        Some(&token),
+        Some(weekless.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an offer nobody could see: {body}");
+    assert!(body["fields"]["weeks"].is_array(), "{body}");
     let mut unknown = offer("r-1");
     unknown["internship_offer"]["sector_uuid"] = json!("00000000-0000-0000-0000-000000000000");
     let (status, body) =

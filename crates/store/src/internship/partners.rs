@@ -130,7 +130,16 @@ impl PartnerOfferInput {
         }
         self.weeks.sort();
         self.weeks.dedup();
-        if self.weeks.len() > MAX_WEEKS {
+        if self.weeks.is_empty() {
+            // Without weeks an offer would match no collège's internship weeks: it would be
+            // stored and shown to nobody, which the partner would never learn.
+            errors.push((
+                "weeks",
+                "au moins une semaine (forme 2027-W05) : sans semaine, aucun élève ne verrait \
+                 l'offre"
+                    .to_owned(),
+            ));
+        } else if self.weeks.len() > MAX_WEEKS {
             errors.push(("weeks", format!("{MAX_WEEKS} semaines au plus")));
         }
         errors
