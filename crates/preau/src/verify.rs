@@ -64,12 +64,22 @@ pub async fn verify_agreement(store: &store::Store, file: &Path) -> anyhow::Resu
 }
 
 fn read(file: &Path) -> Result<Vec<u8>, String> {
-    let metadata = std::fs::metadata(file).map_err(|error| error.to_string())?;
+    let metadata = std::fs::metadata(file).map_err(io_reason)?;
     if !metadata.is_file() {
         return Err("ce n'est pas un fichier".to_owned());
     }
     if metadata.len() > MAX_FILE_BYTES {
         return Err("il dépasse 64 Mo".to_owned());
     }
-    std::fs::read(file).map_err(|error| error.to_string())
+    std::fs::read(file).map_err(io_reason)
+}
+
+/// An input/output error said in French (the system's own text is English).
+fn io_reason(error: std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "il n'existe pas".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "sa lecture n'est pas permise".to_owned(),
+        std::io::ErrorKind::IsADirectory => "ce n'est pas un fichier".to_owned(),
+        _ => "il n'a pas pu être lu".to_owned(),
+    }
 }

@@ -41,6 +41,13 @@ pub fn new_secret() -> String {
     hex::encode(bytes)
 }
 
+/// Today's date in Paris, for the checks of the weeks an offer is open (a form does not know
+/// which collège will read it; the département's collèges share the metropolitan calendar).
+pub fn today_in_paris() -> jiff::civil::Date {
+    let zone = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    domain::timetable::local_date_minute(jiff::Timestamp::now(), &zone).0
+}
+
 /// A person's place in a host organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostMembership {

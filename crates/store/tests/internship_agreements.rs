@@ -679,6 +679,31 @@ async fn the_school_marks_a_paper_signature_with_its_scan() {
     );
 }
 
+/// The school cannot sign the head's part on paper (the head signs online), and the host is
+/// told by e-mail of a paper signature recorded in its name.
+#[tokio::test]
+async fn a_paper_signature_never_stands_for_the_head_and_the_host_hears_of_its_own() {
+    let store = fixture().await;
+    let id = frozen_agreement(&store).await;
+    let sha = sha(&store, &id).await;
+
+    let refused = store
+        .sign_on_paper(base::HELENE, &id, SignatoryRole::Head, &sha, "scan-1", &context())
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+
+    let record = store.agreement_for_viewer(base::HELENE, &id).await.unwrap().unwrap();
+    let tutor_email = record.content.tutor_email.clone();
+    let before = store.fixture_internship_mails(&tutor_email).await.unwrap().len();
+    store
+        .sign_on_paper(base::HELENE, &id, SignatoryRole::Tutor, &sha, "scan-2", &context())
+        .await
+        .unwrap();
+    let mails = store.fixture_internship_mails(&tutor_email).await.unwrap();
+    assert_eq!(mails.len(), before + 1);
+    assert!(mails.iter().any(|(subject, _)| subject == "Signature sur papier enregistrée"));
+}
+
 #[tokio::test]
 async fn a_representative_without_an_account_gets_a_link_and_cancellation_ends_it_all() {
     let store = fixture().await;
@@ -743,4 +768,40 @@ async fn two_last_signatures_given_at_once_complete_the_agreement() {
 
 async fn state(store: &store::Store, id: &str) -> AgreementState {
     store.agreement_for_viewer(base::HELENE, id).await.unwrap().unwrap().state
+}
+
+/// The agreement names the chef d'établissement (D0010), not a deputy (D0011) whose name comes
+/// first in the alphabet; a school with only a deputy names them with their delegation.
+#[tokio::test]
+async fn the_head_named_is_the_chef_not_a_deputy() {
+    let store = fixture().await;
+    store.fixture_person("s-abadie", "staff", "Abadie", "Pierre", None).await.unwrap();
+    for sql in [
+        "INSERT INTO person_functions (person_id, school_id, code, label, discipline_code, \
+         discipline_label) VALUES ('s-abadie', $1, 'DIR', 'DIRECTION', 'D0011', \
+         'CHEF D''ETABLISSEMENT ADJOINT')",
+        "UPDATE person_functions SET discipline_code = 'D0010' WHERE person_id = 's-helene' \
+         AND school_id = $1",
+    ] {
+        store.fixture_execute(sql, &[base::SCHOOL_1]).await.unwrap();
+    }
+
+    let application = confirmed_application(&store, ids::ZOE, base::SCHOOL_1).await;
+    let id = store.fixture_create_agreement(&application).await.unwrap();
+    let record = store.agreement_for_viewer(ids::ZOE, &id).await.unwrap().unwrap();
+    assert_eq!(record.content.head_name, "Hélène Roux");
+    assert_eq!(record.content.head_role, "Chef d'établissement");
+
+    store
+        .fixture_execute(
+            "DELETE FROM person_functions WHERE person_id = 's-helene' AND school_id = $1",
+            &[base::SCHOOL_1],
+        )
+        .await
+        .unwrap();
+    let application = confirmed_application(&store, ids::MINH, base::SCHOOL_1).await;
+    let id = store.fixture_create_agreement(&application).await.unwrap();
+    let record = store.agreement_for_viewer(ids::MINH, &id).await.unwrap().unwrap();
+    assert_eq!(record.content.head_name, "Pierre Abadie");
+    assert!(record.content.head_role.contains("adjoint"), "{}", record.content.head_role);
 }

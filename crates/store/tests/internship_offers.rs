@@ -177,6 +177,10 @@ async fn the_rules_of_an_offer_are_checked_with_their_field() {
         fields_of(OfferInput { places_total: 201, ..input() }).contains(&OfferField::PlacesTotal)
     );
     assert!(fields_of(OfferInput { weeks: Vec::new(), ..input() }).contains(&OfferField::Weeks));
+    for odd in ["2020-W01", "9999-W01"] {
+        let weeks = vec![domain::internship::IsoWeek::parse(odd).unwrap()];
+        assert!(fields_of(OfferInput { weeks, ..input() }).contains(&OfferField::Weeks), "{odd}");
+    }
     assert!(
         fields_of(OfferInput { title: "t".repeat(151), ..input() }).contains(&OfferField::Title)
     );

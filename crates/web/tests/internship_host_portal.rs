@@ -164,6 +164,13 @@ async fn a_manager_edits_the_details_and_invites_a_colleague() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A new one-time form token per call, as a new form page would give.
+fn fresh_once() -> &'static str {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Box::leak(format!("jeton-{n}").into_boxed_str())
+}
+
 fn offer_fields<'a>(csrf: &'a str, week: &'a str) -> Vec<(&'a str, &'a str)> {
     let mut fields = vec![
         ("csrf_token", csrf),
@@ -180,6 +187,7 @@ fn offer_fields<'a>(csrf: &'a str, week: &'a str) -> Vec<(&'a str, &'a str)> {
         ("tuteur_fonction", "Boulanger"),
         ("tuteur_courriel", "tuteur@example.org"),
         ("reservation", "none"),
+        ("jeton", fresh_once()),
     ];
     for (start, end, pause) in [("debut_0", "fin_0", "pause_0"), ("debut_1", "fin_1", "pause_1")] {
         fields.extend([(start, "09:00"), (end, "16:00"), (pause, "60")]);
@@ -374,4 +382,34 @@ async fn a_partner_token_is_shown_once_and_can_be_deactivated() {
         .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     let _ = hidden_token;
+}
+
+/// A double submit of the new offer form (the same one-time token twice) creates one offer,
+/// and the second answer leads to it; a form without its token is refused.
+#[tokio::test]
+async fn a_double_submitted_offer_is_created_once() {
+    let app = internship_app().await;
+    let cookie = app.login_as(ids::HUGUES, ids::HUGUES).await;
+    let csrf = app.csrf(&cookie).await;
+    let week = weeks()[0].to_string();
+    let fields = offer_fields(&csrf, &week);
+
+    let first = app.post("/organisme/offres", Some(&cookie), &fields).await;
+    let second = app.post("/organisme/offres", Some(&cookie), &fields).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.body);
+    assert_eq!(first.location(), second.location());
+    let offers = app
+        .store
+        .fixture_count(
+            "SELECT COUNT(*) FROM internship_offers WHERE host_id = $1",
+            &[ids::HOST_BAKERY],
+        )
+        .await
+        .unwrap();
+    assert_eq!(offers, 1);
+
+    let without: Vec<_> = fields.iter().copied().filter(|(name, _)| *name != "jeton").collect();
+    let refused = app.post("/organisme/offres", Some(&cookie), &without).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
 }

@@ -17,6 +17,11 @@ impl Siret {
         if digits.chars().count() != 14 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err("Le numéro SIRET compte 14 chiffres.".to_owned());
         }
+        if digits[..9].bytes().all(|b| b == b'0') {
+            return Err(
+                "Ce numéro SIRET n'existe pas : aucun SIREN ne s'écrit 000 000 000.".to_owned()
+            );
+        }
         let valid = if digits.starts_with(LA_POSTE_SIREN) {
             digits.bytes().map(|b| u32::from(b - b'0')).sum::<u32>().is_multiple_of(5)
         } else {
@@ -77,6 +82,7 @@ mod tests {
     #[test]
     fn refuses_wrong_keys_lengths_and_letters() {
         for typed in [
+            "00000000000000",
             "12002701600018",
             "1200270160001",
             "120027016000190",

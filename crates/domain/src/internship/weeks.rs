@@ -87,6 +87,18 @@ impl IsoWeek {
     }
 }
 
+/// Why an offer cannot be open in `week`, seen on `today`: a week already over, or one more
+/// than two years ahead (no school plans its internships that far); `None` when it can.
+pub fn offer_week_problem(week: IsoWeek, today: Date) -> Option<String> {
+    if week.day(Weekday::Friday) < today {
+        return Some(format!("La semaine {week} est déjà passée."));
+    }
+    if week.monday() > today.saturating_add(jiff::Span::new().days(731)) {
+        return Some(format!("La semaine {week} est à plus de deux ans."));
+    }
+    None
+}
+
 impl std::fmt::Display for IsoWeek {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04}-W{:02}", self.year, self.week)
@@ -126,6 +138,16 @@ mod tests {
         assert_eq!(IsoWeek::of(date(2027, 2, 7)), week);
         assert_eq!(IsoWeek::parse("2026-W53").unwrap().monday(), date(2026, 12, 28));
         assert_eq!(IsoWeek::parse("2026-W53").unwrap().next().to_string(), "2027-W01");
+    }
+
+    #[test]
+    fn an_offer_is_open_only_in_weeks_to_come_within_two_years() {
+        let today = date(2026, 12, 5);
+        assert!(offer_week_problem(IsoWeek::parse("2027-W05").unwrap(), today).is_none());
+        assert!(offer_week_problem(IsoWeek::parse("2026-W49").unwrap(), today).is_some());
+        assert!(offer_week_problem(IsoWeek::parse("2026-W50").unwrap(), today).is_none());
+        assert!(offer_week_problem(IsoWeek::parse("2020-W01").unwrap(), today).is_some());
+        assert!(offer_week_problem(IsoWeek::parse("9999-W01").unwrap(), today).is_some());
     }
 
     #[test]

@@ -454,14 +454,20 @@ async fn fill_school(
     content.school_phone = school.try_get(6)?;
     content.delegation_date = school.try_get(7)?;
 
-    // The head: a member of the direction first, else a school administrator.
+    // The head: the chef d'établissement (direction function D0010) first, then another member
+    // of the direction (a deputy, D0011), then a school administrator; the title follows.
     let head = sqlx::query(
-        "SELECT p.id, p.first_name, p.last_name FROM people p WHERE p.active = 1 AND p.id IN \
+        "SELECT p.id, p.first_name, p.last_name, \
+         CASE WHEN EXISTS (SELECT 1 FROM person_functions f WHERE f.person_id = p.id \
+           AND f.school_id = $1 AND f.code = 'DIR' AND f.discipline_code = 'D0010') THEN 0 \
+         WHEN EXISTS (SELECT 1 FROM person_functions f WHERE f.person_id = p.id \
+           AND f.school_id = $1 AND f.code = 'DIR' AND f.discipline_code = 'D0011') THEN 1 \
+         WHEN EXISTS (SELECT 1 FROM person_functions f WHERE f.person_id = p.id \
+           AND f.school_id = $1 AND f.code = 'DIR') THEN 2 ELSE 3 END AS rank \
+         FROM people p WHERE p.active = 1 AND p.id IN \
          (SELECT person_id FROM person_functions WHERE school_id = $1 AND code = 'DIR' \
           UNION SELECT person_id FROM roles WHERE school_id = $1 AND role = 'school_admin') \
-         ORDER BY CASE WHEN EXISTS (SELECT 1 FROM person_functions f WHERE f.person_id = p.id \
-           AND f.school_id = $1 AND f.code = 'DIR') THEN 0 ELSE 1 END, \
-         p.last_name, p.first_name, p.id LIMIT 1",
+         ORDER BY rank, p.last_name, p.first_name, p.id LIMIT 1",
     )
     .bind(school_id)
     .fetch_optional(&mut *conn)
@@ -469,7 +475,13 @@ async fn fill_school(
     if let Some(head) = head {
         content.head_person_id = head.try_get(0)?;
         content.head_name = full_name(&head, 1)?;
-        content.head_role = "Chef d'établissement".to_owned();
+        let rank: i64 = head.try_get(3)?;
+        content.head_role = match rank {
+            0 | 2 => "Chef d'établissement",
+            1 => "Chef d'établissement adjoint, par délégation",
+            _ => "Administrateur de l'établissement, par délégation",
+        }
+        .to_owned();
     }
     Ok(())
 }

@@ -110,7 +110,14 @@ impl OfferInput {
 
         self.weeks.sort();
         self.weeks.dedup();
-        if self.weeks.is_empty() {
+        let today = super::today_in_paris();
+        if let Some(reason) = self
+            .weeks
+            .iter()
+            .find_map(|week| domain::internship::weeks::offer_week_problem(*week, today))
+        {
+            errors.push((F::Weeks, reason));
+        } else if self.weeks.is_empty() {
             errors.push((F::Weeks, "Choisissez au moins une semaine.".to_owned()));
         } else if self.weeks.len() > MAX_WEEKS {
             errors.push((F::Weeks, format!("Une offre est ouverte {MAX_WEEKS} semaines au plus.")));

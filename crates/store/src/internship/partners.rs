@@ -130,7 +130,14 @@ impl PartnerOfferInput {
         }
         self.weeks.sort();
         self.weeks.dedup();
-        if self.weeks.is_empty() {
+        let today = super::today_in_paris();
+        if let Some(reason) = self
+            .weeks
+            .iter()
+            .find_map(|week| domain::internship::weeks::offer_week_problem(*week, today))
+        {
+            errors.push(("weeks", reason));
+        } else if self.weeks.is_empty() {
             // Without weeks an offer would match no collège's internship weeks: it would be
             // stored and shown to nobody, which the partner would never learn.
             errors.push((

@@ -120,7 +120,10 @@ pub fn method_label(method: &str) -> &'static str {
     match method {
         "session" => "Session ENT authentifiée",
         "link" => "Lien à usage unique et code reçu par courriel",
-        "paper" => "Signature sur papier (scan conservé par le collège)",
+        "paper" => {
+            "Signature sur papier enregistrée par le collège (scan conservé ; adresse de \
+             l'enregistrement)"
+        }
         _ => "Méthode inconnue",
     }
 }

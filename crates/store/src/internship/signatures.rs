@@ -399,8 +399,8 @@ pub(crate) async fn issue_links_in(
             pupil = content.pupil_name,
             school = content.school_name,
             host = content.host_name,
-            first = content.first_day,
-            last = content.last_day,
+            first = french_date(&content.first_day),
+            last = french_date(&content.last_day),
             role = role.label_fr(),
             base = base_url.trim_end_matches('/'),
         );
@@ -601,6 +601,14 @@ impl Store {
         scan_file_key: &str,
         context: &SignContext,
     ) -> StoreResult<Signed> {
+        if role == SignatoryRole::Head {
+            return Err(StoreError::Conflict(
+                "Le chef d'établissement signe en ligne : une signature sur papier ne peut être \
+                 enregistrée que pour une autre partie."
+                    .to_owned(),
+            ));
+        }
+
         let mut tx = self.begin_write().await?;
         if !administers_agreement_in(&mut tx, viewer_id, agreement_id).await? {
             return Err(StoreError::NotFound);
@@ -617,6 +625,33 @@ impl Store {
             scan_file_key: Some(scan_file_key),
         };
         let signed = sign_in(&mut tx, &record, shown_sha256, &signature, context).await?;
+
+        // The host hears of a paper signature given in its name, so that a school cannot
+        // complete the host's side unnoticed.
+        let content = &record.content;
+        let host_email = match role {
+            SignatoryRole::HostRepresentative => content.representative_email.as_str(),
+            SignatoryRole::Tutor => content.tutor_email.as_str(),
+            _ => "",
+        };
+        if !host_email.is_empty() {
+            let body = format!(
+                "Bonjour,\n\nLe collège {} a enregistré une signature sur papier de la \
+                 convention de stage « {} » au titre de : {}.\nSi vous n'avez pas signé cette \
+                 convention sur papier, signalez-le au collège sans attendre.\n",
+                content.school_name,
+                content.offer_title,
+                role.label_fr().to_lowercase(),
+            );
+            queue_mail_in(
+                &mut tx,
+                host_email,
+                "Signature sur papier enregistrée",
+                &body,
+                context.now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(signed)
     }
@@ -802,6 +837,16 @@ impl Store {
         };
         tx.commit().await?;
         Ok(LinkSignOutcome::Signed { agreement_id: link.agreement_id, completed: signed.completed })
+    }
+}
+
+/// `4 janvier 2027` for a stored `2027-01-04`; the text itself when it is not a date.
+fn french_date(stored: &str) -> String {
+    match stored.parse::<jiff::civil::Date>() {
+        Ok(date) => {
+            format!("{} {} {}", date.day(), domain::internship::weeks::month_fr(date), date.year())
+        }
+        Err(_) => stored.to_owned(),
     }
 }
 

@@ -394,8 +394,11 @@ fn detail_page(
     } else {
         Vec::new()
     };
-    let paper_roles =
-        if signing && standing.school_admin { role_choices(missing.clone()) } else { Vec::new() };
+    let paper_roles = if signing && standing.school_admin {
+        role_choices(missing.iter().copied().filter(|role| *role != SignatoryRole::Head))
+    } else {
+        Vec::new()
+    };
     let editable = !matches!(record.state, AgreementState::Cancelled);
     let before_signing =
         matches!(record.state, AgreementState::HostPending | AgreementState::SchoolPending);

@@ -74,6 +74,8 @@ struct Move {
 struct FormPage {
     chrome: Chrome,
     csrf: String,
+    /// The one-time token of a new offer (empty when editing one).
+    once: String,
     action: String,
     editing: Option<String>,
     state: Option<OfferState>,
@@ -104,6 +106,8 @@ struct FormPage {
 /// The offer form as typed, kept to show it back.
 #[derive(Debug, Default, Clone)]
 struct OfferForm {
+    /// The one-time token of a new offer's form, so that a double submit creates one offer.
+    once: String,
     title: String,
     description: String,
     sector: String,
@@ -169,6 +173,7 @@ impl OfferForm {
             accessible: fields.get("accessible") == "1",
             reservation: fields.get("reservation").to_owned(),
             schools: fields.all("colleges").into_iter().map(str::to_owned).collect(),
+            once: fields.get("jeton").to_owned(),
         }
     }
 
@@ -222,6 +227,7 @@ impl OfferForm {
             accessible: input.accessible,
             reservation: input.reservation.as_str().to_owned(),
             schools: input.reserved_schools.clone(),
+            once: String::new(),
         }
     }
 
@@ -434,6 +440,13 @@ async fn form_page(
     let html = render(&FormPage {
         chrome: viewer_chrome(&title, viewer),
         csrf: viewer.csrf_token.clone(),
+        once: if editing.is_some() {
+            String::new()
+        } else if form.once.is_empty() {
+            crate::session::random_token(16)
+        } else {
+            form.once.clone()
+        },
         action,
         editing,
         state: state_now,
@@ -572,12 +585,41 @@ async fn create(
         Ok(input) => input,
         Err(errors) => return refused(errors, None).await,
     };
+
+    // A double submit (a double click, a reload) creates one offer: the form's one-time
+    // token is claimed first, and the second submit is sent to the offer the first created.
+    let once = form.once.clone();
+    let once_ok = (1..=64).contains(&once.len())
+        && once.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !once_ok {
+        return Err(AppError::BadRequest("Formulaire périmé : rechargez la page et recommencez."));
+    }
+    match state.store.claim_form_submission(viewer.id(), &once).await? {
+        store::admin::FormSubmission::New => {}
+        store::admin::FormSubmission::Done(id) => {
+            return Ok(
+                Redirect::to(&format!("/organisme/offres/{id}?fait=enregistree")).into_response()
+            );
+        }
+        store::admin::FormSubmission::InProgress => {
+            return Err(AppError::BadRequest(
+                "Ce formulaire est déjà en cours d'envoi : patientez puis rechargez la page.",
+            ));
+        }
+    }
     match state.store.create_offer(viewer.id(), &input, store::now_unix()).await {
         Ok(id) => {
+            state.store.complete_form_submission(viewer.id(), &once, &id).await?;
             Ok(Redirect::to(&format!("/organisme/offres/{id}?fait=enregistree")).into_response())
         }
-        Err(store::StoreError::Conflict(message)) => refused(Vec::new(), Some(message)).await,
-        Err(error) => Err(error.into()),
+        Err(store::StoreError::Conflict(message)) => {
+            state.store.release_form_submission(viewer.id(), &once).await?;
+            refused(Vec::new(), Some(message)).await
+        }
+        Err(error) => {
+            state.store.release_form_submission(viewer.id(), &once).await?;
+            Err(error.into())
+        }
     }
 }
 
