@@ -355,10 +355,21 @@ async fn a_partner_token_is_shown_once_and_can_be_deactivated() {
         .post(
             "/departement/stages/partenaires",
             Some(&agnes),
-            &[("csrf_token", &csrf), ("nom", "Stages 86")],
+            &[("csrf_token", &csrf), ("nom", "Stages 86"), ("jeton", "partenaire-1")],
         )
         .await;
     assert_eq!(created.status, StatusCode::OK);
+    let again = app
+        .post(
+            "/departement/stages/partenaires",
+            Some(&agnes),
+            &[("csrf_token", &csrf), ("nom", "Stages 86"), ("jeton", "partenaire-1")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "a double submit creates one partner");
+    let partners =
+        app.store.fixture_count("SELECT COUNT(*) FROM internship_partners", &[]).await.unwrap();
+    assert_eq!(partners, 1);
     let marker = "Bearer ";
     let start = created.body.find(marker).unwrap() + marker.len();
     let token: String = created.body[start..].chars().take_while(char::is_ascii_hexdigit).collect();
@@ -377,7 +388,7 @@ async fn a_partner_token_is_shown_once_and_can_be_deactivated() {
         .post(
             "/departement/stages/partenaires",
             Some(&agnes),
-            &[("csrf_token", &csrf), ("nom", " ")],
+            &[("csrf_token", &csrf), ("nom", " "), ("jeton", "partenaire-2")],
         )
         .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);

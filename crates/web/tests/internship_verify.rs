@@ -143,3 +143,19 @@ async fn an_agreement_being_completed_downloads_as_a_draft() {
     let verdict = app.store.verify_agreement_pdf(&pdf).await.unwrap();
     assert!(!verdict.authentic, "a draft has no seal");
 }
+
+/// A body that is not a multipart form (a URL-encoded one, or no boundary) gets the site's
+/// French error page, never the framework's English text.
+#[tokio::test]
+async fn a_form_that_is_not_multipart_gets_a_french_refusal() {
+    let app = app().await;
+    for content_type in ["application/x-www-form-urlencoded", "multipart/form-data"] {
+        let request = Request::post("/verification")
+            .header("content-type", content_type)
+            .body(Body::from("csrf_token=x&fichier=y"))
+            .unwrap();
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{content_type}");
+        assert!(reply.body.contains("pas au bon format"), "{content_type}: {}", reply.body);
+    }
+}

@@ -402,6 +402,8 @@ struct PartnerRow {
 struct PartnersPage {
     chrome: Chrome,
     csrf: String,
+    /// The one-time token of the new partner form: a double submit creates one partner.
+    once: String,
     partners: Vec<PartnerRow>,
     name: String,
     name_error: Option<String>,
@@ -442,6 +444,7 @@ async fn partners_page(
     let html = render(&PartnersPage {
         chrome: viewer_chrome("Plateformes partenaires", viewer),
         csrf: viewer.csrf_token.clone(),
+        once: crate::session::random_token(16),
         partners,
         name: name.to_owned(),
         name_error,
@@ -456,9 +459,18 @@ async fn partners(
     uri: Uri,
 ) -> Result<Response, AppError> {
     require_admin(&viewer)?;
-    let notice = (Fields::query(&uri).get("fait") == "desactive").then_some(
-        "Le partenaire est désactivé : son jeton ne fonctionne plus et ses offres sont archivées.",
-    );
+    let notice = match Fields::query(&uri).get("fait") {
+        "desactive" => Some(
+            "Le partenaire est désactivé : son jeton ne fonctionne plus et ses offres sont \
+             archivées.",
+        ),
+        "deja" => Some(
+            "Ce partenaire a déjà été créé par un premier envoi du formulaire, et son jeton \
+             affiché à ce moment-là. S'il est perdu, désactivez ce partenaire et créez-en un \
+             autre.",
+        ),
+        _ => None,
+    };
     partners_page(&state, &viewer, StatusCode::OK, "", None, notice).await
 }
 
@@ -471,7 +483,32 @@ async fn create_partner(
     viewer.check_csrf(fields.get("csrf_token"))?;
 
     let name = fields.get("nom");
-    match state.store.create_partner(viewer.id(), name, store::now_unix()).await {
+    let once = fields.get("jeton");
+    let once_ok = (1..=64).contains(&once.len())
+        && once.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !once_ok {
+        return Err(AppError::BadRequest("Formulaire périmé : rechargez la page et recommencez."));
+    }
+    match state.store.claim_form_submission(viewer.id(), once).await? {
+        store::admin::FormSubmission::New => {}
+        store::admin::FormSubmission::Done(_) => {
+            return Ok(axum::response::Redirect::to("/departement/stages/partenaires?fait=deja")
+                .into_response());
+        }
+        store::admin::FormSubmission::InProgress => {
+            return Err(AppError::BadRequest(
+                "Ce formulaire est déjà en cours d'envoi : patientez puis rechargez la page.",
+            ));
+        }
+    }
+    let created = state.store.create_partner(viewer.id(), name, store::now_unix()).await;
+    match &created {
+        Ok((partner_id, _)) => {
+            state.store.complete_form_submission(viewer.id(), once, partner_id).await?;
+        }
+        Err(_) => state.store.release_form_submission(viewer.id(), once).await?,
+    }
+    match created {
         Ok((_, token)) => {
             let html = render(&TokenPage {
                 chrome: viewer_chrome("Partenaire créé", &viewer),

@@ -219,8 +219,10 @@ const LIMITS: MultipartLimits = MultipartLimits {
 async fn verify_upload(
     State(state): State<AppState>,
     headers: HeaderMap,
-    multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
+    let multipart = multipart
+        .map_err(|_| AppError::BadRequest("Le formulaire envoyé n'est pas au bon format."))?;
     let form = read_multipart(multipart, &LIMITS).await?;
     check_prelogin_csrf(&headers, &state.site, form.get("csrf_token"))?;
 

@@ -176,8 +176,10 @@ async fn paper(
     PathId(id): PathId,
     headers: HeaderMap,
     extensions: axum::http::Extensions,
-    multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
+    let multipart = multipart
+        .map_err(|_| AppError::BadRequest("Le formulaire envoyé n'est pas au bon format."))?;
     let form = read_multipart(multipart, &PAPER_LIMITS).await?;
     viewer.check_csrf(form.get("csrf_token"))?;
     let back = format!("/conventions/{id}");
