@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use domain::profile::Profile;
-use store::admin::FormSubmission;
 use store::directory::{SchoolFigures, SchoolRef};
 use store::provisioning::NewLocalPerson;
 
@@ -333,21 +332,8 @@ pub(crate) async fn create_local_person(
     }
 
     let token = form.token.clone();
-    let token_ok = (1..=64).contains(&token.len())
-        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !token_ok {
-        return Err(AppError::BadRequest("Formulaire périmé : rechargez la page et recommencez."));
-    }
-    match state.store.claim_form_submission(viewer.id(), &token).await? {
-        FormSubmission::New => {}
-        FormSubmission::Done(person_id) => {
-            return created_page(&state, &viewer, &person_id).await;
-        }
-        FormSubmission::InProgress => {
-            return Err(AppError::BadRequest(
-                "Ce formulaire est déjà en cours d'envoi : patientez puis rechargez la page.",
-            ));
-        }
+    if let Some(person_id) = crate::form::claim_once(&state.store, viewer.id(), &token).await? {
+        return created_page(&state, &viewer, &person_id).await;
     }
 
     let new = NewLocalPerson {

@@ -216,3 +216,27 @@ pub(crate) async fn read_multipart(
     }
     Ok(form)
 }
+
+/// Claims a form's one-time token (drawn when the form page was rendered) for `actor_id`, so
+/// that a double submit (a double click, a reload) acts once: `Ok(None)` for the first submit,
+/// which goes on and then calls `complete_form_submission` or `release_form_submission`;
+/// `Ok(Some(result_id))` for a repeat of a submit that already created `result_id`; a French
+/// 400 for a missing or malformed token and for a repeat still being processed.
+pub(crate) async fn claim_once(
+    store: &store::Store,
+    actor_id: &str,
+    token: &str,
+) -> Result<Option<String>, AppError> {
+    let well_formed = (1..=64).contains(&token.len())
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(AppError::BadRequest("Formulaire périmé : rechargez la page et recommencez."));
+    }
+    match store.claim_form_submission(actor_id, token).await? {
+        store::admin::FormSubmission::New => Ok(None),
+        store::admin::FormSubmission::Done(result_id) => Ok(Some(result_id)),
+        store::admin::FormSubmission::InProgress => Err(AppError::BadRequest(
+            "Ce formulaire est déjà en cours d'envoi : patientez puis rechargez la page.",
+        )),
+    }
+}

@@ -484,22 +484,9 @@ async fn create_partner(
 
     let name = fields.get("nom");
     let once = fields.get("jeton");
-    let once_ok = (1..=64).contains(&once.len())
-        && once.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !once_ok {
-        return Err(AppError::BadRequest("Formulaire périmé : rechargez la page et recommencez."));
-    }
-    match state.store.claim_form_submission(viewer.id(), once).await? {
-        store::admin::FormSubmission::New => {}
-        store::admin::FormSubmission::Done(_) => {
-            return Ok(axum::response::Redirect::to("/departement/stages/partenaires?fait=deja")
-                .into_response());
-        }
-        store::admin::FormSubmission::InProgress => {
-            return Err(AppError::BadRequest(
-                "Ce formulaire est déjà en cours d'envoi : patientez puis rechargez la page.",
-            ));
-        }
+    if crate::form::claim_once(&state.store, viewer.id(), once).await?.is_some() {
+        return Ok(axum::response::Redirect::to("/departement/stages/partenaires?fait=deja")
+            .into_response());
     }
     let created = state.store.create_partner(viewer.id(), name, store::now_unix()).await;
     match &created {

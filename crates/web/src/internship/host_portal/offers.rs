@@ -589,23 +589,10 @@ async fn create(
     // A double submit (a double click, a reload) creates one offer: the form's one-time
     // token is claimed first, and the second submit is sent to the offer the first created.
     let once = form.once.clone();
-    let once_ok = (1..=64).contains(&once.len())
-        && once.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !once_ok {
-        return Err(AppError::BadRequest("Formulaire périmé : rechargez la page et recommencez."));
-    }
-    match state.store.claim_form_submission(viewer.id(), &once).await? {
-        store::admin::FormSubmission::New => {}
-        store::admin::FormSubmission::Done(id) => {
-            return Ok(
-                Redirect::to(&format!("/organisme/offres/{id}?fait=enregistree")).into_response()
-            );
-        }
-        store::admin::FormSubmission::InProgress => {
-            return Err(AppError::BadRequest(
-                "Ce formulaire est déjà en cours d'envoi : patientez puis rechargez la page.",
-            ));
-        }
+    if let Some(id) = crate::form::claim_once(&state.store, viewer.id(), &once).await? {
+        return Ok(
+            Redirect::to(&format!("/organisme/offres/{id}?fait=enregistree")).into_response()
+        );
     }
     match state.store.create_offer(viewer.id(), &input, store::now_unix()).await {
         Ok(id) => {
