@@ -268,6 +268,31 @@ impl Store {
         Ok(stamped)
     }
 
+    /// [`Store::viewer_facts`], kept in memory under `generations` (`cache`): read again only
+    /// when the directory changed or a class membership started or stopped counting.
+    pub async fn viewer_facts_kept(
+        &self,
+        person_id: &str,
+        generations: crate::cache::Generations,
+    ) -> StoreResult<Option<ViewerFacts>> {
+        let stamp =
+            crate::cache::Generations { directory: generations.directory, ..Default::default() };
+        if let Some(facts) = self.caches.viewer_facts.get(&person_id.to_owned(), stamp, now_unix())
+        {
+            return Ok(Some(facts.as_ref().clone()));
+        }
+
+        let until = self.kept_until(generations).await?;
+        let Some(facts) = self.viewer_facts(person_id).await? else { return Ok(None) };
+        self.caches.viewer_facts.put(
+            person_id.to_owned(),
+            stamp,
+            until,
+            std::sync::Arc::new(facts.clone()),
+        );
+        Ok(Some(facts))
+    }
+
     /// Who the person is and their links; `None` when the person is unknown or inactive.
     pub async fn viewer_facts(&self, person_id: &str) -> StoreResult<Option<ViewerFacts>> {
         let row = sqlx::query(

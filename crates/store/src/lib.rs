@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod cache;
 pub mod directory;
 pub mod files;
 pub mod fixtures;
@@ -79,6 +80,8 @@ pub struct Store {
     /// The key of opaque identifiers once read (`sso::Store::opaque_subject`): drawn once per
     /// database and never changed, so it is read once per process.
     subject_key: Arc<std::sync::OnceLock<Vec<u8>>>,
+    /// What is kept in memory between requests (`cache`).
+    caches: Arc<cache::Caches>,
 }
 
 /// A write transaction (from [`Store::begin_write`]), holding the SQLite write queue's place
@@ -192,7 +195,8 @@ impl Store {
             Backend::Postgres => None,
         };
         let subject_key = Arc::new(std::sync::OnceLock::new());
-        let store = Store { pool, backend, write_lock, subject_key };
+        let caches = Arc::new(cache::Caches::new());
+        let store = Store { pool, backend, write_lock, subject_key, caches };
         store.migrate().await?;
         store.stamp_membership_ends().await?;
         Ok(store)

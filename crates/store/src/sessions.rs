@@ -7,6 +7,7 @@
 
 use sqlx::Row;
 
+use crate::cache::{GENERATION_COLUMNS, Generations};
 use crate::{Store, StoreResult};
 
 /// A live session row, joined with the state of its account.
@@ -25,6 +26,9 @@ pub struct SessionRow {
     /// Whether the person has a confirmed second factor (then every session of theirs must
     /// pass it).
     pub has_second_factor: bool,
+    /// The generations of what is kept in memory, read in the same statement
+    /// (`cache::Generations`): the reads the request makes may use what was kept under them.
+    pub generations: Generations,
 }
 
 impl Store {
@@ -88,16 +92,16 @@ impl Store {
     /// the second-factor step only), when its person is active and its account activated and
     /// not frozen.
     pub async fn session_at_any_stage(&self, id_hash: &str) -> StoreResult<Option<SessionRow>> {
-        let row = sqlx::query(
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT s.person_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, \
              s.second_factor_at, s.second_factor_pending, \
              (SELECT COUNT(*) FROM second_factors f WHERE f.person_id = s.person_id) \
-               AS factors \
+               AS factors, {GENERATION_COLUMNS} \
              FROM sessions s JOIN people p ON p.id = s.person_id \
              JOIN accounts a ON a.person_id = s.person_id \
              WHERE s.id_hash = $1 AND p.active = 1 AND a.frozen = 0 \
-             AND a.activated_at IS NOT NULL",
-        )
+             AND a.activated_at IS NOT NULL"
+        )))
         .bind(id_hash)
         .fetch_optional(self.pool())
         .await?;
@@ -111,6 +115,7 @@ impl Store {
                 second_factor_at: row.try_get("second_factor_at")?,
                 second_factor_pending: row.try_get::<i64, _>("second_factor_pending")? != 0,
                 has_second_factor: row.try_get::<i64, _>("factors")? > 0,
+                generations: Generations::of_row(&row)?,
             })),
             None => Ok(None),
         }

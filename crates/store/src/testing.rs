@@ -13,7 +13,21 @@ use crate::{Store, StoreConfig};
 /// A store for one test, with whatever keeps it alive (the temporary folder for SQLite).
 pub struct TestStore {
     pub store: Store,
+    /// The database's URL, for [`TestStore::another_instance`].
+    url: String,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl TestStore {
+    /// A second store on the same database, as another Préau instance or a command would
+    /// open it: its own connections and its own kept answers.
+    ///
+    /// # Panics
+    /// When the database cannot be opened again.
+    pub async fn another_instance(&self) -> Store {
+        let config = StoreConfig { url: self.url.clone(), max_connections: 2 };
+        Store::open(&config).await.expect("open the test database again")
+    }
 }
 
 impl std::ops::Deref for TestStore {
@@ -38,9 +52,9 @@ pub async fn store() -> TestStore {
 async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let config = StoreConfig { url, max_connections: 4 };
+    let config = StoreConfig { url: url.clone(), max_connections: 4 };
     let store = Store::open(&config).await.expect("open the test SQLite database");
-    TestStore { store, _dir: Some(dir) }
+    TestStore { store, url, _dir: Some(dir) }
 }
 
 async fn postgres_store(server_url: &str) -> TestStore {
@@ -63,9 +77,10 @@ async fn postgres_store(server_url: &str) -> TestStore {
 
     let name = format!("preau_t_{}", uuid::Uuid::now_v7().simple());
     create_database(base, &name, Some(&template)).await;
-    let config = StoreConfig { url: format!("{base}/{name}"), max_connections: 4 };
+    let url = format!("{base}/{name}");
+    let config = StoreConfig { url: url.clone(), max_connections: 4 };
     let store = Store::open(&config).await.expect("open the test PostgreSQL database");
-    TestStore { store, _dir: None }
+    TestStore { store, url, _dir: None }
 }
 
 async fn create_database(base: &str, name: &str, template: Option<&str>) {

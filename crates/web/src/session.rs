@@ -38,6 +38,9 @@ pub(crate) struct Viewer {
     pub(crate) authenticated_at: i64,
     /// Whether this session passed a second factor.
     pub(crate) second_factor: bool,
+    /// The generations read with the session: the reads of this request may use what the
+    /// store kept under them (`store::cache`).
+    pub(crate) generations: store::cache::Generations,
 }
 
 impl Viewer {
@@ -264,7 +267,9 @@ pub(crate) async fn find_signed_in(
         state.store.touch_session(&hash, now).await?;
     }
 
-    let Some(facts) = state.store.viewer_facts(&session.person_id).await? else {
+    let Some(facts) =
+        state.store.viewer_facts_kept(&session.person_id, session.generations).await?
+    else {
         return Ok(None);
     };
     let awaiting_second_factor = session.second_factor_pending
@@ -277,6 +282,7 @@ pub(crate) async fn find_signed_in(
             session_hash: hash,
             authenticated_at: session.created_at,
             second_factor: session.second_factor_at.is_some(),
+            generations: session.generations,
         },
         pending: session.second_factor_pending,
         awaiting_second_factor,

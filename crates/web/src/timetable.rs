@@ -157,19 +157,25 @@ pub(crate) fn shift(date: Date, days: i64) -> Date {
     date.checked_add(days.days()).unwrap_or(date)
 }
 
-/// The subject's occurrences from `from` to `to`, asked in chunks the store accepts.
+/// The subject's occurrences from `from` to `to`, asked in chunks the store accepts; what the
+/// store kept is used when the caller read the `generations` with its session.
 pub(crate) async fn load(
     state: &AppState,
     viewer_id: &str,
     subject: &TimetableSubject,
-    from: Date,
-    to: Date,
+    (from, to): (Date, Date),
+    generations: Option<store::cache::Generations>,
 ) -> Result<Timetable, AppError> {
     let mut start = from;
     let mut all: Option<Timetable> = None;
     loop {
         let end = shift(start, MAX_QUERY_DAYS - 1).min(to);
-        let part = state.store.timetable(viewer_id, subject, start, end).await?;
+        let part = match generations {
+            Some(generations) => {
+                state.store.timetable_kept(viewer_id, subject, start, end, generations).await?
+            }
+            None => state.store.timetable(viewer_id, subject, start, end).await?,
+        };
         match &mut all {
             None => all = Some(part),
             Some(all) => all.occurrences.extend(part.occurrences),

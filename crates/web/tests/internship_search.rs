@@ -166,3 +166,56 @@ async fn other_profiles_read_what_the_platform_is_for_them() {
     let page = app.get("/stages", Some(&agnes)).await;
     assert!(page.body.contains("href=\"/departement/stages\""));
 }
+
+/// Runs a statement on the test's database, as another instance or a command would.
+async fn exec(app: &App, sql: &'static str, params: &[&str]) {
+    app.store.fixture_execute(sql, params).await.unwrap();
+}
+
+#[tokio::test]
+async fn what_changes_shows_at_the_next_search() {
+    let app = internship_app().await;
+    let mut bakery = FixtureOffer::bakery("Boulangerie du marché");
+    bakery.weeks.truncate(1);
+    bakery.places_per_week = 1;
+    bakery.places_total = 1;
+    let bakery = app.store.fixture_offer(&bakery).await.unwrap();
+    let zoe = app.login_as(ids::ZOE, ids::ZOE).await;
+    let minh = app.login_as(ids::MINH, ids::MINH).await;
+    let one_offer = "1 offre à moins de 30 km";
+    for pupil in [&zoe, &minh] {
+        assert!(app.get("/stages", Some(pupil)).await.body.contains(one_offer));
+    }
+
+    // A new offer, published by another instance.
+    let garage = app.store.fixture_offer(&FixtureOffer::bakery("Garage")).await.unwrap();
+    let page = app.get("/stages", Some(&zoe)).await;
+    assert!(page.body.contains("2 offres à moins de 30 km"), "{}", page.body);
+
+    // Its host suspended: gone at once.
+    exec(&app, "UPDATE hosts SET status = 'suspended' WHERE id = $1", &[ids::HOST_BAKERY]).await;
+    let page = app.get("/stages", Some(&zoe)).await;
+    assert!(page.body.contains("Aucune offre"), "{}", page.body);
+    exec(&app, "UPDATE hosts SET status = 'verified' WHERE id = $1", &[ids::HOST_BAKERY]).await;
+    exec(&app, "UPDATE internship_offers SET state = 'archived' WHERE id = $1", &[&garage]).await;
+    assert!(app.get("/stages", Some(&zoe)).await.body.contains(one_offer));
+
+    // Minh takes the only place: Zoé no longer sees the offer, whose place is gone.
+    let week = weeks()[0].to_string();
+    exec(
+        &app,
+        "INSERT INTO internship_applications (id, offer_id, pupil_id, school_id, iso_week, \
+         state, created_at, updated_at) VALUES ('a-minh', $1, $2, $3, $4, 'confirmed', 0, 0)",
+        &[&bakery, ids::MINH, base::SCHOOL_1, &week],
+    )
+    .await;
+    let page = app.get("/stages", Some(&zoe)).await;
+    assert!(page.body.contains("Aucune offre"), "{}", page.body);
+
+    // Minh's own application hides it from him too, and giving the place back shows it to
+    // Zoé again, but not to Minh, who applied.
+    exec(&app, "UPDATE internship_applications SET state = 'cancelled' WHERE id = 'a-minh'", &[])
+        .await;
+    assert!(app.get("/stages", Some(&zoe)).await.body.contains(one_offer));
+    assert!(app.get("/stages", Some(&minh)).await.body.contains("Aucune offre"));
+}

@@ -943,3 +943,31 @@ async fn a_teacher_in_two_zones_sees_which_zone_each_time_is_in() {
     assert!(week.body.contains("<span class=\"fuseau\">(heure de Nouméa)</span>"), "{}", week.body);
     assert!(!week.body.contains("(heure de Paris)"), "the page's own zone is not repeated");
 }
+
+#[tokio::test]
+async fn a_change_made_elsewhere_shows_at_the_next_request() {
+    let app = app().await;
+    import_both(&app).await;
+    let alice = app.login_as(ids::ALICE, "alice.martin").await;
+    let week = app.get("/emploi-du-temps", Some(&alice)).await;
+    assert!(week.body.contains("Latin"), "{}", week.body);
+
+    // Another instance (or a command) renames a subject, then moves Alice out of her class.
+    app.store
+        .fixture_execute("UPDATE courses SET subject_label = 'Latin et grec'", &[])
+        .await
+        .unwrap();
+    let week = app.get("/emploi-du-temps", Some(&alice)).await;
+    assert!(week.body.contains("Latin et grec"), "{}", week.body);
+
+    app.store
+        .fixture_execute("DELETE FROM pupil_classes WHERE pupil_id = $1", &[ids::ALICE])
+        .await
+        .unwrap();
+    app.store
+        .fixture_execute("DELETE FROM pupil_groups WHERE pupil_id = $1", &[ids::ALICE])
+        .await
+        .unwrap();
+    let week = app.get("/emploi-du-temps", Some(&alice)).await;
+    assert!(!week.body.contains("Mathématiques"), "{}", week.body);
+}

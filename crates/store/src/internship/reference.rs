@@ -236,6 +236,32 @@ impl Store {
         Ok(builtin.len())
     }
 
+    /// [`Store::sectors`], kept in memory under the internship generation (`cache`).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn sectors_kept(
+        &self,
+        generations: crate::cache::Generations,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let stamp = crate::cache::Generations {
+            internship: generations.internship,
+            ..crate::cache::Generations::default()
+        };
+        let now = crate::now_unix();
+        if let Some(kept) = self.caches.sectors.get(&"sectors", stamp, now) {
+            return Ok(kept.as_ref().clone());
+        }
+        let sectors = self.sectors().await?;
+        self.caches.sectors.put(
+            "sectors",
+            stamp,
+            now + 15 * 60,
+            std::sync::Arc::new(sectors.clone()),
+        );
+        Ok(sectors)
+    }
+
     /// The national sectors, `(uuid, name)`, sorted by name.
     ///
     /// # Errors

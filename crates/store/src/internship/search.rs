@@ -1,21 +1,32 @@
 //! The offer search of a 3e pupil (and of their legal guardians), and the one rule of which
 //! offers a pupil may see or take (`offer_open_to_pupil`, also called by the applications).
 //!
-//! A pupil's context (`pupil_internship_context`) is read once per search: their current
-//! class and school, the school's 3e weeks, whether it is rural or in priority education, the
-//! département's settings, and where they live, placed with the gazetteer of communes from
-//! their AAF address (or their legal guardian's). The search itself keeps in SQL what an
-//! offer must be to be shown (published, of a verified host or an active partner, reserved for
-//! nobody or for this pupil's school, open one of the pupil's weeks with a place left that
-//! week and in total, counted from the confirmed applications, not applied to by the pupil,
-//! past the head start for pupils who have none) and the latitude and longitude box around
-//! the centre; the exact distance, the radius, the order and the page are computed here.
-//! It does not write anything.
+//! A search reads three things, each of which the store may keep in memory (`cache`) under
+//! the generations the request read with its session:
+//! - the pupil's context (`pupil_internship_context`): their current class and school, the
+//!   school's 3e weeks, whether it is rural or in priority education, the département's
+//!   settings, where they live (placed with the gazetteer of communes from their AAF address or
+//!   their legal guardian's), and the offers they already applied to;
+//! - the offers open to the pupils of their school ([`SchoolOffers`]): the SQL keeps what an
+//!   offer must be to be shown (published, of a verified host or an active partner, reserved
+//!   for nobody or for this school, past the head start for pupils who have none) and, per
+//!   week of the school, the places left that week and in total, counted from the confirmed
+//!   applications; kept until the next offer comes out of its head start;
+//! - the sectors.
+//!
+//! The distance, the radius, the week, sector, keyword and accessibility filters, the offers
+//! already applied to, the order and the page are then decided here, in memory. It does not
+//! write anything.
 
 use domain::internship::IsoWeek;
 use domain::internship::geo::{Point, bounding_box, distance_km};
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use domain::internship::search_terms::query_terms;
 use sqlx::Row;
+
+use crate::cache::Generations;
 
 use crate::directory::{current_membership, membership_clock_at};
 use crate::{Store, StoreError, StoreResult, now_unix};
@@ -27,8 +38,6 @@ pub const MIN_RADIUS_KM: i64 = 5;
 pub const MAX_RADIUS_KM: i64 = 100;
 /// The longest keyword text read (longer is cut).
 pub const MAX_KEYWORD_CHARS: usize = 200;
-/// Kilometres per degree of latitude (a great circle's degree on the mean Earth).
-const KM_PER_DEGREE: f64 = 111.195;
 
 /// What Préau knows of a 3e pupil for the internship search.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +169,44 @@ pub async fn offer_open_to_pupil(
     Ok(row.is_some())
 }
 
+/// What a search needs of the pupil and of who asks, read (and kept) together.
+#[derive(Debug, Clone)]
+pub(crate) struct Searcher {
+    /// `None` when the pupil is not a 3e pupil of a class now.
+    context: Option<PupilContext>,
+    /// Whether the viewer is the pupil or one of their legal guardians.
+    allowed: bool,
+    /// The offers the pupil applied to, whatever became of the application.
+    applied: HashSet<String>,
+}
+
+/// An offer open to the pupils of one school, with what its line in the results shows.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenOffer {
+    id: String,
+    title: String,
+    host_name: String,
+    sector_id: Option<String>,
+    sector: Option<String>,
+    city: String,
+    point: Point,
+    accessible: bool,
+    permalink: Option<String>,
+    /// The stored search words, between spaces (`offers::offer_search_text`).
+    search_text: String,
+    /// The school's 3e weeks the offer is open with a place left, and the places left (the
+    /// fewer of the week's and the total's).
+    weeks: Vec<(IsoWeek, i64)>,
+}
+
+/// The offers open to the pupils of one school at an instant, and the instant until which
+/// the clock changes nothing of it (the next offer out of its head start).
+#[derive(Debug)]
+pub(crate) struct SchoolOffers {
+    offers: Vec<OpenOffer>,
+    until: i64,
+}
+
 impl Store {
     /// The internship context of a 3e pupil, `None` unless they are a 3e pupil of a class now.
     pub async fn pupil_internship_context(
@@ -196,7 +243,7 @@ impl Store {
         self.search_offers_at(viewer_id, pupil_id, query, now_unix()).await
     }
 
-    /// [`Store::search_offers`] at the instant `now`.
+    /// [`Store::search_offers`] at the instant `now`, read afresh.
     pub async fn search_offers_at(
         &self,
         viewer_id: &str,
@@ -205,65 +252,148 @@ impl Store {
         now: i64,
     ) -> StoreResult<SearchResults> {
         let mut conn = self.pool().acquire().await?;
-        let context = context_in(&mut conn, viewer_id, pupil_id, now).await?;
-        let Some(context) = context else {
-            if !may_view_pupil(&mut conn, viewer_id, pupil_id).await? {
-                return Err(StoreError::NotFound);
+        let searcher = searcher_in(&mut conn, viewer_id, pupil_id, now).await?;
+        let offers = match &searcher.context {
+            Some(context) => Some(school_offers_in(&mut conn, context, now).await?),
+            None => None,
+        };
+        search(&searcher, offers.as_ref(), query)
+    }
+
+    /// [`Store::search_offers`] with what the store kept under `generations` (`cache`): the
+    /// pupil's context until the directory, the offers or the pupil's applications change
+    /// (or a class membership ends), and the offers open to their school until the offers
+    /// or their places change (or one comes out of its head start).
+    pub async fn search_offers_kept(
+        &self,
+        viewer_id: &str,
+        pupil_id: &str,
+        query: &SearchQuery,
+        generations: Generations,
+    ) -> StoreResult<SearchResults> {
+        let now = now_unix();
+        let key = format!("{viewer_id}\u{1f}{pupil_id}");
+        let stamp = Generations { timetable: 0, ..generations };
+        let searcher = match self.caches.searchers.get(&key, stamp, now) {
+            Some(kept) => kept,
+            None => {
+                let until = self.kept_until(generations).await?;
+                let mut conn = self.pool().acquire().await?;
+                let searcher = Arc::new(searcher_in(&mut conn, viewer_id, pupil_id, now).await?);
+                self.caches.searchers.put(key, stamp, until, Arc::clone(&searcher));
+                searcher
             }
-            return Ok(SearchResults {
-                context: None,
-                around: query.around,
-                home_unplaced: false,
-                centre: None,
-                radius_km: query.radius_km.unwrap_or(30).clamp(MIN_RADIUS_KM, MAX_RADIUS_KM),
-                week: None,
-                total: 0,
-                page: 1,
-                pages: 1,
-                offers: Vec::new(),
-            });
         };
 
-        let radius_km = query
-            .radius_km
-            .unwrap_or(context.default_radius_km)
-            .clamp(MIN_RADIUS_KM, MAX_RADIUS_KM);
-        let (around, centre, home_unplaced) = match (query.around, context.home) {
-            (Around::Home, Some(home)) => (Around::Home, Some(home), false),
-            (Around::Home, None) => (Around::School, context.school_point, true),
-            (Around::School, _) => (Around::School, context.school_point, false),
+        let Some(context) = &searcher.context else { return search(&searcher, None, query) };
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            context.school_id, context.rural, context.priority, context.head_start_days
+        );
+        let stamp = Generations { internship: generations.internship, ..Generations::default() };
+        let offers = match self.caches.school_offers.get(&key, stamp, now) {
+            Some(kept) => kept,
+            None => {
+                let mut conn = self.pool().acquire().await?;
+                let offers = Arc::new(school_offers_in(&mut conn, context, now).await?);
+                self.caches.school_offers.put(key, stamp, offers.until, Arc::clone(&offers));
+                offers
+            }
         };
-        let mut results = SearchResults {
+        search(&searcher, Some(&offers), query)
+    }
+}
+
+/// The pupil's context as the viewer may see it, and the offers the pupil applied to.
+async fn searcher_in(
+    conn: &mut sqlx::AnyConnection,
+    viewer_id: &str,
+    pupil_id: &str,
+    now: i64,
+) -> StoreResult<Searcher> {
+    let context = context_in(conn, viewer_id, pupil_id, now).await?;
+    let allowed = context.is_some() || may_view_pupil(conn, viewer_id, pupil_id).await?;
+    let mut applied = HashSet::new();
+    if context.is_some() {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT offer_id FROM internship_applications WHERE pupil_id = $1")
+                .bind(pupil_id)
+                .fetch_all(&mut *conn)
+                .await?;
+        applied.extend(rows);
+    }
+    Ok(Searcher { context, allowed, applied })
+}
+
+/// The search itself, in memory: the centre, the radius, the filters, the order and the page.
+fn search(
+    searcher: &Searcher,
+    offers: Option<&SchoolOffers>,
+    query: &SearchQuery,
+) -> StoreResult<SearchResults> {
+    let (Some(context), Some(offers)) = (&searcher.context, offers) else {
+        if !searcher.allowed {
+            return Err(StoreError::NotFound);
+        }
+        return Ok(SearchResults {
             context: None,
-            around,
-            home_unplaced,
-            centre,
-            radius_km,
-            week: query.week.filter(|week| context.weeks.contains(week)),
+            around: query.around,
+            home_unplaced: false,
+            centre: None,
+            radius_km: query.radius_km.unwrap_or(30).clamp(MIN_RADIUS_KM, MAX_RADIUS_KM),
+            week: None,
             total: 0,
             page: 1,
             pages: 1,
             offers: Vec::new(),
-        };
-        let wrong_week = query.week.is_some() && results.week.is_none();
-        let Some(centre) = centre.filter(|_| !wrong_week) else {
-            results.context = Some(context);
-            return Ok(results);
-        };
-
-        let mut found = candidates(&mut conn, &context, query, centre, radius_km, now).await?;
-        found.sort_by(|a, b| {
-            a.distance_km.total_cmp(&b.distance_km).then_with(|| a.title.cmp(&b.title))
         });
-        results.total = found.len();
-        results.pages = found.len().div_ceil(PAGE_SIZE).max(1);
-        results.page = query.page.clamp(1, results.pages);
-        let page: Vec<Candidate> =
-            found.into_iter().skip((results.page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
-        results.offers = hits_of(&mut conn, &context, page).await?;
-        results.context = Some(context);
-        Ok(results)
-    }
+    };
+
+    let radius_km =
+        query.radius_km.unwrap_or(context.default_radius_km).clamp(MIN_RADIUS_KM, MAX_RADIUS_KM);
+    let (around, centre, home_unplaced) = match (query.around, context.home) {
+        (Around::Home, Some(home)) => (Around::Home, Some(home), false),
+        (Around::Home, None) => (Around::School, context.school_point, true),
+        (Around::School, _) => (Around::School, context.school_point, false),
+    };
+    let mut results = SearchResults {
+        context: Some(context.clone()),
+        around,
+        home_unplaced,
+        centre,
+        radius_km,
+        week: query.week.filter(|week| context.weeks.contains(week)),
+        total: 0,
+        page: 1,
+        pages: 1,
+        offers: Vec::new(),
+    };
+    let wrong_week = query.week.is_some() && results.week.is_none();
+    let Some(centre) = centre.filter(|_| !wrong_week) else { return Ok(results) };
+
+    let mut found = candidates(&offers.offers, &searcher.applied, query, centre, radius_km);
+    found.sort_by(|(a, a_km), (b, b_km)| a_km.total_cmp(b_km).then_with(|| a.title.cmp(&b.title)));
+    results.total = found.len();
+    results.pages = found.len().div_ceil(PAGE_SIZE).max(1);
+    results.page = query.page.clamp(1, results.pages);
+    results.offers = found
+        .into_iter()
+        .skip((results.page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|(offer, km)| OfferHit {
+            id: offer.id.clone(),
+            title: offer.title.clone(),
+            host_name: offer.host_name.clone(),
+            sector: offer.sector.clone(),
+            city: offer.city.clone(),
+            point: offer.point,
+            distance_km: (km * 10.0).round() / 10.0,
+            weeks: offer.weeks.clone(),
+            accessible: offer.accessible,
+            permalink: offer.permalink.clone(),
+        })
+        .collect();
+    Ok(results)
 }
 
 /// Whether `viewer_id` is `pupil_id` or one of their legal guardians.
@@ -473,167 +603,112 @@ fn open_weeks_sql(week: Option<&str>) -> String {
     )
 }
 
-/// An offer found, before its page is chosen.
-struct Candidate {
-    id: String,
-    title: String,
-    point: Point,
-    distance_km: f64,
-}
-
-/// Every offer the search finds within the radius, with its exact distance. The SQL keeps the
-/// offers of the latitude and longitude box whose flat-Earth distance (the longitude scaled by
-/// the cosine of the centre's latitude, bound here) is within the radius plus a margin; the
-/// great-circle distance then decides. Only what the order needs is read.
-async fn candidates(
-    conn: &mut sqlx::AnyConnection,
-    context: &PupilContext,
+/// The offers within the radius of `centre` that pass the query's filters and were not
+/// applied to, with their great-circle distance (the latitude and longitude box first).
+fn candidates<'a>(
+    offers: &'a [OpenOffer],
+    applied: &HashSet<String>,
     query: &SearchQuery,
     centre: Point,
     radius_km: i64,
-    now: i64,
-) -> StoreResult<Vec<Candidate>> {
+) -> Vec<(&'a OpenOffer, f64)> {
     let radius = radius_km as f64;
     let (min_lat, max_lat, min_lon, max_lon) = bounding_box(centre, radius);
-    let cos_lat = centre.latitude.to_radians().cos();
-    // Degrees of latitude, squared, of the radius and a 5 % margin (within 100 km of a French
-    // centre, the flat-Earth distance is within 2 % of the great circle's).
-    let reach = (radius * 1.05 / KM_PER_DEGREE).powi(2);
     let keyword: String = query.keyword.chars().take(MAX_KEYWORD_CHARS).collect();
-    let terms = query_terms(&keyword);
+    // A stored word starts with the term: the stored text puts a space before every word.
+    let patterns: Vec<String> = query_terms(&keyword).iter().map(|t| format!(" {t}")).collect();
     let sector = query.sector_id.as_deref().filter(|s| !s.is_empty());
 
-    let mut next = 15;
-    let mut param = || {
-        next += 1;
-        format!("${next}")
-    };
-    let week_param = query.week.map(|_| param());
-    let mut filters = String::new();
-    if sector.is_some() {
-        filters.push_str(&format!(" AND o.sector_id = {}", param()));
-    }
-    if query.accessible_only {
-        filters.push_str(" AND o.accessible = 1");
-    }
-    for _ in &terms {
-        filters.push_str(&format!(" AND o.search_text LIKE {}", param()));
-    }
-    let sql = format!(
-        "SELECT o.id, o.title, o.latitude, o.longitude \
-         FROM internship_offers o LEFT JOIN hosts h ON h.id = o.host_id \
-         WHERE o.state = 'published' AND o.latitude BETWEEN $8 AND $9 \
-         AND o.longitude BETWEEN $10 AND $11{filters} \
-         AND (o.latitude - $12) * (o.latitude - $12) \
-           + (o.longitude - $13) * (o.longitude - $13) * $14 <= $15 \
-         AND {} \
-         AND NOT EXISTS (SELECT 1 FROM internship_applications a WHERE a.pupil_id = $1 \
-             AND a.offer_id = o.id) \
-         AND {}",
-        shown_sql(),
-        open_weeks_sql(week_param.as_deref())
-    );
-
-    let mut statement = bind_shown(
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(context.pupil_id.clone()),
-        context,
-        now,
-    )
-    .bind(min_lat)
-    .bind(max_lat)
-    .bind(min_lon)
-    .bind(max_lon)
-    .bind(centre.latitude)
-    .bind(centre.longitude)
-    .bind(cos_lat * cos_lat)
-    .bind(reach);
-    if let Some(week) = query.week {
-        statement = statement.bind(week.to_string());
-    }
-    if let Some(sector) = sector {
-        statement = statement.bind(sector.to_owned());
-    }
-    for term in &terms {
-        statement = statement.bind(format!("% {term}%"));
-    }
-    let rows = statement.fetch_all(&mut *conn).await?;
-
-    let mut found = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(point) = point(row.try_get(2)?, row.try_get(3)?) else { continue };
-        let distance = distance_km(centre, point);
-        if distance <= radius {
-            found.push(Candidate {
-                id: row.try_get(0)?,
-                title: row.try_get(1)?,
-                point,
-                distance_km: distance,
-            });
-        }
-    }
-    Ok(found)
+    offers
+        .iter()
+        .filter(|offer| {
+            (min_lat..=max_lat).contains(&offer.point.latitude)
+                && (min_lon..=max_lon).contains(&offer.point.longitude)
+                && sector.is_none_or(|sector| offer.sector_id.as_deref() == Some(sector))
+                && (!query.accessible_only || offer.accessible)
+                && query.week.is_none_or(|week| offer.weeks.iter().any(|(open, _)| *open == week))
+                && patterns.iter().all(|pattern| offer.search_text.contains(pattern.as_str()))
+                && !applied.contains(&offer.id)
+        })
+        .filter_map(|offer| {
+            let distance = distance_km(centre, offer.point);
+            (distance <= radius).then_some((offer, distance))
+        })
+        .collect()
 }
 
-/// The page's offers in full: host, sector, place, and the pupil's weeks each is open with
-/// places left (the fewer of the week's and the total's), in one statement.
-async fn hits_of(
+/// The offers shown to the pupils of the context's school at `now`, with the school's 3e weeks
+/// each is open with a place left (counted from confirmed rows), in one statement; and until
+/// when the clock changes nothing of it: the next instant an offer comes out of its head start
+/// for pupils who have none, at most a quarter of an hour ahead.
+async fn school_offers_in(
     conn: &mut sqlx::AnyConnection,
     context: &PupilContext,
-    page: Vec<Candidate>,
-) -> StoreResult<Vec<OfferHit>> {
-    if page.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list: Vec<String> = (0..page.len()).map(|i| format!("${}", i + 2)).collect();
+    now: i64,
+) -> StoreResult<SchoolOffers> {
     let sql = format!(
-        "SELECT o.id, COALESCE(h.name, o.employer_name), sec.name, o.city, o.accessible, \
-         o.permalink, w.iso_week, o.places_per_week - (SELECT COUNT(*) \
-             FROM internship_applications a WHERE a.offer_id = o.id \
-             AND a.iso_week = w.iso_week AND a.state = 'confirmed'), \
+        "SELECT o.id, o.title, COALESCE(h.name, o.employer_name), o.sector_id, sec.name, o.city, \
+         o.latitude, o.longitude, o.accessible, o.permalink, o.search_text, w.iso_week, \
+         o.places_per_week - (SELECT COUNT(*) FROM internship_applications a \
+             WHERE a.offer_id = o.id AND a.iso_week = w.iso_week AND a.state = 'confirmed'), \
          o.places_total - (SELECT COUNT(*) FROM internship_applications a \
              WHERE a.offer_id = o.id AND a.state = 'confirmed') \
          FROM internship_offers o LEFT JOIN hosts h ON h.id = o.host_id \
          LEFT JOIN internship_sectors sec ON sec.id = o.sector_id \
          JOIN internship_offer_weeks w ON w.offer_id = o.id \
-         WHERE o.id IN ({}) AND w.iso_week IN (SELECT sw.iso_week \
-             FROM school_internship_weeks sw WHERE sw.school_id = $1 AND sw.level = '3e') \
-         ORDER BY w.iso_week",
-        list.join(", ")
+         WHERE {} AND w.iso_week IN (SELECT sw.iso_week FROM school_internship_weeks sw \
+             WHERE sw.school_id = $1 AND sw.level = '3e') \
+         ORDER BY o.id, w.iso_week",
+        shown_sql()
     );
-    let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(context.school_id.clone());
-    for candidate in &page {
-        statement = statement.bind(candidate.id.clone());
-    }
-    let rows = statement.fetch_all(&mut *conn).await?;
+    let rows = bind_shown(
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(context.school_id.clone()),
+        context,
+        now,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
 
-    let mut hits: Vec<OfferHit> = page
-        .into_iter()
-        .map(|c| OfferHit {
-            id: c.id,
-            title: c.title,
-            host_name: String::new(),
-            sector: None,
-            city: String::new(),
-            point: c.point,
-            distance_km: (c.distance_km * 10.0).round() / 10.0,
-            weeks: Vec::new(),
-            accessible: false,
-            permalink: None,
-        })
-        .collect();
+    let mut offers: Vec<OpenOffer> = Vec::new();
     for row in rows {
-        let offer_id: String = row.try_get(0)?;
-        let Some(hit) = hits.iter_mut().find(|hit| hit.id == offer_id) else { continue };
-        hit.host_name = row.try_get(1)?;
-        hit.sector = row.try_get(2)?;
-        hit.city = row.try_get(3)?;
-        hit.accessible = row.try_get::<i64, _>(4)? != 0;
-        hit.permalink = row.try_get::<Option<String>, _>(5)?.filter(|p| !p.is_empty());
-        let week: String = row.try_get(6)?;
-        let left = row.try_get::<i64, _>(7)?.min(row.try_get::<i64, _>(8)?);
-        if let (Ok(week), true) = (IsoWeek::parse(&week), left > 0) {
-            hit.weeks.push((week, left));
+        let id: String = row.try_get(0)?;
+        let week: String = row.try_get(11)?;
+        let left = row.try_get::<i64, _>(12)?.min(row.try_get::<i64, _>(13)?);
+        let open = IsoWeek::parse(&week).ok().filter(|_| left > 0);
+        if offers.last().is_none_or(|offer| offer.id != id) {
+            let Some(point) = point(row.try_get(6)?, row.try_get(7)?) else { continue };
+            offers.push(OpenOffer {
+                id,
+                title: row.try_get(1)?,
+                host_name: row.try_get(2)?,
+                sector_id: row.try_get(3)?,
+                sector: row.try_get(4)?,
+                city: row.try_get(5)?,
+                point,
+                accessible: row.try_get::<i64, _>(8)? != 0,
+                permalink: row.try_get::<Option<String>, _>(9)?.filter(|p| !p.is_empty()),
+                search_text: row.try_get(10)?,
+                weeks: Vec::new(),
+            });
+        }
+        if let (Some(week), Some(offer)) = (open, offers.last_mut()) {
+            offer.weeks.push((week, left));
         }
     }
-    Ok(hits)
+    offers.retain(|offer| !offer.weeks.is_empty());
+
+    let mut until = now + 15 * 60;
+    if !context.has_head_start() && context.head_start_days > 0 {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(COALESCE(visible_from, COALESCE(published_at, 0) + $1)) \
+             FROM internship_offers WHERE state = 'published' \
+             AND COALESCE(visible_from, COALESCE(published_at, 0) + $1) > $2",
+        )
+        .bind(context.head_start_days * 86_400)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        until = until.min(next.unwrap_or(i64::MAX));
+    }
+    Ok(SchoolOffers { offers, until })
 }

@@ -325,6 +325,29 @@ fn bind_texts<'q>(
 }
 
 impl Store {
+    /// [`Store::timetable`], kept in memory under `generations` (`cache`): computed again only
+    /// when the directory or the timetables changed, or a class membership started or stopped
+    /// counting. Kept per viewer, since what a viewer may see is decided in the query.
+    pub async fn timetable_kept(
+        &self,
+        viewer_id: &str,
+        subject: &TimetableSubject,
+        from: Date,
+        to: Date,
+        generations: crate::cache::Generations,
+    ) -> StoreResult<Timetable> {
+        let stamp = crate::cache::Generations { internship: 0, applications: 0, ..generations };
+        let key = format!("{viewer_id}\u{1f}{subject:?}\u{1f}{from}\u{1f}{to}");
+        if let Some(kept) = self.caches.timetables.get(&key, stamp, crate::now_unix()) {
+            return Ok(kept.as_ref().clone());
+        }
+
+        let until = self.kept_until(generations).await?;
+        let timetable = self.timetable(viewer_id, subject, from, to).await?;
+        self.caches.timetables.put(key, stamp, until, std::sync::Arc::new(timetable.clone()));
+        Ok(timetable)
+    }
+
     /// The subject's occurrences between local dates `from` and `to` (both included, at most
     /// 62 days), as `viewer_id` may see them; `NotFound` if they may not.
     pub async fn timetable(

@@ -181,14 +181,20 @@ async fn page(
         }
     };
 
-    let sectors = state.store.sectors().await?;
+    let sectors = state.store.sectors_kept(viewer.generations).await?;
     let mut asked = read_query(&fields, &sectors);
-    let mut results = state.store.search_offers(viewer.id(), &pupil_id, &asked.query).await?;
+    let mut results = state
+        .store
+        .search_offers_kept(viewer.id(), &pupil_id, &asked.query, viewer.generations)
+        .await?;
     if asked.query.week.is_some() && results.week.is_none() && results.context.is_some() {
         asked.errors.push("Cette semaine n'est pas une semaine de stage de votre collège.".into());
         asked.query.week = None;
         asked.week_text.clear();
-        results = state.store.search_offers(viewer.id(), &pupil_id, &asked.query).await?;
+        results = state
+            .store
+            .search_offers_kept(viewer.id(), &pupil_id, &asked.query, viewer.generations)
+            .await?;
     }
 
     let name = children.iter().find(|c: &&Link| c.current).map(|c| c.label.clone());

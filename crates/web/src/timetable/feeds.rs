@@ -272,7 +272,7 @@ pub(crate) async fn ics(
     let now = Timestamp::now();
     let today = today_in(now, &access.time_zone);
     let (from, to) = feed_range(today, access.year_end);
-    let timetable = match load(&state, &access.owner_id, &subject, from, to).await {
+    let timetable = match load(&state, &access.owner_id, &subject, (from, to), None).await {
         Ok(timetable) => timetable,
         Err(AppError::NotFound) => return Ok(not_found()),
         Err(other) => return Err(other),

@@ -44,14 +44,16 @@ pub(crate) async fn home_card(
         .first()
         .map_or(domain::time_zone::DEFAULT_ZONE, |s| domain::time_zone::zone_for_uai(&s.uai));
     let guess = today_in(now, hint);
-    let mut timetable = match load(state, viewer.id(), &subject, guess, guess).await {
-        Ok(timetable) => timetable,
-        Err(AppError::NotFound) => return Ok(None),
-        Err(other) => return Err(other),
-    };
+    let mut timetable =
+        match load(state, viewer.id(), &subject, (guess, guess), Some(viewer.generations)).await {
+            Ok(timetable) => timetable,
+            Err(AppError::NotFound) => return Ok(None),
+            Err(other) => return Err(other),
+        };
     let today = today_in(now, &timetable.time_zone);
     if today != guess {
-        timetable = load(state, viewer.id(), &subject, today, today).await?;
+        timetable =
+            load(state, viewer.id(), &subject, (today, today), Some(viewer.generations)).await?;
     }
 
     let show_school = matches!(subject, TimetableSubject::Teacher(_));

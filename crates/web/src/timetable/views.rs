@@ -189,7 +189,8 @@ async fn timetable_for(
     let guess = today_in(now, &place.zone_hint);
     let date = wanted.date.unwrap_or(guess);
     let (from, to) = range(wanted.week, date);
-    let timetable = load(state, viewer.id(), &place.subject, from, to).await?;
+    let timetable =
+        load(state, viewer.id(), &place.subject, (from, to), Some(viewer.generations)).await?;
     if wanted.date.is_some() {
         return Ok((timetable, date));
     }
@@ -199,7 +200,10 @@ async fn timetable_for(
         return Ok((timetable, today));
     }
     let (from, to) = range(wanted.week, today);
-    Ok((load(state, viewer.id(), &place.subject, from, to).await?, today))
+    Ok((
+        load(state, viewer.id(), &place.subject, (from, to), Some(viewer.generations)).await?,
+        today,
+    ))
 }
 
 /// The timetable part of a page.
