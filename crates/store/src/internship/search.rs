@@ -203,6 +203,7 @@ pub(crate) struct OpenOffer {
 /// the clock changes nothing of it (the next offer out of its head start).
 #[derive(Debug)]
 pub(crate) struct SchoolOffers {
+    /// In latitude order.
     offers: Vec<OpenOffer>,
     until: i64,
 }
@@ -604,7 +605,9 @@ fn open_weeks_sql(week: Option<&str>) -> String {
 }
 
 /// The offers within the radius of `centre` that pass the query's filters and were not
-/// applied to, with their great-circle distance (the latitude and longitude box first).
+/// applied to, with their great-circle distance: `offers` are in latitude order, so only the
+/// band of the box's latitudes is read, then the box's longitudes, the filters and the
+/// distance.
 fn candidates<'a>(
     offers: &'a [OpenOffer],
     applied: &HashSet<String>,
@@ -619,11 +622,12 @@ fn candidates<'a>(
     let patterns: Vec<String> = query_terms(&keyword).iter().map(|t| format!(" {t}")).collect();
     let sector = query.sector_id.as_deref().filter(|s| !s.is_empty());
 
-    offers
+    let first = offers.partition_point(|offer| offer.point.latitude < min_lat);
+    let end = offers.partition_point(|offer| offer.point.latitude <= max_lat).max(first);
+    offers[first..end]
         .iter()
         .filter(|offer| {
-            (min_lat..=max_lat).contains(&offer.point.latitude)
-                && (min_lon..=max_lon).contains(&offer.point.longitude)
+            (min_lon..=max_lon).contains(&offer.point.longitude)
                 && sector.is_none_or(|sector| offer.sector_id.as_deref() == Some(sector))
                 && (!query.accessible_only || offer.accessible)
                 && query.week.is_none_or(|week| offer.weeks.iter().any(|(open, _)| *open == week))
@@ -696,6 +700,8 @@ async fn school_offers_in(
         }
     }
     offers.retain(|offer| !offer.weeks.is_empty());
+    // By latitude: a search reads only the band of its radius (`candidates`).
+    offers.sort_by(|a, b| a.point.latitude.total_cmp(&b.point.latitude));
 
     let mut until = now + 15 * 60;
     if !context.has_head_start() && context.head_start_days > 0 {
@@ -711,4 +717,54 @@ async fn school_offers_in(
         until = until.min(next.unwrap_or(i64::MAX));
     }
     Ok(SchoolOffers { offers, until })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(id: usize, latitude: f64, longitude: f64) -> OpenOffer {
+        OpenOffer {
+            id: format!("o{id}"),
+            title: format!("Offre {id}"),
+            host_name: String::new(),
+            sector_id: None,
+            sector: None,
+            city: String::new(),
+            point: Point::new(latitude, longitude).unwrap(),
+            accessible: false,
+            permalink: None,
+            search_text: " boulang ".to_owned(),
+            weeks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_latitude_band_finds_exactly_what_the_distance_alone_finds() {
+        let centre = Point::new(46.58, 0.34).unwrap();
+        let mut offers: Vec<OpenOffer> = (0..400)
+            .map(|i| {
+                let step = i as f64;
+                offer(i, 45.9 + (step * 0.37) % 1.4, -0.4 + (step * 0.53) % 1.5)
+            })
+            .collect();
+        offers.sort_by(|a, b| a.point.latitude.total_cmp(&b.point.latitude));
+        let query = SearchQuery::default();
+
+        for radius in [5, 30, 100] {
+            let mut found: Vec<&str> = candidates(&offers, &HashSet::new(), &query, centre, radius)
+                .into_iter()
+                .map(|(offer, _)| offer.id.as_str())
+                .collect();
+            found.sort_unstable();
+            let mut expected: Vec<&str> = offers
+                .iter()
+                .filter(|offer| distance_km(centre, offer.point) <= radius as f64)
+                .map(|offer| offer.id.as_str())
+                .collect();
+            expected.sort_unstable();
+            assert_eq!(found, expected, "{radius} km");
+            assert!(!expected.is_empty() || radius == 5);
+        }
+    }
 }
