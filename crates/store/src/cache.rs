@@ -116,7 +116,7 @@ impl Caches {
         Caches {
             horizon: Mutex::new(None),
             viewer_facts: Kept::new(65_536),
-            timetables: Kept::new(16_384),
+            timetables: Kept::new(8_192),
             searchers: Kept::new(16_384),
             school_offers: Kept::new(1_024),
             sectors: Kept::new(1),
