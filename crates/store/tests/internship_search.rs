@@ -514,3 +514,44 @@ async fn only_the_pupil_and_their_legal_guardians_may_search() {
         assert!(store.pupil_internship_context_for(viewer, base::DAVID).await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn a_week_with_a_confirmed_internship_is_offered_nothing_more() {
+    let store = fixture().await;
+    let [first, second] = weeks();
+    let mut both = FixtureOffer::bakery("Deux semaines");
+    both.weeks = vec![first, second];
+    let both = store.fixture_offer(&both).await.unwrap();
+    let mut only_first = FixtureOffer::bakery("Première semaine");
+    only_first.weeks = vec![first];
+    let only_first = store.fixture_offer(&only_first).await.unwrap();
+    let taken = store.fixture_offer(&FixtureOffer::bakery("Déjà pris")).await.unwrap();
+    store
+        .fixture_execute(
+            "INSERT INTO internship_applications (id, offer_id, pupil_id, school_id, iso_week, \
+             state, created_at, updated_at) VALUES ('a-zoe', $1, $2, $3, $4, 'confirmed', 0, 0)",
+            &[&taken, ids::ZOE, base::SCHOOL_1, &first.to_string()],
+        )
+        .await
+        .unwrap();
+
+    let results = search(&store, ids::ZOE, &SearchQuery::default()).await;
+    let found: Vec<(&str, Vec<IsoWeek>)> = results
+        .offers
+        .iter()
+        .map(|hit| (hit.id.as_str(), hit.weeks.iter().map(|(week, _)| *week).collect()))
+        .collect();
+    assert_eq!(found, vec![(both.as_str(), vec![second])]);
+
+    let refused = store
+        .submit_application(ids::ZOE, ids::ZOE, &only_first, &first.to_string(), "Oui.", now_unix())
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(message)) if message.contains("déjà un stage confirmé")),
+        "{refused:?}"
+    );
+    store
+        .submit_application(ids::ZOE, ids::ZOE, &both, &second.to_string(), "Oui.", now_unix())
+        .await
+        .unwrap();
+}

@@ -317,3 +317,29 @@ async fn a_guardian_applies_for_a_child_and_gives_consent_before_the_pupil_confi
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert!(reply.body.contains("Annulée par l"), "{}", reply.body);
 }
+
+#[tokio::test]
+async fn a_parent_applying_for_someone_elses_child_gets_a_404_and_nothing_is_filed() {
+    let app = internship_app().await;
+    let offer = app.store.fixture_offer(&FixtureOffer::bakery("Fournil")).await.unwrap();
+    let kim = app.login_as(ids::KIM, ids::KIM).await;
+    let csrf = app.csrf(&kim).await;
+    let week = store::fixtures::internship::weeks()[0].to_string();
+
+    let reply = app
+        .post(
+            &format!("/stages/offres/{offer}/candidater"),
+            Some(&kim),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("eleve", ids::ZOE),
+                ("semaine", week.as_str()),
+                ("motivation", "Oui."),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    let filed =
+        app.store.fixture_count("SELECT COUNT(*) FROM internship_applications", &[]).await.unwrap();
+    assert_eq!(filed, 0);
+}

@@ -570,6 +570,19 @@ impl Store {
         if applied > 0 {
             return Err(duplicate());
         }
+        let taken: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM internship_applications WHERE pupil_id = $1 AND iso_week = $2 \
+             AND state = 'confirmed'",
+        )
+        .bind(pupil_id)
+        .bind(&week)
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken > 0 {
+            return Err(StoreError::Conflict(
+                "Cet élève a déjà un stage confirmé cette semaine-là.".to_owned(),
+            ));
+        }
         if !open_to_pupil(&mut tx, pupil_id, offer_id, &week, now).await? {
             return Err(StoreError::Conflict(
                 "Cette offre n'est pas ouverte à cet élève pour cette semaine : elle est \

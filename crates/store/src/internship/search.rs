@@ -178,6 +178,8 @@ pub(crate) struct Searcher {
     allowed: bool,
     /// The offers the pupil applied to, whatever became of the application.
     applied: HashSet<String>,
+    /// The weeks of the pupil's confirmed internships: nothing else is offered for them.
+    confirmed_weeks: Vec<IsoWeek>,
 }
 
 /// An offer open to the pupils of one school, with what its line in the results shows.
@@ -315,15 +317,25 @@ async fn searcher_in(
     let context = context_in(conn, viewer_id, pupil_id, now).await?;
     let allowed = context.is_some() || may_view_pupil(conn, viewer_id, pupil_id).await?;
     let mut applied = HashSet::new();
+    let mut confirmed_weeks = Vec::new();
     if context.is_some() {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT offer_id FROM internship_applications WHERE pupil_id = $1")
-                .bind(pupil_id)
-                .fetch_all(&mut *conn)
-                .await?;
-        applied.extend(rows);
+        let rows = sqlx::query(
+            "SELECT offer_id, iso_week, state FROM internship_applications WHERE pupil_id = $1",
+        )
+        .bind(pupil_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            applied.insert(row.try_get::<String, _>(0)?);
+            let state: String = row.try_get(2)?;
+            if state == "confirmed"
+                && let Ok(week) = IsoWeek::parse(&row.try_get::<String, _>(1)?)
+            {
+                confirmed_weeks.push(week);
+            }
+        }
     }
-    Ok(Searcher { context, allowed, applied })
+    Ok(Searcher { context, allowed, applied, confirmed_weeks })
 }
 
 /// The search itself, in memory: the centre, the radius, the filters, the order and the page.
@@ -372,7 +384,7 @@ fn search(
     let wrong_week = query.week.is_some() && results.week.is_none();
     let Some(centre) = centre.filter(|_| !wrong_week) else { return Ok(results) };
 
-    let mut found = candidates(&offers.offers, &searcher.applied, query, centre, radius_km);
+    let mut found = candidates(&offers.offers, searcher, query, centre, radius_km);
     found.sort_by(|(a, a_km), (b, b_km)| a_km.total_cmp(b_km).then_with(|| a.title.cmp(&b.title)));
     results.total = found.len();
     results.pages = found.len().div_ceil(PAGE_SIZE).max(1);
@@ -389,7 +401,12 @@ fn search(
             city: offer.city.clone(),
             point: offer.point,
             distance_km: (km * 10.0).round() / 10.0,
-            weeks: offer.weeks.clone(),
+            weeks: offer
+                .weeks
+                .iter()
+                .filter(|(week, _)| !searcher.confirmed_weeks.contains(week))
+                .copied()
+                .collect(),
             accessible: offer.accessible,
             permalink: offer.permalink.clone(),
         })
@@ -604,13 +621,14 @@ fn open_weeks_sql(week: Option<&str>) -> String {
     )
 }
 
-/// The offers within the radius of `centre` that pass the query's filters and were not
-/// applied to, with their great-circle distance: `offers` are in latitude order, so only the
+/// The offers within the radius of `centre` that pass the query's filters, were not applied
+/// to and are open a week the pupil has no confirmed internship in, with their great-circle
+/// distance: `offers` are in latitude order, so only the
 /// band of the box's latitudes is read, then the box's longitudes, the filters and the
 /// distance.
 fn candidates<'a>(
     offers: &'a [OpenOffer],
-    applied: &HashSet<String>,
+    searcher: &Searcher,
     query: &SearchQuery,
     centre: Point,
     radius_km: i64,
@@ -630,9 +648,12 @@ fn candidates<'a>(
             (min_lon..=max_lon).contains(&offer.point.longitude)
                 && sector.is_none_or(|sector| offer.sector_id.as_deref() == Some(sector))
                 && (!query.accessible_only || offer.accessible)
-                && query.week.is_none_or(|week| offer.weeks.iter().any(|(open, _)| *open == week))
+                && offer.weeks.iter().any(|(open, _)| {
+                    query.week.is_none_or(|week| *open == week)
+                        && !searcher.confirmed_weeks.contains(open)
+                })
                 && patterns.iter().all(|pattern| offer.search_text.contains(pattern.as_str()))
-                && !applied.contains(&offer.id)
+                && !searcher.applied.contains(&offer.id)
         })
         .filter_map(|offer| {
             let distance = distance_km(centre, offer.point);
@@ -735,7 +756,7 @@ mod tests {
             accessible: false,
             permalink: None,
             search_text: " boulang ".to_owned(),
-            weeks: Vec::new(),
+            weeks: vec![(IsoWeek::parse("2027-W04").unwrap(), 1)],
         }
     }
 
@@ -752,7 +773,13 @@ mod tests {
         let query = SearchQuery::default();
 
         for radius in [5, 30, 100] {
-            let mut found: Vec<&str> = candidates(&offers, &HashSet::new(), &query, centre, radius)
+            let searcher = Searcher {
+                context: None,
+                allowed: true,
+                applied: HashSet::new(),
+                confirmed_weeks: Vec::new(),
+            };
+            let mut found: Vec<&str> = candidates(&offers, &searcher, &query, centre, radius)
                 .into_iter()
                 .map(|(offer, _)| offer.id.as_str())
                 .collect();
