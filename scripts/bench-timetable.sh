@@ -16,6 +16,10 @@
 # slowest, and the throughput, as the median of RUNS runs (each cell's median on its own).
 # Target on a 2-core machine: p99 of the server's time under 5 ms at 16 concurrent clients.
 #
+# Pages keep what they read in memory (store::cache) until it changes, so after each client's
+# first request the figures are those of kept answers. With PREAU_BENCH_COLD=1, each request
+# first moves the generation of what it reads (a statement of the load generator, not timed),
+# so that every request reads the database as a first visit does.
 # Usage: bash scripts/bench-timetable.sh [RUNS] [REQUESTS_PER_CLIENT]   (defaults: 3, 150)
 # PostgreSQL at postgres://postgres@127.0.0.1:5432 (the database preau_bench_tt is dropped).
 set -euo pipefail
@@ -65,7 +69,8 @@ bench() {
   start_server "$url" "$port" "$data"
   echo "$backend : 1 puis $CLIENTS clients, $RUNS passe(s), $REQUESTS requêtes par client" >&2
   "$LOAD" --database "$url" --port "$port" --accounts "$data/demo-accounts.json" \
-    --clients "$CLIENTS" --requests "$REQUESTS" --runs "$RUNS" --label "$backend"
+    --clients "$CLIENTS" --requests "$REQUESTS" --runs "$RUNS" --label "$backend" \
+    ${PREAU_BENCH_COLD:+--cold}
   stop_server
 }
 

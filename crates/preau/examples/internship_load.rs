@@ -101,6 +101,10 @@ enum Step {
         /// The first column of the printed rows (the backend).
         #[arg(long)]
         label: String,
+        /// Each search first retires what the server keeps of the offers and the pupils'
+        /// contexts (`common_load::Cold`): the cost of a search read from the database.
+        #[arg(long)]
+        cold: bool,
     },
 }
 
@@ -110,9 +114,9 @@ async fn main() -> anyhow::Result<()> {
         Step::Prepare { database, towns, offers, seed } => {
             prepare(&database, &towns, offers, seed).await
         }
-        Step::Run { database, port, clients, requests, single_requests, runs, label } => {
+        Step::Run { database, port, clients, requests, single_requests, runs, label, cold } => {
             anyhow::ensure!(clients >= 1 && runs >= 1, "--clients et --runs : au moins 1");
-            let plan = Plan { port, clients, requests, single_requests, runs, label };
+            let plan = Plan { port, clients, requests, single_requests, runs, label, cold };
             run(&database, &plan).await
         }
     }
@@ -303,6 +307,8 @@ struct Plan {
     single_requests: usize,
     runs: usize,
     label: String,
+    /// Retire what the server keeps before each search.
+    cold: bool,
 }
 
 /// Every measured sample of a run: (server, client).
@@ -317,6 +323,7 @@ struct Client {
     /// Requests sent in this run (the first `WARM_UP` are not recorded).
     sent: usize,
     samples: Samples,
+    cold: Option<common_load::Cold>,
 }
 
 impl Client {
@@ -339,12 +346,16 @@ impl Client {
             uri,
             sent: 0,
             samples: Samples::default(),
+            cold: None,
         })
     }
 }
 
 impl Load for Client {
     async fn once(&mut self) -> anyhow::Result<Sample> {
+        if let Some(cold) = &self.cold {
+            cold.spoil().await?;
+        }
         let request = self
             .connection
             .request("GET", &self.uri, &self.session)
@@ -392,7 +403,11 @@ async fn run(database: &str, plan: &Plan) -> anyhow::Result<()> {
         } else {
             format!("/stages?rayon=30&semaine={second}&secteur={}", SECTORS[i % SECTORS.len()])
         };
-        clients.push(Client::of(&store, plan.port, pupil, uri).await?);
+        let mut client = Client::of(&store, plan.port, pupil, uri).await?;
+        if plan.cold {
+            client.cold = Some(common_load::Cold::on(database, "internship").await?);
+        }
+        clients.push(client);
     }
     store.close().await;
     eprintln!("{} : par exemple {}", plan.label, clients[0].uri);

@@ -69,6 +69,10 @@ struct Cli {
     /// The first column of the printed rows (the backend).
     #[arg(long)]
     label: String,
+    /// Each request first retires the timetables the server keeps (`common_load::Cold`): the
+    /// cost of a timetable read from the database.
+    #[arg(long)]
+    cold: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +96,7 @@ struct Client {
     session: Session,
     connection: Connection,
     uri: String,
+    cold: Option<common_load::Cold>,
 }
 
 impl Client {
@@ -109,6 +114,7 @@ impl Client {
             session: common_load::session(store, person_id).await?,
             connection: Connection::open(port).await?,
             uri: String::new(),
+            cold: None,
         })
     }
 
@@ -135,6 +141,9 @@ impl Client {
 
 impl Load for Client {
     async fn once(&mut self) -> anyhow::Result<Sample> {
+        if let Some(cold) = &self.cold {
+            cold.spoil().await?;
+        }
         let uri = self.uri.clone();
         let (lessons, sample) = self.lessons(&uri).await?;
         anyhow::ensure!(lessons > 0, "{uri} ne montre aucun cours à {}", self.person_id);
@@ -157,7 +166,13 @@ async fn main() -> anyhow::Result<()> {
     let store = open(&cli.database).await?;
     let prepared = prepare(&store, &cli).await;
     store.close().await;
-    let (teachers, pupils) = prepared?;
+    let (mut teachers, mut pupils) = prepared?;
+    if cli.cold {
+        let cold = common_load::Cold::on(&cli.database, "timetable").await?;
+        for client in teachers.iter_mut().chain(pupils.iter_mut()) {
+            client.cold = Some(cold.clone());
+        }
+    }
 
     for (case, clients) in [(Case::TeacherWeek, teachers), (Case::PupilDay, pupils)] {
         measure(&cli, case, clients).await?;

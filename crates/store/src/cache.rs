@@ -100,7 +100,10 @@ pub(crate) struct Caches {
     pub(crate) viewer_facts: Kept<String, crate::directory::ViewerFacts>,
     pub(crate) timetables: Kept<String, crate::timetable::Timetable>,
     pub(crate) searchers: Kept<String, crate::internship::search::Searcher>,
-    pub(crate) school_offers: Kept<String, crate::internship::search::SchoolOffers>,
+    /// The département's open offers, under the one key `offers`.
+    pub(crate) open_offers: Kept<&'static str, crate::internship::search::OpenOffers>,
+    /// Held by the one request that reads the open offers again.
+    pub(crate) open_offers_turn: tokio::sync::Mutex<()>,
     /// The internship sectors, under the one key `sectors`.
     pub(crate) sectors: Kept<&'static str, Vec<(String, String)>>,
 }
@@ -118,7 +121,8 @@ impl Caches {
             viewer_facts: Kept::new(65_536),
             timetables: Kept::new(8_192),
             searchers: Kept::new(16_384),
-            school_offers: Kept::new(1_024),
+            open_offers: Kept::new(1),
+            open_offers_turn: tokio::sync::Mutex::new(()),
             sectors: Kept::new(1),
         }
     }

@@ -555,3 +555,91 @@ async fn a_week_with_a_confirmed_internship_is_offered_nothing_more() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_search_and_the_applications_rule_agree_on_every_offer_pupil_week_and_instant() {
+    let store = fixture().await;
+    exec(
+        &store,
+        "UPDATE school_internship_profiles SET priority_education = NULL WHERE school_id = $1",
+        &[base::SCHOOL_1],
+    )
+    .await;
+    let [first, second] = weeks();
+    let now = now_unix();
+    let mut offers = Vec::new();
+    for (i, (reservation, schools)) in [
+        ("none", vec![]),
+        ("rural", vec![]),
+        ("priority_education", vec![]),
+        ("schools", vec![base::SCHOOL_1.to_owned()]),
+        ("schools", vec![base::SCHOOL_2.to_owned()]),
+        ("schools", vec![base::SCHOOL_1.to_owned(), base::SCHOOL_2.to_owned()]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for (j, offer_weeks) in
+            [vec![first], vec![second], vec![first, second]].into_iter().enumerate()
+        {
+            let mut offer = FixtureOffer::bakery(&format!("Offre {i}-{j}"));
+            offer.latitude = MONTMORILLON.2;
+            offer.longitude = MONTMORILLON.3;
+            offer.reservation = reservation.to_owned();
+            offer.reserved_schools = schools.clone();
+            offer.weeks = offer_weeks;
+            offer.places_per_week = 1;
+            let id = store.fixture_offer(&offer).await.unwrap();
+            // Published now, or ten days ago (past the seven-day head start), or shown from a
+            // date set by hand.
+            let published = match j {
+                0 => now,
+                1 => now - 10 * 86_400,
+                _ => now - 86_400,
+            };
+            exec(
+                &store,
+                "UPDATE internship_offers SET published_at = CAST($1 AS BIGINT) WHERE id = $2",
+                &[&published.to_string(), &id],
+            )
+            .await;
+            offers.push(id);
+        }
+    }
+    exec(
+        &store,
+        "UPDATE internship_offers SET visible_from = CAST($1 AS BIGINT) WHERE id = $2",
+        &[&(now + 2 * 86_400).to_string(), &offers[5]],
+    )
+    .await;
+    let extra = store.fixture_more_third_year_pupils(1).await.unwrap();
+    application(&store, &offers[2], &extra[0], second, "confirmed").await;
+
+    let far = SearchQuery { radius_km: Some(100), ..query() };
+    for pupil in [ids::ZOE, ids::MINH, ids::FATIMA, ids::LEO] {
+        for at in [now, now + 3 * 86_400, now + 8 * 86_400] {
+            for week in [first, second] {
+                let asked = SearchQuery { week: Some(week), ..far.clone() };
+                let mut shown = Vec::new();
+                let mut page = 1;
+                loop {
+                    let query = SearchQuery { page, ..asked.clone() };
+                    let results = store.search_offers_at(pupil, pupil, &query, at).await.unwrap();
+                    shown.extend(results.offers.iter().map(|hit| hit.id.clone()));
+                    if page >= results.pages {
+                        break;
+                    }
+                    page += 1;
+                }
+                for offer in &offers {
+                    assert_eq!(
+                        shown.contains(offer),
+                        open(&store, pupil, offer, week, at).await,
+                        "{pupil}, {offer}, {week}, {}",
+                        at - now
+                    );
+                }
+            }
+        }
+    }
+}

@@ -36,6 +36,32 @@ pub(crate) async fn raw_pool(url: &str) -> anyhow::Result<sqlx::AnyPool> {
         .await?)
 }
 
+/// With `--cold`: before each request, the generation `family` of what the server keeps in
+/// memory (`store::cache`) is moved, so that the request finds nothing kept and reads the
+/// database as a first visit would (the move itself is not timed).
+#[derive(Clone)]
+#[allow(dead_code, reason = "used by the timetable and internship generators, not the others")]
+pub(crate) struct Cold {
+    pool: sqlx::AnyPool,
+    family: &'static str,
+}
+
+#[allow(dead_code, reason = "used by the timetable and internship generators, not the others")]
+impl Cold {
+    pub(crate) async fn on(url: &str, family: &'static str) -> anyhow::Result<Cold> {
+        Ok(Cold { pool: raw_pool(url).await?, family })
+    }
+
+    /// Retires everything kept of the family.
+    pub(crate) async fn spoil(&self) -> anyhow::Result<()> {
+        sqlx::query("UPDATE cache_generations SET value = value + 1 WHERE name = $1")
+            .bind(self.family)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
 /// A person's session: the cookie header a login would have set, and its CSRF token.
 pub(crate) struct Session {
     pub(crate) cookie: String,

@@ -7,15 +7,19 @@
 //!   school's 3e weeks, whether it is rural or in priority education, the département's
 //!   settings, where they live (placed with the gazetteer of communes from their AAF address or
 //!   their legal guardian's), and the offers they already applied to;
-//! - the offers open to the pupils of their school ([`SchoolOffers`]): the SQL keeps what an
-//!   offer must be to be shown (published, of a verified host or an active partner, reserved
-//!   for nobody or for this school, past the head start for pupils who have none) and, per
-//!   week of the school, the places left that week and in total, counted from the confirmed
-//!   applications; kept until the next offer comes out of its head start;
+//! - the offers open in the département ([`OpenOffers`]): the SQL keeps what an offer must be
+//!   for anyone (published, of a verified host or an active partner) and, per week, the places
+//!   left that week and in total, counted from the confirmed applications; read once per
+//!   generation of the offers for the whole département (one pupil waits for it, the others
+//!   wait for that one);
 //! - the sectors.
 //!
-//! The distance, the radius, the week, sector, keyword and accessibility filters, the offers
-//! already applied to, the order and the page are then decided here, in memory. It does not
+//! What depends on the pupil is then decided here, in memory, as `offer_open_to_pupil` decides
+//! it in SQL (a test holds the two to the same answers): the reservation (rural, priority
+//! education, chosen collèges), the head start at this instant, the weeks that are the
+//! collège's and not already taken by a confirmed internship; then the distance, the radius,
+//! the week, sector, keyword and accessibility filters, the offers already applied to, the
+//! order and the page. It does not
 //! write anything.
 
 use domain::internship::IsoWeek;
@@ -182,7 +186,7 @@ pub(crate) struct Searcher {
     confirmed_weeks: Vec<IsoWeek>,
 }
 
-/// An offer open to the pupils of one school, with what its line in the results shows.
+/// An offer open in the département, with what its line in the results shows.
 #[derive(Debug, Clone)]
 pub(crate) struct OpenOffer {
     id: String,
@@ -196,18 +200,36 @@ pub(crate) struct OpenOffer {
     permalink: Option<String>,
     /// The stored search words, between spaces (`offers::offer_search_text`).
     search_text: String,
-    /// The school's 3e weeks the offer is open with a place left, and the places left (the
-    /// fewer of the week's and the total's).
+    reservation: domain::internship::Reservation,
+    /// The collèges of a `Schools` reservation.
+    reserved_for: Vec<String>,
+    /// From when pupils without a head start see it (Unix seconds).
+    visible_at: i64,
+    /// The weeks the offer is open with a place left, and the places left (the fewer of the
+    /// week's and the total's), in order.
     weeks: Vec<(IsoWeek, i64)>,
 }
 
-/// The offers open to the pupils of one school at an instant, and the instant until which
-/// the clock changes nothing of it (the next offer out of its head start).
+impl OpenOffer {
+    /// Whether the reservation admits the pupil's collège and the head start is over for them
+    /// at `now` (the conditions of `shown_sql`).
+    fn shown_to(&self, context: &PupilContext, now: i64) -> bool {
+        use domain::internship::Reservation;
+        let admitted = match self.reservation {
+            Reservation::None => true,
+            Reservation::Rural => context.rural,
+            Reservation::PriorityEducation => context.priority,
+            Reservation::Schools => self.reserved_for.contains(&context.school_id),
+        };
+        admitted
+            && (context.has_head_start() || context.head_start_days == 0 || self.visible_at <= now)
+    }
+}
+
+/// The offers open in the département, in latitude order.
 #[derive(Debug)]
-pub(crate) struct SchoolOffers {
-    /// In latitude order.
+pub(crate) struct OpenOffers {
     offers: Vec<OpenOffer>,
-    until: i64,
 }
 
 impl Store {
@@ -257,16 +279,16 @@ impl Store {
         let mut conn = self.pool().acquire().await?;
         let searcher = searcher_in(&mut conn, viewer_id, pupil_id, now).await?;
         let offers = match &searcher.context {
-            Some(context) => Some(school_offers_in(&mut conn, context, now).await?),
+            Some(_) => Some(open_offers_in(&mut conn).await?),
             None => None,
         };
-        search(&searcher, offers.as_ref(), query)
+        search(&searcher, offers.as_ref(), query, now)
     }
 
     /// [`Store::search_offers`] with what the store kept under `generations` (`cache`): the
     /// pupil's context until the directory, the offers or the pupil's applications change
-    /// (or a class membership ends), and the offers open to their school until the offers
-    /// or their places change (or one comes out of its head start).
+    /// (or a class membership ends), and the département's open offers until the offers or
+    /// their places change.
     pub async fn search_offers_kept(
         &self,
         viewer_id: &str,
@@ -287,23 +309,33 @@ impl Store {
                 searcher
             }
         };
+        if searcher.context.is_none() {
+            return search(&searcher, None, query, now);
+        }
 
-        let Some(context) = &searcher.context else { return search(&searcher, None, query) };
-        let key = format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
-            context.school_id, context.rural, context.priority, context.head_start_days
-        );
         let stamp = Generations { internship: generations.internship, ..Generations::default() };
-        let offers = match self.caches.school_offers.get(&key, stamp, now) {
+        let offers = match self.caches.open_offers.get(&"offers", stamp, now) {
             Some(kept) => kept,
             None => {
-                let mut conn = self.pool().acquire().await?;
-                let offers = Arc::new(school_offers_in(&mut conn, context, now).await?);
-                self.caches.school_offers.put(key, stamp, offers.until, Arc::clone(&offers));
-                offers
+                // One reader at a time: the others find what it read.
+                let _turn = self.caches.open_offers_turn.lock().await;
+                match self.caches.open_offers.get(&"offers", stamp, now) {
+                    Some(kept) => kept,
+                    None => {
+                        let mut conn = self.pool().acquire().await?;
+                        let offers = Arc::new(open_offers_in(&mut conn).await?);
+                        self.caches.open_offers.put(
+                            "offers",
+                            stamp,
+                            now + 15 * 60,
+                            Arc::clone(&offers),
+                        );
+                        offers
+                    }
+                }
             }
         };
-        search(&searcher, Some(&offers), query)
+        search(&searcher, Some(&offers), query, now)
     }
 }
 
@@ -341,8 +373,9 @@ async fn searcher_in(
 /// The search itself, in memory: the centre, the radius, the filters, the order and the page.
 fn search(
     searcher: &Searcher,
-    offers: Option<&SchoolOffers>,
+    offers: Option<&OpenOffers>,
     query: &SearchQuery,
+    now: i64,
 ) -> StoreResult<SearchResults> {
     let (Some(context), Some(offers)) = (&searcher.context, offers) else {
         if !searcher.allowed {
@@ -384,7 +417,7 @@ fn search(
     let wrong_week = query.week.is_some() && results.week.is_none();
     let Some(centre) = centre.filter(|_| !wrong_week) else { return Ok(results) };
 
-    let mut found = candidates(&offers.offers, searcher, query, centre, radius_km);
+    let mut found = candidates(&offers.offers, context, searcher, query, (centre, radius_km), now);
     found.sort_by(|(a, a_km), (b, b_km)| a_km.total_cmp(b_km).then_with(|| a.title.cmp(&b.title)));
     results.total = found.len();
     results.pages = found.len().div_ceil(PAGE_SIZE).max(1);
@@ -404,7 +437,7 @@ fn search(
             weeks: offer
                 .weeks
                 .iter()
-                .filter(|(week, _)| !searcher.confirmed_weeks.contains(week))
+                .filter(|(week, _)| pupil_may_take(context, searcher, *week))
                 .copied()
                 .collect(),
             accessible: offer.accessible,
@@ -621,17 +654,18 @@ fn open_weeks_sql(week: Option<&str>) -> String {
     )
 }
 
-/// The offers within the radius of `centre` that pass the query's filters, were not applied
-/// to and are open a week the pupil has no confirmed internship in, with their great-circle
-/// distance: `offers` are in latitude order, so only the
+/// The offers shown to the pupil at `now` within the radius of `centre` that pass the query's
+/// filters, were not applied to and are open one of the collège's weeks the pupil has no
+/// confirmed internship in, with their great-circle distance: `offers` are in latitude order, so only the
 /// band of the box's latitudes is read, then the box's longitudes, the filters and the
 /// distance.
 fn candidates<'a>(
     offers: &'a [OpenOffer],
+    context: &PupilContext,
     searcher: &Searcher,
     query: &SearchQuery,
-    centre: Point,
-    radius_km: i64,
+    (centre, radius_km): (Point, i64),
+    now: i64,
 ) -> Vec<(&'a OpenOffer, f64)> {
     let radius = radius_km as f64;
     let (min_lat, max_lat, min_lon, max_lon) = bounding_box(centre, radius);
@@ -650,9 +684,10 @@ fn candidates<'a>(
                 && (!query.accessible_only || offer.accessible)
                 && offer.weeks.iter().any(|(open, _)| {
                     query.week.is_none_or(|week| *open == week)
-                        && !searcher.confirmed_weeks.contains(open)
+                        && pupil_may_take(context, searcher, *open)
                 })
                 && patterns.iter().all(|pattern| offer.search_text.contains(pattern.as_str()))
+                && offer.shown_to(context, now)
                 && !searcher.applied.contains(&offer.id)
         })
         .filter_map(|offer| {
@@ -662,34 +697,37 @@ fn candidates<'a>(
         .collect()
 }
 
-/// The offers shown to the pupils of the context's school at `now`, with the school's 3e weeks
-/// each is open with a place left (counted from confirmed rows), in one statement; and until
-/// when the clock changes nothing of it: the next instant an offer comes out of its head start
-/// for pupils who have none, at most a quarter of an hour ahead.
-async fn school_offers_in(
-    conn: &mut sqlx::AnyConnection,
-    context: &PupilContext,
-    now: i64,
-) -> StoreResult<SchoolOffers> {
-    let sql = format!(
+/// Whether `week` is one of the pupil's collège's 3e weeks and not taken by a confirmed
+/// internship of theirs.
+fn pupil_may_take(context: &PupilContext, searcher: &Searcher, week: IsoWeek) -> bool {
+    context.weeks.contains(&week) && !searcher.confirmed_weeks.contains(&week)
+}
+
+/// The offers open in the département: published, of a verified host or an active partner,
+/// with their reservation, the instant their head start ends, and the weeks they are open
+/// with a place left (counted from confirmed rows, grouped once rather than per offer and
+/// week), in two statements.
+async fn open_offers_in(conn: &mut sqlx::AnyConnection) -> StoreResult<OpenOffers> {
+    let rows = sqlx::query(
         "SELECT o.id, o.title, COALESCE(h.name, o.employer_name), o.sector_id, sec.name, o.city, \
          o.latitude, o.longitude, o.accessible, o.permalink, o.search_text, w.iso_week, \
-         o.places_per_week - (SELECT COUNT(*) FROM internship_applications a \
-             WHERE a.offer_id = o.id AND a.iso_week = w.iso_week AND a.state = 'confirmed'), \
-         o.places_total - (SELECT COUNT(*) FROM internship_applications a \
-             WHERE a.offer_id = o.id AND a.state = 'confirmed') \
+         o.places_per_week - COALESCE(that_week.n, 0), o.places_total - COALESCE(in_all.n, 0), \
+         o.reservation, COALESCE(o.visible_from, COALESCE(o.published_at, 0) \
+           + st.head_start_days * 86400) \
          FROM internship_offers o LEFT JOIN hosts h ON h.id = o.host_id \
+         JOIN internship_settings st ON st.id = 1 \
          LEFT JOIN internship_sectors sec ON sec.id = o.sector_id \
          JOIN internship_offer_weeks w ON w.offer_id = o.id \
-         WHERE {} AND w.iso_week IN (SELECT sw.iso_week FROM school_internship_weeks sw \
-             WHERE sw.school_id = $1 AND sw.level = '3e') \
+         LEFT JOIN (SELECT offer_id, iso_week, COUNT(*) AS n FROM internship_applications \
+             WHERE state = 'confirmed' GROUP BY offer_id, iso_week) that_week \
+           ON that_week.offer_id = o.id AND that_week.iso_week = w.iso_week \
+         LEFT JOIN (SELECT offer_id, COUNT(*) AS n FROM internship_applications \
+             WHERE state = 'confirmed' GROUP BY offer_id) in_all ON in_all.offer_id = o.id \
+         WHERE o.state = 'published' \
+         AND (h.status = 'verified' OR (o.host_id IS NULL AND o.partner_id IS NOT NULL)) \
+         AND (o.partner_id IS NULL OR EXISTS (SELECT 1 FROM internship_partners ip \
+              WHERE ip.id = o.partner_id AND ip.active = 1)) \
          ORDER BY o.id, w.iso_week",
-        shown_sql()
-    );
-    let rows = bind_shown(
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(context.school_id.clone()),
-        context,
-        now,
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -702,6 +740,10 @@ async fn school_offers_in(
         let open = IsoWeek::parse(&week).ok().filter(|_| left > 0);
         if offers.last().is_none_or(|offer| offer.id != id) {
             let Some(point) = point(row.try_get(6)?, row.try_get(7)?) else { continue };
+            let reservation: String = row.try_get(14)?;
+            let Some(reservation) = domain::internship::Reservation::parse(&reservation) else {
+                continue;
+            };
             offers.push(OpenOffer {
                 id,
                 title: row.try_get(1)?,
@@ -713,6 +755,9 @@ async fn school_offers_in(
                 accessible: row.try_get::<i64, _>(8)? != 0,
                 permalink: row.try_get::<Option<String>, _>(9)?.filter(|p| !p.is_empty()),
                 search_text: row.try_get(10)?,
+                reservation,
+                reserved_for: Vec::new(),
+                visible_at: row.try_get(15)?,
                 weeks: Vec::new(),
             });
         }
@@ -721,28 +766,35 @@ async fn school_offers_in(
         }
     }
     offers.retain(|offer| !offer.weeks.is_empty());
+
+    let reserved = sqlx::query(
+        "SELECT os.offer_id, os.school_id FROM internship_offer_schools os \
+         JOIN internship_offers o ON o.id = os.offer_id \
+         WHERE o.state = 'published' AND o.reservation = 'schools'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let at: std::collections::HashMap<String, usize> =
+        offers.iter().enumerate().map(|(i, offer)| (offer.id.clone(), i)).collect();
+    for row in reserved {
+        let offer_id: String = row.try_get(0)?;
+        if let Some(&i) = at.get(&offer_id) {
+            offers[i].reserved_for.push(row.try_get(1)?);
+        }
+    }
+
     // By latitude: a search reads only the band of its radius (`candidates`).
     offers.sort_by(|a, b| a.point.latitude.total_cmp(&b.point.latitude));
-
-    let mut until = now + 15 * 60;
-    if !context.has_head_start() && context.head_start_days > 0 {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(COALESCE(visible_from, COALESCE(published_at, 0) + $1)) \
-             FROM internship_offers WHERE state = 'published' \
-             AND COALESCE(visible_from, COALESCE(published_at, 0) + $1) > $2",
-        )
-        .bind(context.head_start_days * 86_400)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
-        until = until.min(next.unwrap_or(i64::MAX));
-    }
-    Ok(SchoolOffers { offers, until })
+    Ok(OpenOffers { offers })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn week() -> IsoWeek {
+        IsoWeek::parse("2027-W04").unwrap()
+    }
 
     fn offer(id: usize, latitude: f64, longitude: f64) -> OpenOffer {
         OpenOffer {
@@ -756,7 +808,30 @@ mod tests {
             accessible: false,
             permalink: None,
             search_text: " boulang ".to_owned(),
-            weeks: vec![(IsoWeek::parse("2027-W04").unwrap(), 1)],
+            reservation: domain::internship::Reservation::None,
+            reserved_for: Vec::new(),
+            visible_at: 0,
+            weeks: vec![(week(), 1)],
+        }
+    }
+
+    fn context() -> PupilContext {
+        PupilContext {
+            pupil_id: "p".to_owned(),
+            school_id: "s".to_owned(),
+            school_uai: String::new(),
+            school_name: String::new(),
+            school_time_zone: "Europe/Paris".to_owned(),
+            class_id: String::new(),
+            class: String::new(),
+            home: None,
+            home_commune: None,
+            school_point: None,
+            weeks: vec![week()],
+            rural: false,
+            priority: false,
+            head_start_days: 0,
+            default_radius_km: 30,
         }
     }
 
@@ -771,18 +846,19 @@ mod tests {
             .collect();
         offers.sort_by(|a, b| a.point.latitude.total_cmp(&b.point.latitude));
         let query = SearchQuery::default();
+        let searcher = Searcher {
+            context: None,
+            allowed: true,
+            applied: HashSet::new(),
+            confirmed_weeks: Vec::new(),
+        };
 
         for radius in [5, 30, 100] {
-            let searcher = Searcher {
-                context: None,
-                allowed: true,
-                applied: HashSet::new(),
-                confirmed_weeks: Vec::new(),
-            };
-            let mut found: Vec<&str> = candidates(&offers, &searcher, &query, centre, radius)
-                .into_iter()
-                .map(|(offer, _)| offer.id.as_str())
-                .collect();
+            let mut found: Vec<&str> =
+                candidates(&offers, &context(), &searcher, &query, (centre, radius), 0)
+                    .into_iter()
+                    .map(|(offer, _)| offer.id.as_str())
+                    .collect();
             found.sort_unstable();
             let mut expected: Vec<&str> = offers
                 .iter()
