@@ -70,6 +70,19 @@ async fn fixture() -> store::testing::TestStore {
     store
 }
 
+/// The fixture with Zoé's and Minh's collège out of priority education: they then have no
+/// head start (Fatima's and Léo's rural collège keeps one).
+async fn fixture_without_priority_education() -> store::testing::TestStore {
+    let store = fixture().await;
+    exec(
+        &store,
+        "UPDATE school_internship_profiles SET priority_education = NULL WHERE school_id = $1",
+        &[base::SCHOOL_1],
+    )
+    .await;
+    store
+}
+
 /// Runs one statement binding texts.
 async fn exec(store: &store::Store, sql: &str, params: &[&str]) {
     let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
@@ -380,13 +393,7 @@ async fn reserved_offers_are_shown_to_their_pupils_only() {
 
 #[tokio::test]
 async fn the_head_start_hides_new_offers_from_other_pupils_for_its_days() {
-    let store = fixture().await;
-    exec(
-        &store,
-        "UPDATE school_internship_profiles SET priority_education = NULL WHERE school_id = $1",
-        &[base::SCHOOL_1],
-    )
-    .await;
+    let store = fixture_without_priority_education().await;
     let offer = store.fixture_offer(&FixtureOffer::bakery("Nouvelle")).await.unwrap();
     let now = now_unix();
     let first = weeks()[0];
@@ -558,13 +565,7 @@ async fn a_week_with_a_confirmed_internship_is_offered_nothing_more() {
 
 #[tokio::test]
 async fn the_search_and_the_applications_rule_agree_on_every_offer_pupil_week_and_instant() {
-    let store = fixture().await;
-    exec(
-        &store,
-        "UPDATE school_internship_profiles SET priority_education = NULL WHERE school_id = $1",
-        &[base::SCHOOL_1],
-    )
-    .await;
+    let store = fixture_without_priority_education().await;
     let [first, second] = weeks();
     let now = now_unix();
     let mut offers = Vec::new();
