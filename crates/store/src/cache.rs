@@ -25,17 +25,21 @@ pub struct Generations {
     /// School years, slot grids, rooms, courses and their changes.
     pub timetable: i64,
     /// Sectors, communes, hosts, offers, the collèges' weeks and profiles, the settings,
-    /// partners, and applications taking or giving back a place.
+    /// partners.
     pub internship: i64,
+    /// Applications taking or giving back a place (becoming or ceasing to be confirmed).
+    pub places: i64,
     /// Applications made or removed (who applied to what).
     pub applications: i64,
 }
 
 /// The SQL of the generations as columns `directory_generation`, `timetable_generation`,
-/// `internship_generation` and `applications_generation`, to add to a statement's select list.
+/// `internship_generation`, `places_generation` and `applications_generation`, to add to a
+/// statement's select list.
 pub(crate) const GENERATION_COLUMNS: &str = "(SELECT value FROM cache_generations WHERE name = 'directory') AS directory_generation, \
      (SELECT value FROM cache_generations WHERE name = 'timetable') AS timetable_generation, \
      (SELECT value FROM cache_generations WHERE name = 'internship') AS internship_generation, \
+     (SELECT value FROM cache_generations WHERE name = 'places') AS places_generation, \
      (SELECT value FROM cache_generations WHERE name = 'applications') \
        AS applications_generation";
 
@@ -46,6 +50,7 @@ impl Generations {
             directory: row.try_get("directory_generation")?,
             timetable: row.try_get("timetable_generation")?,
             internship: row.try_get("internship_generation")?,
+            places: row.try_get("places_generation")?,
             applications: row.try_get("applications_generation")?,
         })
     }
@@ -102,7 +107,9 @@ pub(crate) struct Caches {
     pub(crate) searchers: Kept<String, crate::internship::search::Searcher>,
     /// The département's open offers, under the one key `offers`.
     pub(crate) open_offers: Kept<&'static str, crate::internship::search::OpenOffers>,
-    /// Held by the one request that reads the open offers again.
+    /// The places they have taken, under the one key `places`.
+    pub(crate) places: Kept<&'static str, crate::internship::search::Places>,
+    /// Held by the one request that reads the open offers or their places again.
     pub(crate) open_offers_turn: tokio::sync::Mutex<()>,
     /// The internship sectors, under the one key `sectors`.
     pub(crate) sectors: Kept<&'static str, Vec<(String, String)>>,
@@ -122,6 +129,7 @@ impl Caches {
             timetables: Kept::new(8_192),
             searchers: Kept::new(16_384),
             open_offers: Kept::new(1),
+            places: Kept::new(1),
             open_offers_turn: tokio::sync::Mutex::new(()),
             sectors: Kept::new(1),
         }
@@ -201,7 +209,7 @@ mod tests {
     use super::*;
 
     fn generations(directory: i64) -> Generations {
-        Generations { directory, timetable: 1, internship: 1, applications: 1 }
+        Generations { directory, timetable: 1, internship: 1, places: 1, applications: 1 }
     }
 
     #[test]

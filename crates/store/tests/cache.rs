@@ -144,3 +144,34 @@ async fn a_change_rolled_back_moves_nothing() {
 
     assert_eq!(store.generations().await.unwrap(), before);
 }
+
+#[tokio::test]
+async fn an_application_moves_who_applied_and_a_confirmation_the_places_not_the_offers() {
+    use store::fixtures::internship::{FixtureOffer, ids as internship, weeks};
+    let store = fixture().await;
+    store.load_internship_fixture().await.unwrap();
+    let offer = store.fixture_offer(&FixtureOffer::bakery("Fournil")).await.unwrap();
+    let week = weeks()[0].to_string();
+    let before = store.generations().await.unwrap();
+
+    exec(
+        &store,
+        "INSERT INTO internship_applications (id, offer_id, pupil_id, school_id, iso_week, \
+         state, created_at, updated_at) VALUES ('a-1', $1, $2, $3, $4, 'submitted', 0, 0)",
+        &[&offer, internship::ZOE, ids::SCHOOL_1, &week],
+    )
+    .await;
+    let applied = store.generations().await.unwrap();
+    assert!(applied.applications > before.applications);
+    assert_eq!((applied.places, applied.internship), (before.places, before.internship));
+
+    exec(&store, "UPDATE internship_applications SET state = 'confirmed' WHERE id = 'a-1'", &[])
+        .await;
+    let confirmed = store.generations().await.unwrap();
+    assert!(confirmed.places > applied.places);
+    assert_eq!(confirmed.internship, applied.internship, "the offers stay as they were read");
+
+    exec(&store, "UPDATE internship_applications SET motivation = 'Oui.' WHERE id = 'a-1'", &[])
+        .await;
+    assert_eq!(store.generations().await.unwrap(), confirmed, "nothing kept reads it");
+}

@@ -4,7 +4,9 @@
 --   preferences;
 -- - `timetable`: school years, slot grids, rooms, courses and their changes;
 -- - `internship`: the reference lists, hosts, offers, the collèges' weeks and profiles, the
---   settings, partners, and the applications that take or give back a place (confirmed);
+--   settings, partners;
+-- - `places`: an application that takes or gives back a place (becoming or ceasing to be
+--   confirmed);
 -- - `applications`: an application made or removed (who applied to what).
 -- A reader takes the generations in the same statement as its session and keeps what it
 -- computed under them; any change to a family, by this process, another instance or a command
@@ -16,7 +18,7 @@ CREATE TABLE cache_generations (
     value BIGINT NOT NULL
 );
 INSERT INTO cache_generations (name, value) VALUES ('directory', 1), ('timetable', 1),
-    ('internship', 1), ('applications', 1);
+    ('internship', 1), ('places', 1), ('applications', 1);
 
 -- Moved once per transaction and family, when the transaction commits (a deferred trigger): a
 -- long import holds the row for an instant at its end, not for its whole length.
@@ -115,12 +117,12 @@ AFTER INSERT OR UPDATE OF pupil_id, offer_id OR DELETE ON internship_application
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cache_generation_bump('applications');
 CREATE CONSTRAINT TRIGGER internship_applications_places_insert AFTER INSERT
 ON internship_applications DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-WHEN (NEW.state = 'confirmed') EXECUTE FUNCTION cache_generation_bump('internship');
+WHEN (NEW.state = 'confirmed') EXECUTE FUNCTION cache_generation_bump('places');
 CREATE CONSTRAINT TRIGGER internship_applications_places_delete AFTER DELETE
 ON internship_applications DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-WHEN (OLD.state = 'confirmed') EXECUTE FUNCTION cache_generation_bump('internship');
+WHEN (OLD.state = 'confirmed') EXECUTE FUNCTION cache_generation_bump('places');
 CREATE CONSTRAINT TRIGGER internship_applications_places_update
 AFTER UPDATE OF state, iso_week, offer_id ON internship_applications
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
 WHEN (OLD.state = 'confirmed' OR NEW.state = 'confirmed')
-EXECUTE FUNCTION cache_generation_bump('internship');
+EXECUTE FUNCTION cache_generation_bump('places');

@@ -4,7 +4,9 @@
 --   preferences;
 -- - `timetable`: school years, slot grids, rooms, courses and their changes;
 -- - `internship`: the reference lists, hosts, offers, the collèges' weeks and profiles, the
---   settings, partners, and the applications that take or give back a place (confirmed);
+--   settings, partners;
+-- - `places`: an application that takes or gives back a place (becoming or ceasing to be
+--   confirmed);
 -- - `applications`: an application made or removed (who applied to what).
 -- A reader takes the generations in the same statement as its session and keeps what it
 -- computed under them; any change to a family, by this process, another instance or a command
@@ -16,7 +18,7 @@ CREATE TABLE cache_generations (
     value BIGINT NOT NULL
 );
 INSERT INTO cache_generations (name, value) VALUES ('directory', 1), ('timetable', 1),
-    ('internship', 1), ('applications', 1);
+    ('internship', 1), ('places', 1), ('applications', 1);
 
 -- SQLite has row triggers only; each moves the counter within the writer's transaction.
 CREATE TRIGGER departement_generation_insert AFTER INSERT ON departement BEGIN
@@ -386,14 +388,14 @@ AFTER UPDATE OF pupil_id, offer_id ON internship_applications BEGIN
 END;
 CREATE TRIGGER internship_applications_places_insert AFTER INSERT ON internship_applications
 WHEN NEW.state = 'confirmed' BEGIN
-    UPDATE cache_generations SET value = value + 1 WHERE name = 'internship';
+    UPDATE cache_generations SET value = value + 1 WHERE name = 'places';
 END;
 CREATE TRIGGER internship_applications_places_delete AFTER DELETE ON internship_applications
 WHEN OLD.state = 'confirmed' BEGIN
-    UPDATE cache_generations SET value = value + 1 WHERE name = 'internship';
+    UPDATE cache_generations SET value = value + 1 WHERE name = 'places';
 END;
 CREATE TRIGGER internship_applications_places_update
 AFTER UPDATE OF state, iso_week, offer_id ON internship_applications
 WHEN OLD.state = 'confirmed' OR NEW.state = 'confirmed' BEGIN
-    UPDATE cache_generations SET value = value + 1 WHERE name = 'internship';
+    UPDATE cache_generations SET value = value + 1 WHERE name = 'places';
 END;

@@ -8,10 +8,12 @@
 //!   settings, where they live (placed with the gazetteer of communes from their AAF address or
 //!   their legal guardian's), and the offers they already applied to;
 //! - the offers open in the département ([`OpenOffers`]): the SQL keeps what an offer must be
-//!   for anyone (published, of a verified host or an active partner) and, per week, the places
-//!   left that week and in total, counted from the confirmed applications; read once per
-//!   generation of the offers for the whole département (one pupil waits for it, the others
-//!   wait for that one);
+//!   for anyone (published, of a verified host or an active partner); read once per
+//!   generation of the offers for the whole département (one request reads, the others wait
+//!   for it);
+//! - the places they have taken ([`Places`]), counted from the confirmed applications per offer
+//!   and week, read again when an application takes or gives back a place (a quick grouping,
+//!   while the offers stay);
 //! - the sectors.
 //!
 //! What depends on the pupil is then decided here, in memory, as `offer_open_to_pupil` decides
@@ -24,7 +26,7 @@
 
 use domain::internship::IsoWeek;
 use domain::internship::geo::{Point, bounding_box, distance_km};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use domain::internship::search_terms::query_terms;
@@ -205,9 +207,10 @@ pub(crate) struct OpenOffer {
     reserved_for: Vec<String>,
     /// From when pupils without a head start see it (Unix seconds).
     visible_at: i64,
-    /// The weeks the offer is open with a place left, and the places left (the fewer of the
-    /// week's and the total's), in order.
-    weeks: Vec<(IsoWeek, i64)>,
+    /// The weeks the offer is open, in order.
+    weeks: Vec<IsoWeek>,
+    places_per_week: i64,
+    places_total: i64,
 }
 
 impl OpenOffer {
@@ -230,6 +233,49 @@ impl OpenOffer {
 #[derive(Debug)]
 pub(crate) struct OpenOffers {
     offers: Vec<OpenOffer>,
+    /// Where each offer is in `offers`, by id.
+    at: HashMap<String, usize>,
+    /// Which reading of the offers this is (places are counted against one reading).
+    reading: u64,
+}
+
+/// The number of the next reading of the open offers.
+static NEXT_READING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The places taken in the open offers, from the confirmed applications: per offer (in the
+/// order of [`OpenOffers::offers`]), in all and per week.
+#[derive(Debug, Default)]
+pub(crate) struct Places {
+    taken: Vec<Taken>,
+    /// The reading of the offers `taken` follows the order of.
+    reading: u64,
+}
+
+/// The places taken in one offer.
+#[derive(Debug, Default, Clone)]
+struct Taken {
+    in_all: i64,
+    per_week: Vec<(IsoWeek, i64)>,
+}
+
+impl Places {
+    /// The weeks of the offer at `at` with a place left, and the places left (the fewer of the
+    /// week's and the total's).
+    fn weeks_left<'a>(
+        &'a self,
+        offer: &'a OpenOffer,
+        at: usize,
+    ) -> impl Iterator<Item = (IsoWeek, i64)> + 'a {
+        let taken = self.taken.get(at);
+        offer.weeks.iter().filter_map(move |week| {
+            let (in_all, that_week) = taken.map_or((0, 0), |taken| {
+                let that_week = taken.per_week.iter().find(|(w, _)| w == week).map_or(0, |t| t.1);
+                (taken.in_all, that_week)
+            });
+            let left = (offer.places_per_week - that_week).min(offer.places_total - in_all);
+            (left > 0).then_some((*week, left))
+        })
+    }
 }
 
 impl Store {
@@ -278,11 +324,10 @@ impl Store {
     ) -> StoreResult<SearchResults> {
         let mut conn = self.pool().acquire().await?;
         let searcher = searcher_in(&mut conn, viewer_id, pupil_id, now).await?;
-        let offers = match &searcher.context {
-            Some(_) => Some(open_offers_in(&mut conn).await?),
-            None => None,
-        };
-        search(&searcher, offers.as_ref(), query, now)
+        let Some(_) = &searcher.context else { return search(&searcher, None, query, now) };
+        let offers = open_offers_in(&mut conn).await?;
+        let places = places_in(&mut conn, &offers).await?;
+        search(&searcher, Some((&offers, &places)), query, now)
     }
 
     /// [`Store::search_offers`] with what the store kept under `generations` (`cache`): the
@@ -313,29 +358,51 @@ impl Store {
             return search(&searcher, None, query, now);
         }
 
-        let stamp = Generations { internship: generations.internship, ..Generations::default() };
-        let offers = match self.caches.open_offers.get(&"offers", stamp, now) {
-            Some(kept) => kept,
+        let (offers, places) = self.open_offers_kept(generations, now).await?;
+        search(&searcher, Some((&offers, &places)), query, now)
+    }
+
+    /// The département's open offers and their places, as kept under `generations`: each read
+    /// again by one request at a time, the others finding what it read.
+    async fn open_offers_kept(
+        &self,
+        generations: Generations,
+        now: i64,
+    ) -> StoreResult<(Arc<OpenOffers>, Arc<Places>)> {
+        let offers_stamp =
+            Generations { internship: generations.internship, ..Generations::default() };
+        let places_stamp = Generations { places: generations.places, ..offers_stamp };
+        let kept = |caches: &crate::cache::Caches| {
+            let offers = caches.open_offers.get(&"offers", offers_stamp, now)?;
+            let places = caches.places.get(&"places", places_stamp, now)?;
+            (places.reading == offers.reading).then_some((offers, places))
+        };
+        if let Some(both) = kept(&self.caches) {
+            return Ok(both);
+        }
+
+        let _turn = self.caches.open_offers_turn.lock().await;
+        if let Some(both) = kept(&self.caches) {
+            return Ok(both);
+        }
+        let mut conn = self.pool().acquire().await?;
+        let offers = match self.caches.open_offers.get(&"offers", offers_stamp, now) {
+            Some(offers) => offers,
             None => {
-                // One reader at a time: the others find what it read.
-                let _turn = self.caches.open_offers_turn.lock().await;
-                match self.caches.open_offers.get(&"offers", stamp, now) {
-                    Some(kept) => kept,
-                    None => {
-                        let mut conn = self.pool().acquire().await?;
-                        let offers = Arc::new(open_offers_in(&mut conn).await?);
-                        self.caches.open_offers.put(
-                            "offers",
-                            stamp,
-                            now + 15 * 60,
-                            Arc::clone(&offers),
-                        );
-                        offers
-                    }
-                }
+                let offers = Arc::new(open_offers_in(&mut conn).await?);
+                self.caches.open_offers.put(
+                    "offers",
+                    offers_stamp,
+                    now + 15 * 60,
+                    Arc::clone(&offers),
+                );
+                offers
             }
         };
-        search(&searcher, Some(&offers), query, now)
+        // The places are counted against this list of offers: kept under its generation too.
+        let places = Arc::new(places_in(&mut conn, &offers).await?);
+        self.caches.places.put("places", places_stamp, now + 15 * 60, Arc::clone(&places));
+        Ok((offers, places))
     }
 }
 
@@ -373,7 +440,7 @@ async fn searcher_in(
 /// The search itself, in memory: the centre, the radius, the filters, the order and the page.
 fn search(
     searcher: &Searcher,
-    offers: Option<&OpenOffers>,
+    offers: Option<(&OpenOffers, &Places)>,
     query: &SearchQuery,
     now: i64,
 ) -> StoreResult<SearchResults> {
@@ -417,8 +484,11 @@ fn search(
     let wrong_week = query.week.is_some() && results.week.is_none();
     let Some(centre) = centre.filter(|_| !wrong_week) else { return Ok(results) };
 
-    let mut found = candidates(&offers.offers, context, searcher, query, (centre, radius_km), now);
-    found.sort_by(|(a, a_km), (b, b_km)| a_km.total_cmp(b_km).then_with(|| a.title.cmp(&b.title)));
+    let (offers, places) = offers;
+    let mut found = candidates(offers, places, context, searcher, query, (centre, radius_km), now);
+    found.sort_by(|(_, a, a_km), (_, b, b_km)| {
+        a_km.total_cmp(b_km).then_with(|| a.title.cmp(&b.title))
+    });
     results.total = found.len();
     results.pages = found.len().div_ceil(PAGE_SIZE).max(1);
     results.page = query.page.clamp(1, results.pages);
@@ -426,7 +496,7 @@ fn search(
         .into_iter()
         .skip((results.page - 1) * PAGE_SIZE)
         .take(PAGE_SIZE)
-        .map(|(offer, km)| OfferHit {
+        .map(|(at, offer, km)| OfferHit {
             id: offer.id.clone(),
             title: offer.title.clone(),
             host_name: offer.host_name.clone(),
@@ -434,11 +504,9 @@ fn search(
             city: offer.city.clone(),
             point: offer.point,
             distance_km: (km * 10.0).round() / 10.0,
-            weeks: offer
-                .weeks
-                .iter()
+            weeks: places
+                .weeks_left(offer, at)
                 .filter(|(week, _)| pupil_may_take(context, searcher, *week))
-                .copied()
                 .collect(),
             accessible: offer.accessible,
             permalink: offer.permalink.clone(),
@@ -660,13 +728,14 @@ fn open_weeks_sql(week: Option<&str>) -> String {
 /// band of the box's latitudes is read, then the box's longitudes, the filters and the
 /// distance.
 fn candidates<'a>(
-    offers: &'a [OpenOffer],
+    offers: &'a OpenOffers,
+    places: &Places,
     context: &PupilContext,
     searcher: &Searcher,
     query: &SearchQuery,
     (centre, radius_km): (Point, i64),
     now: i64,
-) -> Vec<(&'a OpenOffer, f64)> {
+) -> Vec<(usize, &'a OpenOffer, f64)> {
     let radius = radius_km as f64;
     let (min_lat, max_lat, min_lon, max_lon) = bounding_box(centre, radius);
     let keyword: String = query.keyword.chars().take(MAX_KEYWORD_CHARS).collect();
@@ -674,25 +743,26 @@ fn candidates<'a>(
     let patterns: Vec<String> = query_terms(&keyword).iter().map(|t| format!(" {t}")).collect();
     let sector = query.sector_id.as_deref().filter(|s| !s.is_empty());
 
-    let first = offers.partition_point(|offer| offer.point.latitude < min_lat);
-    let end = offers.partition_point(|offer| offer.point.latitude <= max_lat).max(first);
-    offers[first..end]
-        .iter()
-        .filter(|offer| {
+    let all = &offers.offers;
+    let first = all.partition_point(|offer| offer.point.latitude < min_lat);
+    let end = all.partition_point(|offer| offer.point.latitude <= max_lat).max(first);
+    (first..end)
+        .map(|at| (at, &all[at]))
+        .filter(|(at, offer)| {
             (min_lon..=max_lon).contains(&offer.point.longitude)
                 && sector.is_none_or(|sector| offer.sector_id.as_deref() == Some(sector))
                 && (!query.accessible_only || offer.accessible)
-                && offer.weeks.iter().any(|(open, _)| {
-                    query.week.is_none_or(|week| *open == week)
-                        && pupil_may_take(context, searcher, *open)
-                })
                 && patterns.iter().all(|pattern| offer.search_text.contains(pattern.as_str()))
                 && offer.shown_to(context, now)
+                && places.weeks_left(offer, *at).any(|(open, _)| {
+                    query.week.is_none_or(|week| open == week)
+                        && pupil_may_take(context, searcher, open)
+                })
                 && !searcher.applied.contains(&offer.id)
         })
-        .filter_map(|offer| {
+        .filter_map(|(at, offer)| {
             let distance = distance_km(centre, offer.point);
-            (distance <= radius).then_some((offer, distance))
+            (distance <= radius).then_some((at, offer, distance))
         })
         .collect()
 }
@@ -704,68 +774,70 @@ fn pupil_may_take(context: &PupilContext, searcher: &Searcher, week: IsoWeek) ->
 }
 
 /// The offers open in the département: published, of a verified host or an active partner,
-/// with their reservation, the instant their head start ends, and the weeks they are open
-/// with a place left (counted from confirmed rows, grouped once rather than per offer and
-/// week), in two statements.
+/// with their weeks, their reservation and the instant their head start ends, in three
+/// statements (the offers, their weeks, the collèges of reserved ones).
 async fn open_offers_in(conn: &mut sqlx::AnyConnection) -> StoreResult<OpenOffers> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.title, COALESCE(h.name, o.employer_name), o.sector_id, sec.name, o.city, \
-         o.latitude, o.longitude, o.accessible, o.permalink, o.search_text, w.iso_week, \
-         o.places_per_week - COALESCE(that_week.n, 0), o.places_total - COALESCE(in_all.n, 0), \
-         o.reservation, COALESCE(o.visible_from, COALESCE(o.published_at, 0) \
-           + st.head_start_days * 86400) \
-         FROM internship_offers o LEFT JOIN hosts h ON h.id = o.host_id \
-         JOIN internship_settings st ON st.id = 1 \
-         LEFT JOIN internship_sectors sec ON sec.id = o.sector_id \
-         JOIN internship_offer_weeks w ON w.offer_id = o.id \
-         LEFT JOIN (SELECT offer_id, iso_week, COUNT(*) AS n FROM internship_applications \
-             WHERE state = 'confirmed' GROUP BY offer_id, iso_week) that_week \
-           ON that_week.offer_id = o.id AND that_week.iso_week = w.iso_week \
-         LEFT JOIN (SELECT offer_id, COUNT(*) AS n FROM internship_applications \
-             WHERE state = 'confirmed' GROUP BY offer_id) in_all ON in_all.offer_id = o.id \
-         WHERE o.state = 'published' \
+    const OPEN: &str = "o.state = 'published' \
          AND (h.status = 'verified' OR (o.host_id IS NULL AND o.partner_id IS NOT NULL)) \
          AND (o.partner_id IS NULL OR EXISTS (SELECT 1 FROM internship_partners ip \
-              WHERE ip.id = o.partner_id AND ip.active = 1)) \
-         ORDER BY o.id, w.iso_week",
-    )
+              WHERE ip.id = o.partner_id AND ip.active = 1))";
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT o.id, o.title, COALESCE(h.name, o.employer_name), o.sector_id, sec.name, o.city, \
+         o.latitude, o.longitude, o.accessible, o.permalink, o.search_text, o.reservation, \
+         COALESCE(o.visible_from, COALESCE(o.published_at, 0) + st.head_start_days * 86400), \
+         o.places_per_week, o.places_total \
+         FROM internship_offers o LEFT JOIN hosts h ON h.id = o.host_id \
+         JOIN internship_settings st ON st.id = 1 \
+         LEFT JOIN internship_sectors sec ON sec.id = o.sector_id WHERE {OPEN} ORDER BY o.id"
+    )))
     .fetch_all(&mut *conn)
     .await?;
 
-    let mut offers: Vec<OpenOffer> = Vec::new();
+    let mut offers: Vec<OpenOffer> = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: String = row.try_get(0)?;
-        let week: String = row.try_get(11)?;
-        let left = row.try_get::<i64, _>(12)?.min(row.try_get::<i64, _>(13)?);
-        let open = IsoWeek::parse(&week).ok().filter(|_| left > 0);
-        if offers.last().is_none_or(|offer| offer.id != id) {
-            let Some(point) = point(row.try_get(6)?, row.try_get(7)?) else { continue };
-            let reservation: String = row.try_get(14)?;
-            let Some(reservation) = domain::internship::Reservation::parse(&reservation) else {
-                continue;
-            };
-            offers.push(OpenOffer {
-                id,
-                title: row.try_get(1)?,
-                host_name: row.try_get(2)?,
-                sector_id: row.try_get(3)?,
-                sector: row.try_get(4)?,
-                city: row.try_get(5)?,
-                point,
-                accessible: row.try_get::<i64, _>(8)? != 0,
-                permalink: row.try_get::<Option<String>, _>(9)?.filter(|p| !p.is_empty()),
-                search_text: row.try_get(10)?,
-                reservation,
-                reserved_for: Vec::new(),
-                visible_at: row.try_get(15)?,
-                weeks: Vec::new(),
-            });
-        }
-        if let (Some(week), Some(offer)) = (open, offers.last_mut()) {
-            offer.weeks.push((week, left));
+        let Some(point) = point(row.try_get(6)?, row.try_get(7)?) else { continue };
+        let reservation: String = row.try_get(11)?;
+        let Some(reservation) = domain::internship::Reservation::parse(&reservation) else {
+            continue;
+        };
+        offers.push(OpenOffer {
+            id: row.try_get(0)?,
+            title: row.try_get(1)?,
+            host_name: row.try_get(2)?,
+            sector_id: row.try_get(3)?,
+            sector: row.try_get(4)?,
+            city: row.try_get(5)?,
+            point,
+            accessible: row.try_get::<i64, _>(8)? != 0,
+            permalink: row.try_get::<Option<String>, _>(9)?.filter(|p| !p.is_empty()),
+            search_text: row.try_get(10)?,
+            reservation,
+            reserved_for: Vec::new(),
+            visible_at: row.try_get(12)?,
+            weeks: Vec::new(),
+            places_per_week: row.try_get(13)?,
+            places_total: row.try_get(14)?,
+        });
+    }
+    // By latitude: a search reads only the band of its radius (`candidates`).
+    offers.sort_by(|a, b| a.point.latitude.total_cmp(&b.point.latitude));
+    let at: HashMap<String, usize> =
+        offers.iter().enumerate().map(|(i, offer)| (offer.id.clone(), i)).collect();
+
+    let weeks = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT w.offer_id, w.iso_week FROM internship_offer_weeks w \
+         JOIN internship_offers o ON o.id = w.offer_id LEFT JOIN hosts h ON h.id = o.host_id \
+         WHERE {OPEN} ORDER BY w.iso_week"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in weeks {
+        let offer_id: String = row.try_get(0)?;
+        let week: String = row.try_get(1)?;
+        if let (Some(&i), Ok(week)) = (at.get(&offer_id), IsoWeek::parse(&week)) {
+            offers[i].weeks.push(week);
         }
     }
-    offers.retain(|offer| !offer.weeks.is_empty());
 
     let reserved = sqlx::query(
         "SELECT os.offer_id, os.school_id FROM internship_offer_schools os \
@@ -774,18 +846,37 @@ async fn open_offers_in(conn: &mut sqlx::AnyConnection) -> StoreResult<OpenOffer
     )
     .fetch_all(&mut *conn)
     .await?;
-    let at: std::collections::HashMap<String, usize> =
-        offers.iter().enumerate().map(|(i, offer)| (offer.id.clone(), i)).collect();
     for row in reserved {
         let offer_id: String = row.try_get(0)?;
         if let Some(&i) = at.get(&offer_id) {
             offers[i].reserved_for.push(row.try_get(1)?);
         }
     }
+    let reading = NEXT_READING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(OpenOffers { offers, at, reading })
+}
 
-    // By latitude: a search reads only the band of its radius (`candidates`).
-    offers.sort_by(|a, b| a.point.latitude.total_cmp(&b.point.latitude));
-    Ok(OpenOffers { offers })
+/// The places taken in `offers`, counted from the confirmed applications (one grouping).
+async fn places_in(conn: &mut sqlx::AnyConnection, offers: &OpenOffers) -> StoreResult<Places> {
+    let rows = sqlx::query(
+        "SELECT offer_id, iso_week, COUNT(*) FROM internship_applications \
+         WHERE state = 'confirmed' GROUP BY offer_id, iso_week",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut places =
+        Places { taken: vec![Taken::default(); offers.offers.len()], reading: offers.reading };
+    for row in rows {
+        let offer_id: String = row.try_get(0)?;
+        let Some(&i) = offers.at.get(&offer_id) else { continue };
+        let count: i64 = row.try_get(2)?;
+        let taken = &mut places.taken[i];
+        taken.in_all += count;
+        if let Ok(week) = IsoWeek::parse(&row.try_get::<String, _>(1)?) {
+            taken.per_week.push((week, count));
+        }
+    }
+    Ok(places)
 }
 
 #[cfg(test)]
@@ -811,7 +902,9 @@ mod tests {
             reservation: domain::internship::Reservation::None,
             reserved_for: Vec::new(),
             visible_at: 0,
-            weeks: vec![(week(), 1)],
+            weeks: vec![week()],
+            places_per_week: 1,
+            places_total: 1,
         }
     }
 
@@ -845,6 +938,9 @@ mod tests {
             })
             .collect();
         offers.sort_by(|a, b| a.point.latitude.total_cmp(&b.point.latitude));
+        let at = offers.iter().enumerate().map(|(i, o)| (o.id.clone(), i)).collect();
+        let offers = OpenOffers { offers, at, reading: 0 };
+        let places = Places::default();
         let query = SearchQuery::default();
         let searcher = Searcher {
             context: None,
@@ -855,12 +951,13 @@ mod tests {
 
         for radius in [5, 30, 100] {
             let mut found: Vec<&str> =
-                candidates(&offers, &context(), &searcher, &query, (centre, radius), 0)
+                candidates(&offers, &places, &context(), &searcher, &query, (centre, radius), 0)
                     .into_iter()
-                    .map(|(offer, _)| offer.id.as_str())
+                    .map(|(_, offer, _)| offer.id.as_str())
                     .collect();
             found.sort_unstable();
             let mut expected: Vec<&str> = offers
+                .offers
                 .iter()
                 .filter(|offer| distance_km(centre, offer.point) <= radius as f64)
                 .map(|offer| offer.id.as_str())
