@@ -15,9 +15,11 @@
 # Target on this machine: p99 of the server's time under 10 ms at 16 concurrent clients.
 #
 # Pages keep what they read in memory (store::cache) until it changes, so after each client's
-# first request the figures are those of kept answers. With PREAU_BENCH_COLD=1, each request
-# first moves the generation of what it reads (a statement of the load generator, not timed),
-# so that every request reads the database as a first visit does.
+# first request the figures are those of kept answers. With PREAU_BENCH_COLD=internship, each
+# search first moves the generation of the offers (a statement of the load generator, not
+# timed), so that every search reads the département's offers from the database, as the first
+# search after an offer changed does; with PREAU_BENCH_COLD=places, only the places taken are
+# counted again, as after a confirmation.
 # Usage: bash scripts/bench-internship.sh [RUNS] [REQUESTS_PER_CLIENT]   (defaults: 3, 150)
 # PostgreSQL at postgres://postgres@127.0.0.1:5432; the database PREAU_BENCH_DB (default
 # preau_bench_stages) is created and dropped. PREAU_BENCH_PORT fixes the port (default: any
@@ -62,7 +64,7 @@ bench() {
   start_server "$url" "$port" "$data"
   echo "$backend : 1 puis $CLIENTS clients, $RUNS passe(s), $REQUESTS requêtes par client" >&2
   "$LOAD" run --database "$url" --port "$port" --clients "$CLIENTS" --requests "$REQUESTS" \
-    --runs "$RUNS" --label "$backend" ${PREAU_BENCH_COLD:+--cold}
+    --runs "$RUNS" --label "$backend" ${PREAU_BENCH_COLD:+--cold "$PREAU_BENCH_COLD"}
   stop_server
 }
 

@@ -101,10 +101,12 @@ enum Step {
         /// The first column of the printed rows (the backend).
         #[arg(long)]
         label: String,
-        /// Each search first retires what the server keeps of the offers and the pupils'
-        /// contexts (`common_load::Cold`): the cost of a search read from the database.
-        #[arg(long)]
-        cold: bool,
+        /// Each search first moves this generation (`common_load::Cold`): `internship`
+        /// retires the département's offers, their places and the pupils' contexts kept by the
+        /// server (a search read from the database), `places` only the places taken (a search
+        /// after a confirmation).
+        #[arg(long, value_parser = ["internship", "places"])]
+        cold: Option<String>,
     },
 }
 
@@ -307,8 +309,8 @@ struct Plan {
     single_requests: usize,
     runs: usize,
     label: String,
-    /// Retire what the server keeps before each search.
-    cold: bool,
+    /// The generation moved before each search, if any.
+    cold: Option<String>,
 }
 
 /// Every measured sample of a run: (server, client).
@@ -404,8 +406,9 @@ async fn run(database: &str, plan: &Plan) -> anyhow::Result<()> {
             format!("/stages?rayon=30&semaine={second}&secteur={}", SECTORS[i % SECTORS.len()])
         };
         let mut client = Client::of(&store, plan.port, pupil, uri).await?;
-        if plan.cold {
-            client.cold = Some(common_load::Cold::on(database, "internship").await?);
+        if let Some(family) = &plan.cold {
+            let family = if family == "places" { "places" } else { "internship" };
+            client.cold = Some(common_load::Cold::on(database, family).await?);
         }
         clients.push(client);
     }
