@@ -77,7 +77,11 @@ impl<K: Eq + Hash, V> Kept<K, V> {
     }
 
     /// The entry of `key`, if it was kept under `generations` and still holds at `now`.
-    pub(crate) fn get(&self, key: &K, generations: Generations, now: i64) -> Option<Arc<V>> {
+    pub(crate) fn get<Q>(&self, key: &Q, generations: Generations, now: i64) -> Option<Arc<V>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (stamp, value) = entries.get(key)?;
         (stamp.generations == generations && now < stamp.until).then(|| Arc::clone(value))
@@ -138,7 +142,7 @@ impl Caches {
 
 /// The longest an entry is kept, in seconds, whatever else holds: a bound on what an
 /// unforeseen dependency on the clock could cost.
-const LONGEST_KEPT: i64 = 15 * 60;
+pub(crate) const LONGEST_KEPT: i64 = 15 * 60;
 
 impl Store {
     /// The generations now (one statement).

@@ -277,8 +277,7 @@ impl Store {
     ) -> StoreResult<Option<ViewerFacts>> {
         let stamp =
             crate::cache::Generations { directory: generations.directory, ..Default::default() };
-        if let Some(facts) = self.caches.viewer_facts.get(&person_id.to_owned(), stamp, now_unix())
-        {
+        if let Some(facts) = self.caches.viewer_facts.get(person_id, stamp, now_unix()) {
             return Ok(Some(facts.as_ref().clone()));
         }
 

@@ -431,31 +431,9 @@ impl Store {
         )
         .bind(&id)
         .bind(&partner.id)
-        .bind(&input.remote_id)
-        .bind(&input.permalink)
-        .bind(&input.employer_name)
-        .bind(&input.title)
-        .bind(&input.description)
-        .bind(&input.sector_uuid)
-        .bind(&input.street)
-        .bind(&input.zipcode)
-        .bind(&input.city)
-        .bind(located.commune_id.as_deref())
-        .bind(located.point.latitude)
-        .bind(located.point.longitude)
-        .bind(located.precision)
-        .bind(input.max_candidates.min(MAX_PLACES_PER_WEEK))
-        .bind(input.max_candidates)
-        .bind(i64::from(input.accessible))
-        .bind(offer_search_text(
-            &input.title,
-            &input.description,
-            &located.sector_name,
-            &input.employer_name,
-        ))
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
+        .bind(&input.remote_id);
+        let inserted =
+            bind_offer_fields(inserted, &input, &located).bind(now).execute(&mut *tx).await;
         match inserted {
             Ok(_) => {}
             Err(error) if is_unique_violation(&error) => return Ok(PartnerOutcome::Duplicate),
@@ -505,38 +483,15 @@ impl Store {
             Err(errors) => return Ok(PartnerOutcome::Invalid(errors)),
         };
 
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE internship_offers SET permalink = $2, employer_name = $3, title = $4, \
              description = $5, sector_id = $6, street = $7, postal_code = $8, city = $9, \
              commune_id = $10, latitude = $11, longitude = $12, location_precision = $13, \
              places_per_week = $14, places_total = $15, accessible = $16, search_text = $17, \
              updated_at = $18 WHERE id = $1",
         )
-        .bind(&id)
-        .bind(&input.permalink)
-        .bind(&input.employer_name)
-        .bind(&input.title)
-        .bind(&input.description)
-        .bind(&input.sector_uuid)
-        .bind(&input.street)
-        .bind(&input.zipcode)
-        .bind(&input.city)
-        .bind(located.commune_id.as_deref())
-        .bind(located.point.latitude)
-        .bind(located.point.longitude)
-        .bind(located.precision)
-        .bind(input.max_candidates.min(MAX_PLACES_PER_WEEK))
-        .bind(input.max_candidates)
-        .bind(i64::from(input.accessible))
-        .bind(offer_search_text(
-            &input.title,
-            &input.description,
-            &located.sector_name,
-            &input.employer_name,
-        ))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .bind(&id);
+        bind_offer_fields(updated, &input, &located).bind(now).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM internship_offer_weeks WHERE offer_id = $1")
             .bind(&id)
             .execute(&mut *tx)
@@ -572,6 +527,38 @@ impl Store {
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Binds what a partner's offer says, in the order both its insert and its update name the
+/// columns: permalink, employer, title, description, sector, street, postcode, city, commune,
+/// latitude, longitude, precision, places per week, places in all, accessibility, search words.
+fn bind_offer_fields<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    input: &'q PartnerOfferInput,
+    located: &'q Resolved,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&input.permalink)
+        .bind(&input.employer_name)
+        .bind(&input.title)
+        .bind(&input.description)
+        .bind(&input.sector_uuid)
+        .bind(&input.street)
+        .bind(&input.zipcode)
+        .bind(&input.city)
+        .bind(located.commune_id.as_deref())
+        .bind(located.point.latitude)
+        .bind(located.point.longitude)
+        .bind(located.precision)
+        .bind(input.max_candidates.min(MAX_PLACES_PER_WEEK))
+        .bind(input.max_candidates)
+        .bind(i64::from(input.accessible))
+        .bind(offer_search_text(
+            &input.title,
+            &input.description,
+            &located.sector_name,
+            &input.employer_name,
+        ))
 }
 
 /// Where a partner's offer stands, and its sector's name.

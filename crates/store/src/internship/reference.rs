@@ -256,7 +256,7 @@ impl Store {
         self.caches.sectors.put(
             "sectors",
             stamp,
-            now + 15 * 60,
+            now + crate::cache::LONGEST_KEPT,
             std::sync::Arc::new(sectors.clone()),
         );
         Ok(sectors)

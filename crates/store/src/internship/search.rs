@@ -393,7 +393,7 @@ impl Store {
                 self.caches.open_offers.put(
                     "offers",
                     offers_stamp,
-                    now + 15 * 60,
+                    now + crate::cache::LONGEST_KEPT,
                     Arc::clone(&offers),
                 );
                 offers
@@ -401,7 +401,12 @@ impl Store {
         };
         // The places are counted against this list of offers: kept under its generation too.
         let places = Arc::new(places_in(&mut conn, &offers).await?);
-        self.caches.places.put("places", places_stamp, now + 15 * 60, Arc::clone(&places));
+        self.caches.places.put(
+            "places",
+            places_stamp,
+            now + crate::cache::LONGEST_KEPT,
+            Arc::clone(&places),
+        );
         Ok((offers, places))
     }
 }
@@ -676,20 +681,28 @@ pub(crate) async fn school_weeks_in(
     Ok(weeks)
 }
 
-/// What an offer `o` (joined to its host `h`) must be to be shown to a pupil, whatever the
-/// week: published, of a verified host (or an active partner's without a host), reserved for
-/// nobody or for the pupil's school (`$2`, rural `$3`, priority education `$4`), and past the
-/// head start (`$6` seconds after publication, unless `$7` says the pupil has one) at `$5`.
-fn shown_sql() -> &'static str {
-    "o.state = 'published' \
+/// What an offer `o` (joined to its host `h`) must be to be shown to anyone: published, of a
+/// verified host (or an active partner's without a host).
+const OPEN_SQL: &str = "o.state = 'published' \
      AND (h.status = 'verified' OR (o.host_id IS NULL AND o.partner_id IS NOT NULL)) \
      AND (o.partner_id IS NULL OR EXISTS (SELECT 1 FROM internship_partners ip \
-          WHERE ip.id = o.partner_id AND ip.active = 1)) \
-     AND (o.reservation = 'none' OR (o.reservation = 'rural' AND $3 = 1) \
-          OR (o.reservation = 'priority_education' AND $4 = 1) \
-          OR (o.reservation = 'schools' AND EXISTS (SELECT 1 FROM internship_offer_schools os \
-              WHERE os.offer_id = o.id AND os.school_id = $2))) \
-     AND ($7 = 1 OR $6 = 0 OR COALESCE(o.visible_from, COALESCE(o.published_at, 0) + $6) <= $5)"
+          WHERE ip.id = o.partner_id AND ip.active = 1))";
+
+/// What an offer `o` (joined to its host `h`) must be to be shown to a pupil, whatever the
+/// week: open ([`OPEN_SQL`]), reserved for nobody or for the pupil's school (`$2`, rural `$3`,
+/// priority education `$4`), and past the head start (`$6` seconds after publication, unless
+/// `$7` says the pupil has one) at `$5`.
+fn shown_sql() -> String {
+    format!(
+        "{OPEN_SQL} \
+         AND (o.reservation = 'none' OR (o.reservation = 'rural' AND $3 = 1) \
+              OR (o.reservation = 'priority_education' AND $4 = 1) \
+              OR (o.reservation = 'schools' AND EXISTS (SELECT 1 \
+                  FROM internship_offer_schools os WHERE os.offer_id = o.id \
+                  AND os.school_id = $2))) \
+         AND ($7 = 1 OR $6 = 0 \
+              OR COALESCE(o.visible_from, COALESCE(o.published_at, 0) + $6) <= $5)"
+    )
 }
 
 /// Binds `$2` to `$7` of [`shown_sql`] for a pupil.
@@ -777,10 +790,6 @@ fn pupil_may_take(context: &PupilContext, searcher: &Searcher, week: IsoWeek) ->
 /// with their weeks, their reservation and the instant their head start ends, in three
 /// statements (the offers, their weeks, the collèges of reserved ones).
 async fn open_offers_in(conn: &mut sqlx::AnyConnection) -> StoreResult<OpenOffers> {
-    const OPEN: &str = "o.state = 'published' \
-         AND (h.status = 'verified' OR (o.host_id IS NULL AND o.partner_id IS NOT NULL)) \
-         AND (o.partner_id IS NULL OR EXISTS (SELECT 1 FROM internship_partners ip \
-              WHERE ip.id = o.partner_id AND ip.active = 1))";
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT o.id, o.title, COALESCE(h.name, o.employer_name), o.sector_id, sec.name, o.city, \
          o.latitude, o.longitude, o.accessible, o.permalink, o.search_text, o.reservation, \
@@ -788,7 +797,7 @@ async fn open_offers_in(conn: &mut sqlx::AnyConnection) -> StoreResult<OpenOffer
          o.places_per_week, o.places_total \
          FROM internship_offers o LEFT JOIN hosts h ON h.id = o.host_id \
          JOIN internship_settings st ON st.id = 1 \
-         LEFT JOIN internship_sectors sec ON sec.id = o.sector_id WHERE {OPEN} ORDER BY o.id"
+         LEFT JOIN internship_sectors sec ON sec.id = o.sector_id WHERE {OPEN_SQL} ORDER BY o.id"
     )))
     .fetch_all(&mut *conn)
     .await?;
@@ -827,7 +836,7 @@ async fn open_offers_in(conn: &mut sqlx::AnyConnection) -> StoreResult<OpenOffer
     let weeks = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT w.offer_id, w.iso_week FROM internship_offer_weeks w \
          JOIN internship_offers o ON o.id = w.offer_id LEFT JOIN hosts h ON h.id = o.host_id \
-         WHERE {OPEN} ORDER BY w.iso_week"
+         WHERE {OPEN_SQL} ORDER BY w.iso_week"
     )))
     .fetch_all(&mut *conn)
     .await?;
