@@ -100,9 +100,21 @@ impl Default for WebConfig {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares: one allocation, so that the many clones a request makes through
+/// the router and its middleware are one counter each.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub(crate) struct Shared {
     pub(crate) store: store::Store,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) site: Arc<security::Site>,
@@ -123,7 +135,7 @@ pub(crate) struct AppState {
     pub(crate) files: Option<store::files::FileStore>,
 }
 
-impl AppState {
+impl Shared {
     /// The attachment store, or a server fault when it could not be opened.
     pub(crate) fn files(&self) -> Result<&store::files::FileStore, error::AppError> {
         self.files
@@ -168,7 +180,7 @@ fn build(
 ) -> Router {
     let site = security::Site::from_base_url(&config.base_url);
     let request_timeout = config.request_timeout;
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         store,
         hashes: Arc::new(Semaphore::new(config.max_concurrent_hashes.max(1))),
         live_streams: Arc::new(Semaphore::new(config.max_live_streams)),
@@ -180,7 +192,7 @@ fn build(
         last_purge: Arc::new(AtomicI64::new(0)),
         live,
         files,
-    };
+    }));
 
     Router::new()
         .route("/", get(pages::root))
