@@ -31,17 +31,20 @@ pub struct Generations {
     pub places: i64,
     /// Applications made or removed (who applied to what).
     pub applications: i64,
+    /// The registry of sign-on applications: their URLs, schools and profiles.
+    pub sso: i64,
 }
 
 /// The SQL of the generations as columns `directory_generation`, `timetable_generation`,
-/// `internship_generation`, `places_generation` and `applications_generation`, to add to a
-/// statement's select list.
+/// `internship_generation`, `places_generation`, `applications_generation` and
+/// `sso_generation`, to add to a statement's select list (or its `RETURNING` list).
 pub(crate) const GENERATION_COLUMNS: &str = "(SELECT value FROM cache_generations WHERE name = 'directory') AS directory_generation, \
      (SELECT value FROM cache_generations WHERE name = 'timetable') AS timetable_generation, \
      (SELECT value FROM cache_generations WHERE name = 'internship') AS internship_generation, \
      (SELECT value FROM cache_generations WHERE name = 'places') AS places_generation, \
      (SELECT value FROM cache_generations WHERE name = 'applications') \
-       AS applications_generation";
+       AS applications_generation, \
+     (SELECT value FROM cache_generations WHERE name = 'sso') AS sso_generation";
 
 impl Generations {
     /// The generations of a row selected with [`GENERATION_COLUMNS`].
@@ -52,6 +55,7 @@ impl Generations {
             internship: row.try_get("internship_generation")?,
             places: row.try_get("places_generation")?,
             applications: row.try_get("applications_generation")?,
+            sso: row.try_get("sso_generation")?,
         })
     }
 }
@@ -117,6 +121,12 @@ pub(crate) struct Caches {
     pub(crate) open_offers_turn: tokio::sync::Mutex<()>,
     /// The internship sectors, under the one key `sectors`.
     pub(crate) sectors: Kept<&'static str, Vec<(String, String)>>,
+    /// The enabled CAS applications registered on an origin, per origin.
+    pub(crate) cas_services: Kept<String, Vec<crate::sso::Service>>,
+    /// Whether a person may use an application, per application and person (`sso::pair_key`).
+    pub(crate) service_allowed: Kept<String, bool>,
+    /// What a person releases to an application, per application and person (`sso::pair_key`).
+    pub(crate) releases: Kept<String, crate::sso::Released>,
 }
 
 impl std::fmt::Debug for Caches {
@@ -136,6 +146,9 @@ impl Caches {
             places: Kept::new(1),
             open_offers_turn: tokio::sync::Mutex::new(()),
             sectors: Kept::new(1),
+            cas_services: Kept::new(1_024),
+            service_allowed: Kept::new(65_536),
+            releases: Kept::new(65_536),
         }
     }
 }
@@ -213,7 +226,7 @@ mod tests {
     use super::*;
 
     fn generations(directory: i64) -> Generations {
-        Generations { directory, timetable: 1, internship: 1, places: 1, applications: 1 }
+        Generations { directory, timetable: 1, internship: 1, places: 1, applications: 1, sso: 1 }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use hmac::{KeyInit, Mac};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::cache::Generations;
 use crate::directory::{current_membership, membership_clock};
 use crate::{Store, StoreError, StoreResult, now_unix};
 
@@ -99,6 +100,36 @@ pub(crate) fn service_allows_sql(clock_param: &str) -> String {
     )
 }
 
+/// The registration whose URL matches `service_url` best: the longest registered URL that
+/// matches it, among the candidates of its origin.
+fn best_match<'a>(candidates: &'a [Service], service_url: &str) -> Option<&'a Service> {
+    let mut best: Option<(usize, &Service)> = None;
+    for service in candidates {
+        let longest = service
+            .urls
+            .iter()
+            .filter(|url| domain::sso::url_matches(url, service_url))
+            .map(|url| url.url.len())
+            .max();
+        if let Some(len) = longest
+            && best.is_none_or(|(best_len, _)| len > best_len)
+        {
+            best = Some((len, service));
+        }
+    }
+    best.map(|(_, service)| service)
+}
+
+/// The generations a person's standing with an application depends on.
+fn directory_and_registry(generations: Generations) -> Generations {
+    Generations { directory: generations.directory, sso: generations.sso, ..Default::default() }
+}
+
+/// The key of an (application, person) pair in the kept maps.
+fn pair_key(service_id: &str, person_id: &str) -> String {
+    format!("{service_id}\u{1f}{person_id}")
+}
+
 fn service_from_row(row: &AnyRow) -> StoreResult<Service> {
     let protocol: String = row.try_get("protocol")?;
     let principal: String = row.try_get("principal")?;
@@ -176,29 +207,40 @@ impl Store {
     /// between owners).
     pub async fn cas_service_for_url(&self, service_url: &str) -> StoreResult<Option<Service>> {
         let Ok(origin) = domain::sso::candidate_origin(service_url) else { return Ok(None) };
-        let candidates = self
-            .services_where(
-                "s.protocol = 'cas' AND s.enabled = 1 AND s.id IN (SELECT o.service_id \
-                 FROM sso_service_urls o WHERE o.origin = $1 \
-                 AND o.match_kind IN ('exact', 'prefix'))",
-                &origin,
-            )
-            .await?;
-        let mut best: Option<(usize, Service)> = None;
-        for service in candidates {
-            let longest = service
-                .urls
-                .iter()
-                .filter(|url| domain::sso::url_matches(url, service_url))
-                .map(|url| url.url.len())
-                .max();
-            if let Some(len) = longest
-                && best.as_ref().is_none_or(|(best_len, _)| len > *best_len)
-            {
-                best = Some((len, service));
-            }
+        let candidates = self.cas_services_of_origin(&origin).await?;
+        Ok(best_match(&candidates, service_url).cloned())
+    }
+
+    /// [`Store::cas_service_for_url`], the registrations of the URL's origin kept in memory
+    /// under the registry's generation (`cache`).
+    pub async fn cas_service_for_url_kept(
+        &self,
+        service_url: &str,
+        generations: Generations,
+    ) -> StoreResult<Option<Service>> {
+        let Ok(origin) = domain::sso::candidate_origin(service_url) else { return Ok(None) };
+        let stamp = Generations { sso: generations.sso, ..Generations::default() };
+        let now = now_unix();
+        if let Some(kept) = self.caches.cas_services.get(&origin, stamp, now) {
+            return Ok(best_match(&kept, service_url).cloned());
         }
-        Ok(best.map(|(_, service)| service))
+
+        let candidates = self.cas_services_of_origin(&origin).await?;
+        let found = best_match(&candidates, service_url).cloned();
+        let until = now + crate::cache::LONGEST_KEPT;
+        self.caches.cas_services.put(origin, stamp, until, std::sync::Arc::new(candidates));
+        Ok(found)
+    }
+
+    /// The enabled CAS applications with an exact or prefix URL on `origin`.
+    async fn cas_services_of_origin(&self, origin: &str) -> StoreResult<Vec<Service>> {
+        self.services_where(
+            "s.protocol = 'cas' AND s.enabled = 1 AND s.id IN (SELECT o.service_id \
+             FROM sso_service_urls o WHERE o.origin = $1 \
+             AND o.match_kind IN ('exact', 'prefix'))",
+            origin,
+        )
+        .await
     }
 
     /// The enabled OpenID Connect application with this client identifier.
@@ -220,6 +262,26 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         Ok(allowed.is_some())
+    }
+
+    /// [`Store::service_allows`], kept in memory under the directory's and the registry's
+    /// generations (`cache`), until a class membership starts or stops counting.
+    pub async fn service_allows_kept(
+        &self,
+        service_id: &str,
+        person_id: &str,
+        generations: Generations,
+    ) -> StoreResult<bool> {
+        let stamp = directory_and_registry(generations);
+        let key = pair_key(service_id, person_id);
+        if let Some(kept) = self.caches.service_allowed.get(&key, stamp, now_unix()) {
+            return Ok(*kept);
+        }
+
+        let until = self.kept_until(generations).await?;
+        let allowed = self.service_allows(service_id, person_id).await?;
+        self.caches.service_allowed.put(key, stamp, until, std::sync::Arc::new(allowed));
+        Ok(allowed)
     }
 
     /// The key of opaque identifiers, drawn on first use and kept in the database (and in this
@@ -272,6 +334,27 @@ impl Store {
         mac.update(person_id.as_bytes());
         let digest = mac.finalize().into_bytes();
         Ok(hex::encode(&digest[..16]))
+    }
+
+    /// [`Store::release`], kept in memory under the directory's and the registry's generations
+    /// (`cache`), until a class membership starts or stops counting. `service` is the
+    /// registration read under the same generations.
+    pub async fn release_kept(
+        &self,
+        service: &Service,
+        person_id: &str,
+        generations: Generations,
+    ) -> StoreResult<Released> {
+        let stamp = directory_and_registry(generations);
+        let key = pair_key(&service.id, person_id);
+        if let Some(kept) = self.caches.releases.get(&key, stamp, now_unix()) {
+            return Ok(kept.as_ref().clone());
+        }
+
+        let until = self.kept_until(generations).await?;
+        let released = self.release(service, person_id).await?;
+        self.caches.releases.put(key, stamp, until, std::sync::Arc::new(released.clone()));
+        Ok(released)
     }
 
     /// What a person releases to an application: its principal and the attributes the registry

@@ -1,7 +1,8 @@
 //! The CAS server's state in the store: a ticket is stored only as its hash, consumed by exactly
 //! one attempt (also under concurrency), refused after its life or its session's, and swept;
 //! proxy-granting tickets live and die with their session; login requests are used once and
-//! answered only by another, newer session.
+//! answered only by another, newer session. The registry answers kept for a sign-on follow the
+//! registry and the directory, and a ticket goes with its session, person or application.
 
 use domain::profile::Profile;
 use domain::sso::{Attribute, Principal, Protocol, TicketKind, UrlMatch};
@@ -262,4 +263,72 @@ async fn a_proxy_ticket_remembers_its_chain() {
 
     new.kind = TicketKind::ProxyGranting;
     assert!(store.cas_issue_ticket(&new, NOW).await.is_err());
+}
+
+#[tokio::test]
+async fn kept_registry_answers_follow_the_registry_and_the_directory() {
+    let Setup { store, service_id } = setup().await;
+    let before = store.generations().await.unwrap();
+    let service = store.cas_service_for_url_kept(SERVICE_URL, before).await.unwrap().unwrap();
+    assert_eq!(service.id, service_id);
+    assert!(store.service_allows_kept(&service_id, ids::ALICE, before).await.unwrap());
+    let released = store.release_kept(&service, ids::ALICE, before).await.unwrap();
+    assert_eq!(released.principal, "alice.martin");
+    assert_eq!(released.get(Attribute::LastName), Some(&["Martin".to_owned()][..]));
+
+    // The registry changes: the application is disabled and no longer takes pupils.
+    store.fixture_execute("UPDATE sso_services SET enabled = 0", &[]).await.unwrap();
+    store.fixture_execute("DELETE FROM sso_service_profiles", &[]).await.unwrap();
+    // The directory changes: Alice's last name.
+    store
+        .fixture_execute("UPDATE people SET last_name = 'Durand' WHERE id = $1", &[ids::ALICE])
+        .await
+        .unwrap();
+    let after = store.generations().await.unwrap();
+    assert!(after.sso > before.sso, "{before:?} {after:?}");
+    assert!(after.directory > before.directory, "{before:?} {after:?}");
+
+    // Under the generations read before the changes, the kept answers stand.
+    let kept = store.cas_service_for_url_kept(SERVICE_URL, before).await.unwrap();
+    assert_eq!(kept.map(|kept| kept.id), Some(service_id.clone()));
+    assert!(store.service_allows_kept(&service_id, ids::ALICE, before).await.unwrap());
+    let kept = store.release_kept(&service, ids::ALICE, before).await.unwrap();
+    assert_eq!(kept.get(Attribute::LastName), Some(&["Martin".to_owned()][..]));
+
+    // Under the new ones, every answer is read again.
+    assert_eq!(store.cas_service_for_url_kept(SERVICE_URL, after).await.unwrap(), None);
+    assert!(!store.service_allows_kept(&service_id, ids::ALICE, after).await.unwrap());
+    let fresh = store.release_kept(&service, ids::ALICE, after).await.unwrap();
+    assert_eq!(fresh.get(Attribute::LastName), Some(&["Durand".to_owned()][..]));
+
+    // A change made through another instance on the same database shows as well.
+    let other = store.another_instance().await;
+    other.fixture_execute("UPDATE sso_services SET enabled = 1", &[]).await.unwrap();
+    let later = store.generations().await.unwrap();
+    assert!(later.sso > after.sso);
+    let found = store.cas_service_for_url_kept(SERVICE_URL, later).await.unwrap();
+    assert_eq!(found.map(|found| found.id), Some(service_id));
+}
+
+#[tokio::test]
+async fn a_consumed_ticket_carries_the_generations_it_was_consumed_under() {
+    let Setup { store, service_id } = setup().await;
+    let ticket = store.cas_issue_ticket(&new_ticket(&service_id, "session-1"), NOW).await.unwrap();
+    let now = store.generations().await.unwrap();
+    let consumed = store.cas_consume_ticket(&ticket, NOW + 1, IDLE).await.unwrap().unwrap();
+    assert_eq!(consumed.generations, now);
+}
+
+#[tokio::test]
+async fn a_ticket_dies_with_its_application_and_its_person() {
+    let Setup { store, service_id } = setup().await;
+    let ticket = store.cas_issue_ticket(&new_ticket(&service_id, "session-1"), NOW).await.unwrap();
+    store.fixture_execute("DELETE FROM sso_services WHERE id = $1", &[&service_id]).await.unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM cas_tickets").await, 0);
+    assert_eq!(store.cas_consume_ticket(&ticket, NOW + 1, IDLE).await.unwrap(), None);
+
+    let Setup { store, service_id } = setup().await;
+    store.cas_issue_ticket(&new_ticket(&service_id, "session-1"), NOW).await.unwrap();
+    store.fixture_execute("DELETE FROM people WHERE id = $1", &[ids::ALICE]).await.unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM cas_tickets").await, 0);
 }

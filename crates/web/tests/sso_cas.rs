@@ -10,7 +10,7 @@ mod common;
 
 use axum::http::{StatusCode, header};
 use cas_support::*;
-use common::{App, PASSWORD, PRE_COOKIE, PRE_TOKEN, SESSION, app, encode, ids};
+use common::{App, PASSWORD, PRE_COOKIE, PRE_TOKEN, Reply, SESSION, app, encode, ids};
 use domain::sso::{Attribute, Principal, TicketKind, UrlMatch};
 use store::sso::cas::NewTicket;
 
@@ -64,6 +64,63 @@ async fn a_pupil_reaches_the_pronote_of_her_college_with_its_attribute_profile()
     // One validation attempt per ticket.
     let again = app.get(&path, None).await;
     assert_failure(&again, "INVALID_TICKET");
+}
+
+/// A ticket for Alice at Pronote 1, validated: the reply.
+async fn alice_round_trip(app: &App, cookie: &str) -> Reply {
+    let ticket = ticket_of(&app.get(&login_path(PRONOTE_1_PUPIL), Some(cookie)).await);
+    let path = validation(
+        "/cas/serviceValidate",
+        &[("service", PRONOTE_1_PUPIL), ("ticket", ticket.as_str())],
+    );
+    app.get(&path, None).await
+}
+
+#[tokio::test]
+async fn a_change_made_anywhere_to_the_registry_or_the_directory_shows_at_the_next_sign_on() {
+    let app = app().await;
+    let (pronote_1, _) = register_pronotes(&app).await;
+    let cookie = app.login_as(ids::ALICE, "alice.martin").await;
+    let doc = assert_success(&alice_round_trip(&app, &cookie).await);
+    assert_eq!(doc.attribute("nom"), ["Martin"]);
+    let other = app.store.another_instance().await;
+
+    // Renamed through another instance: the next validation releases the new name.
+    other
+        .fixture_execute("UPDATE people SET last_name = 'Durand' WHERE id = $1", &[ids::ALICE])
+        .await
+        .unwrap();
+    let doc = assert_success(&alice_round_trip(&app, &cookie).await);
+    assert_eq!(doc.attribute("nom"), ["Durand"]);
+
+    // Pupils no longer listed: no ticket.
+    other
+        .fixture_execute(
+            "DELETE FROM sso_service_profiles WHERE service_id = $1 AND profile = 'pupil'",
+            &[&pronote_1],
+        )
+        .await
+        .unwrap();
+    let reply = app.get(&login_path(PRONOTE_1_PUPIL), Some(&cookie)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(tickets(&app).await, 0);
+
+    // Listed again, then the application disabled: no ticket either.
+    other
+        .fixture_execute(
+            "INSERT INTO sso_service_profiles (service_id, profile) VALUES ($1, 'pupil')",
+            &[&pronote_1],
+        )
+        .await
+        .unwrap();
+    assert_success(&alice_round_trip(&app, &cookie).await);
+    other
+        .fixture_execute("UPDATE sso_services SET enabled = 0 WHERE id = $1", &[&pronote_1])
+        .await
+        .unwrap();
+    let reply = app.get(&login_path(PRONOTE_1_PUPIL), Some(&cookie)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(tickets(&app).await, 0);
 }
 
 #[tokio::test]

@@ -343,7 +343,7 @@ impl Store {
     ) -> StoreResult<SearchResults> {
         let now = now_unix();
         let key = format!("{viewer_id}\u{1f}{pupil_id}");
-        let stamp = Generations { timetable: 0, ..generations };
+        let stamp = Generations { timetable: 0, sso: 0, ..generations };
         let searcher = match self.caches.searchers.get(&key, stamp, now) {
             Some(kept) => kept,
             None => {

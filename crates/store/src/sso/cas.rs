@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::cache::{GENERATION_COLUMNS, Generations};
 use crate::{Store, StoreError, StoreResult};
 
 /// How long an unvalidated service or proxy ticket lives, in seconds. Pronote and the other
@@ -75,6 +76,9 @@ pub struct ConsumedTicket {
     pub second_factor: bool,
     pub authenticated_at: i64,
     pub proxies: Vec<String>,
+    /// The generations when it was consumed: what the validation reads next may be kept
+    /// answers under them.
+    pub generations: Generations,
 }
 
 /// A live proxy-granting ticket, as `/cas/proxy` reads it.
@@ -212,7 +216,8 @@ impl Store {
     /// attempt per ticket, successful or not), atomically, so that of concurrent attempts only
     /// one can get it. Returns it only when it had not expired at `now` and its session is still
     /// alive (`idle_secs`: the sessions' idle limit); `None` for an unknown, used, expired or
-    /// orphaned ticket.
+    /// orphaned ticket. One statement: the session is checked, and the generations read, by the
+    /// delete itself.
     pub async fn cas_consume_ticket(
         &self,
         ticket: &str,
@@ -221,18 +226,25 @@ impl Store {
     ) -> StoreResult<Option<ConsumedTicket>> {
         let row = {
             let _place = self.write_place().await;
-            sqlx::query(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM cas_tickets WHERE ticket_hash = $1 RETURNING kind, service_id, \
                  service_url, person_id, session_hash, from_new_login, second_factor, \
-                 authenticated_at, proxies, expires_at",
-            )
+                 authenticated_at, proxies, expires_at, \
+                 (SELECT COUNT(*) FROM sessions s \
+                  WHERE s.id_hash = cas_tickets.session_hash AND {}) AS session_alive, \
+                 {GENERATION_COLUMNS}",
+                live_session_sql("$2", "$3")
+            )))
             .bind(ticket_hash(ticket))
+            .bind(now)
+            .bind(now.saturating_sub(idle_secs))
             .fetch_optional(self.pool())
             .await?
         };
         let Some(row) = row else { return Ok(None) };
         let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at <= now {
+        let session_alive: i64 = row.try_get("session_alive")?;
+        if expires_at <= now || session_alive == 0 {
             return Ok(None);
         }
         let kind: String = row.try_get("kind")?;
@@ -241,7 +253,7 @@ impl Store {
             "PT" => TicketKind::Proxy,
             other => return Err(StoreError::Corrupt(format!("ticket kind {other}"))),
         };
-        let consumed = ConsumedTicket {
+        Ok(Some(ConsumedTicket {
             kind,
             service_id: row.try_get("service_id")?,
             service_url: row.try_get("service_url")?,
@@ -251,30 +263,8 @@ impl Store {
             second_factor: row.try_get::<i64, _>("second_factor")? != 0,
             authenticated_at: row.try_get("authenticated_at")?,
             proxies: proxies_of(&row)?,
-        };
-        if !self.cas_session_alive(&consumed.session_hash, now, idle_secs).await? {
-            return Ok(None);
-        }
-        Ok(Some(consumed))
-    }
-
-    /// Whether a session is alive at `now` for the CAS server (see `live_session_sql`).
-    async fn cas_session_alive(
-        &self,
-        session_hash: &str,
-        now: i64,
-        idle_secs: i64,
-    ) -> StoreResult<bool> {
-        let alive: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT 1 FROM sessions s WHERE s.id_hash = $1 AND {}",
-            live_session_sql("$2", "$3")
-        )))
-        .bind(session_hash)
-        .bind(now)
-        .bind(now.saturating_sub(idle_secs))
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(alive.is_some())
+            generations: Generations::of_row(&row)?,
+        }))
     }
 
     /// Draws and stores a proxy-granting ticket for a validated ticket's session. It lives as

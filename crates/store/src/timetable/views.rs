@@ -336,8 +336,11 @@ impl Store {
         to: Date,
         generations: crate::cache::Generations,
     ) -> StoreResult<Timetable> {
-        let stamp =
-            crate::cache::Generations { internship: 0, places: 0, applications: 0, ..generations };
+        let stamp = crate::cache::Generations {
+            directory: generations.directory,
+            timetable: generations.timetable,
+            ..Default::default()
+        };
         let key = format!("{viewer_id}\u{1f}{subject:?}\u{1f}{from}\u{1f}{to}");
         if let Some(kept) = self.caches.timetables.get(&key, stamp, crate::now_unix()) {
             return Ok(kept.as_ref().clone());

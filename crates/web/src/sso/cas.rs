@@ -291,7 +291,13 @@ async fn login(
         let target = if viewer.is_some() { "/accueil" } else { "/connexion" };
         return Ok(Redirect::to(target).into_response());
     };
-    let Some(service) = state.store.cas_service_for_url(service_url).await? else {
+    let service = match &viewer {
+        Some(viewer) => {
+            state.store.cas_service_for_url_kept(service_url, viewer.generations).await?
+        }
+        None => state.store.cas_service_for_url(service_url).await?,
+    };
+    let Some(service) = service else {
         tracing::warn!("cas login for an unregistered service refused");
         return unregistered_page(viewer.as_ref()).respond(StatusCode::FORBIDDEN);
     };
@@ -323,7 +329,7 @@ async fn signed_in(
     viewer: &Viewer,
 ) -> Result<Response, AppError> {
     let service = &request.service;
-    if !state.store.service_allows(&service.id, viewer.id()).await? {
+    if !state.store.service_allows_kept(&service.id, viewer.id(), viewer.generations).await? {
         tracing::info!(service.id = %service.id, person.id = %viewer.id(), "cas login not allowed");
         if request.gateway {
             return found(request.service_url);

@@ -169,7 +169,11 @@ async fn check(
         tracing::info!(ticket = %log_id, "cas validation: proxy ticket refused");
         return Err(PROXY_TICKET);
     }
-    let service = state.store.cas_service_for_url(service_url).await.map_err(internal)?;
+    let service = state
+        .store
+        .cas_service_for_url_kept(service_url, consumed.generations)
+        .await
+        .map_err(internal)?;
     let service = match service {
         Some(service)
             if consumed.service_url == service_url && service.id == consumed.service_id =>
@@ -211,7 +215,7 @@ pub(super) async fn cas1(State(state): State<AppState>, uri: Uri) -> Response {
     let Ok((consumed, service)) = check(&state, &params, Endpoint::Cas1).await else {
         return response::cas1(None);
     };
-    match state.store.release(&service, &consumed.person_id).await {
+    match state.store.release_kept(&service, &consumed.person_id, consumed.generations).await {
         Ok(released) => {
             tracing::info!(service.id = %service.id, "cas ticket validated (cas 1)");
             response::cas1(Some(&released.principal))
@@ -261,7 +265,11 @@ async fn succeed(
         Some(callback) => grant_proxy(state, &consumed, service, callback).await?,
         None => None,
     };
-    let released = state.store.release(service, &consumed.person_id).await.map_err(internal)?;
+    let released = state
+        .store
+        .release_kept(service, &consumed.person_id, consumed.generations)
+        .await
+        .map_err(internal)?;
     let authentication_date = jiff::Timestamp::from_second(consumed.authenticated_at)
         .map(|at| at.to_string())
         .unwrap_or_default();
