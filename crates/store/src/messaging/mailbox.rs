@@ -93,6 +93,34 @@ impl Store {
         .bind(stored)
         .fetch_one(self.pool())
         .await?;
+        self.entries_page(owner_id, stored, page, total).await
+    }
+
+    /// [`Store::mailbox`] for a folder that [`Store::folders`] listed for `owner_id`: its count
+    /// is taken from the listing instead of being read again (a folder of thousands of
+    /// messages costs one count per page, not two).
+    pub async fn mailbox_listed(
+        &self,
+        owner_id: &str,
+        listed: &FolderInfo,
+        page: i64,
+    ) -> StoreResult<MailboxPage> {
+        let page = page_number(page);
+        let Some(stored) = listed.folder.stored() else {
+            return self.drafts_page(owner_id, page).await;
+        };
+        self.entries_page(owner_id, stored, page, listed.total).await
+    }
+
+    /// The page `page` of the stored folder `stored` of `owner_id`, which holds `total`
+    /// entries.
+    async fn entries_page(
+        &self,
+        owner_id: &str,
+        stored: &str,
+        page: i64,
+        total: i64,
+    ) -> StoreResult<MailboxPage> {
         // The page's entries are chosen on the index alone, then joined: skipped rows cost no
         // join, and a planner without statistics still reads 25 messages, not the folder.
         let messages = sqlx::query(sqlx::AssertSqlSafe(format!(

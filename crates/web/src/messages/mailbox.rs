@@ -107,15 +107,12 @@ pub(crate) async fn folder(
     let folder = Folder::parse(&slug).ok_or(AppError::NotFound)?;
     let query = Fields::query(&uri);
     let page_no = page_number(query.get("page"));
-    let listing = state.store.mailbox(viewer.id(), &folder, page_no).await?;
-
+    // The viewer's folders first: a folder that is not among them is not found, and the
+    // listing's count serves the page.
     let (nav, folders) = mail_nav(&state, &viewer, Some(&folder), "").await?;
-    let name = folders
-        .iter()
-        .find(|f| f.folder == folder)
-        .map(|f| f.name.clone())
-        .or_else(|| folder.standard_name().map(str::to_owned))
-        .ok_or(AppError::NotFound)?;
+    let listed = folders.iter().find(|f| f.folder == folder).ok_or(AppError::NotFound)?;
+    let name = listed.name.clone();
+    let listing = state.store.mailbox_listed(viewer.id(), listed, page_no).await?;
     let clock = Clock::for_viewer(&viewer);
     let pages = page_count(&listing);
     let base = folder_href(&folder);
