@@ -211,6 +211,14 @@ pub fn url_matches(registered: &RegisteredUrl, candidate: &str) -> bool {
     }
 }
 
+/// Whether a service URL already carries a `ticket` parameter (in any case, encoded or not).
+/// The CAS server appends its own: an application reading the first of two would take one
+/// planted in a link, and log the person in as someone else.
+pub fn carries_ticket(service_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(service_url) else { return false };
+    url.query_pairs().any(|(name, _)| name.eq_ignore_ascii_case("ticket"))
+}
+
 /// A CAS ticket's kind, by its prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TicketKind {
@@ -386,6 +394,27 @@ impl fmt::Display for RegisteredUrl {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_service_url_that_already_carries_a_ticket_is_told() {
+        for url in [
+            "https://pronote.fr/pronote/?ticket=ST-planted",
+            "https://pronote.fr/pronote/?a=1&TICKET=x",
+            "https://pronote.fr/pronote/?tick%65t=x",
+            "https://pronote.fr/pronote/?ticket",
+        ] {
+            assert!(carries_ticket(url), "{url}");
+        }
+        for url in [
+            "https://pronote.fr/pronote/",
+            "https://pronote.fr/pronote/?tickets=1",
+            "https://pronote.fr/pronote/ticket?x=ticket",
+            "https://pronote.fr/pronote/#ticket=x",
+        ] {
+            assert!(!carries_ticket(url), "{url}");
+        }
+    }
+
     use super::*;
 
     fn exact(url: &str) -> RegisteredUrl {

@@ -93,7 +93,8 @@ async fn a_change_made_anywhere_to_the_registry_or_the_directory_shows_at_the_ne
     let doc = assert_success(&alice_round_trip(&app, &cookie).await);
     assert_eq!(doc.attribute("nom"), ["Durand"]);
 
-    // Pupils no longer listed: no ticket.
+    // Pupils no longer listed: a ticket issued just before is refused, and no new one comes.
+    let issued = ticket_of(&app.get(&login_path(PRONOTE_1_PUPIL), Some(&cookie)).await);
     other
         .fixture_execute(
             "DELETE FROM sso_service_profiles WHERE service_id = $1 AND profile = 'pupil'",
@@ -101,6 +102,12 @@ async fn a_change_made_anywhere_to_the_registry_or_the_directory_shows_at_the_ne
         )
         .await
         .unwrap();
+    let path = validation(
+        "/cas/serviceValidate",
+        &[("service", PRONOTE_1_PUPIL), ("ticket", issued.as_str())],
+    );
+    let refused = assert_failure(&app.get(&path, None).await, "INVALID_TICKET");
+    assert!(refused.attribute("nom").is_empty());
     let reply = app.get(&login_path(PRONOTE_1_PUPIL), Some(&cookie)).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     assert_eq!(tickets(&app).await, 0);
@@ -233,6 +240,27 @@ async fn every_service_manipulation_gets_the_explanatory_page_and_nothing_else()
     }
     assert_eq!(tickets(&app).await, before, "no ticket was issued");
     assert_eq!(login_requests(&app).await, 0, "nothing was recorded either");
+}
+
+#[tokio::test]
+async fn a_service_url_that_already_carries_a_ticket_gets_a_page_and_no_ticket() {
+    let app = app().await;
+    register_pronotes(&app).await;
+    let cookie = app.login_as(ids::ALICE, "alice.martin").await;
+    for planted in [
+        "https://0860001a.index-education.net/pronote/?ticket=ST-Planted0123456789abcdefghijk",
+        "https://0860001a.index-education.net/pronote/eleve.html?a=1&TICKET=x",
+        "https://0860001a.index-education.net/pronote/?tick%65t=ST-x",
+    ] {
+        for cookie in [Some(cookie.as_str()), None] {
+            let reply = app.get(&format!("{}&gateway=true", login_path(planted)), cookie).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{planted}");
+            assert!(reply.headers.get(header::LOCATION).is_none(), "{planted}");
+            assert!(reply.body.contains("contient déjà un ticket"), "{}", reply.body);
+        }
+    }
+    assert_eq!(tickets(&app).await, 0);
+    assert_eq!(login_requests(&app).await, 0);
 }
 
 #[tokio::test]
@@ -818,6 +846,18 @@ async fn proxy_tickets_come_from_a_live_proxy_granting_ticket_for_allowed_target
         )
         .await;
     assert_eq!(failure(&reply).as_deref(), Some("INVALID_TICKET"));
+    // In JSON, a failure of /cas/proxy is a proxyFailure, as in XML.
+    let path = validation(
+        "/cas/proxy",
+        &[
+            ("pgt", "PGT-aaaaaaaaaaaaaaaaaaaaaaaa"),
+            ("targetService", PRONOTE_1),
+            ("format", "JSON"),
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&app.get(&path, None).await.body).unwrap();
+    assert_eq!(json["serviceResponse"]["proxyFailure"]["code"], "INVALID_TICKET", "{json}");
+    assert!(json["serviceResponse"].get("authenticationFailure").is_none(), "{json}");
 
     // The proxy-granting ticket dies with the session.
     let page = app.get("/cas/logout", Some(&alice)).await;

@@ -32,9 +32,10 @@ use crate::templates::render;
 
 /// The cookie holding a pending login request's token.
 const LOGIN_REQUEST_COOKIE: &str = "preau_cas_login";
-/// The longest parameter value read; anything longer refuses the request. Longer than any
-/// ticket or URL accepted, so that an oversized ticket is refused for its shape
-/// (`INVALID_TICKET_SPEC`), as the protocol says.
+/// The longest parameter value read; anything longer refuses the whole request
+/// (`INVALID_REQUEST`). Far longer than any ticket or URL accepted, so that a ticket too long
+/// to be one, up to this length, is refused for its shape (`INVALID_TICKET_SPEC`), as the
+/// protocol says.
 const MAX_PARAM_LEN: usize = 16 * 1024;
 
 /// Every route of the CAS server.
@@ -291,6 +292,13 @@ async fn login(
         let target = if viewer.is_some() { "/accueil" } else { "/connexion" };
         return Ok(Redirect::to(target).into_response());
     };
+    if domain::sso::carries_ticket(service_url) {
+        tracing::warn!("cas login for a service url that already carries a ticket refused");
+        return bad_request_page(
+            "L'adresse de l'application contient déjà un ticket de connexion : ce lien ne vient \
+             pas de l'application elle-même. Ouvrez l'application depuis son adresse habituelle.",
+        );
+    }
     let service = match &viewer {
         Some(viewer) => {
             state.store.cas_service_for_url_kept(service_url, viewer.generations).await?

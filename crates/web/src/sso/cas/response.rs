@@ -142,12 +142,14 @@ fn internal_error_xml() -> Vec<u8> {
     .into_bytes()
 }
 
-fn json_failure(failure: Failure) -> serde_json::Value {
-    serde_json::json!({
-        "serviceResponse": {
-            "authenticationFailure": { "code": failure.code, "description": failure.message }
-        }
-    })
+/// A failure as JSON, under `element` (`authenticationFailure` or `proxyFailure`, as in XML).
+fn json_failure(element: &str, failure: Failure) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert(
+        element.to_owned(),
+        serde_json::json!({ "code": failure.code, "description": failure.message }),
+    );
+    serde_json::json!({ "serviceResponse": body })
 }
 
 fn json_success(success: &Success) -> serde_json::Value {
@@ -179,7 +181,9 @@ fn json_response(value: &serde_json::Value) -> Response {
 pub(super) fn authentication(format: Format, result: &Result<Success, Failure>) -> Response {
     match (format, result) {
         (Format::Json, Ok(success)) => json_response(&json_success(success)),
-        (Format::Json, Err(failure)) => json_response(&json_failure(*failure)),
+        (Format::Json, Err(failure)) => {
+            json_response(&json_failure("authenticationFailure", *failure))
+        }
         (Format::Xml, result) => {
             let body = match result {
                 Ok(success) => xml_success(success),
@@ -196,7 +200,7 @@ pub(super) fn proxy(format: Format, result: &Result<String, Failure>) -> Respons
         (Format::Json, Ok(ticket)) => json_response(&serde_json::json!({
             "serviceResponse": { "proxySuccess": { "proxyTicket": ticket } }
         })),
-        (Format::Json, Err(failure)) => json_response(&json_failure(*failure)),
+        (Format::Json, Err(failure)) => json_response(&json_failure("proxyFailure", *failure)),
         (Format::Xml, result) => {
             let body = match result {
                 Ok(ticket) => xml_document(|writer| {

@@ -63,6 +63,10 @@ const SERVICE_GONE: Failure = Failure {
     message: "L'application de ce ticket n'est plus enregistrée ou a été désactivée ; le ticket \
               est désormais invalide.",
 };
+const NOT_ALLOWED: Failure = Failure {
+    code: "INVALID_TICKET",
+    message: "La personne n'a plus accès à cette application ; le ticket est désormais invalide.",
+};
 const NO_PROXY: Failure = Failure {
     code: "UNAUTHORIZED_SERVICE_PROXY",
     message: "Ce service n'est pas autorisé à obtenir des tickets de proxy.",
@@ -145,7 +149,7 @@ fn format_of(params: &CasParams) -> Result<Format, Failure> {
 
 /// The checks every validation endpoint shares, up to the service's registration: the
 /// request's shape, the ticket's, its consumption (whatever follows), the service it was
-/// issued for, `renew` and the second factor.
+/// issued for, the person's access to it (decided again), `renew` and the second factor.
 async fn check(
     state: &AppState,
     params: &CasParams,
@@ -197,6 +201,21 @@ async fn check(
             return Err(WRONG_SERVICE);
         }
     };
+    // Access is decided again: a ticket issued just before the person lost the right to use
+    // the application (a profile or a collège taken off its list) gives nothing.
+    let allowed = state
+        .store
+        .service_allows_kept(&service.id, &consumed.person_id, consumed.generations)
+        .await
+        .map_err(internal)?;
+    if !allowed {
+        tracing::info!(
+            service.id = %service.id,
+            ticket = %log_id,
+            "cas validation: the person may no longer use the application"
+        );
+        return Err(NOT_ALLOWED);
+    }
     if params.flag("renew") && !consumed.from_new_login {
         return Err(NOT_RENEWED);
     }
