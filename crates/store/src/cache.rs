@@ -208,6 +208,27 @@ impl Store {
         let now = now_unix();
         self.membership_horizon(generations.directory, now).await
     }
+
+    /// `key`'s entry in `map` when kept under `stamp` (the generations it depends on, taken
+    /// from `generations`); otherwise what `read` gives, kept under `stamp` until the next
+    /// change of class membership ([`Store::kept_until`]). `read` runs only on a miss.
+    pub(crate) async fn kept_or_read<V>(
+        &self,
+        map: &Kept<String, V>,
+        key: String,
+        stamp: Generations,
+        generations: Generations,
+        read: impl Future<Output = StoreResult<V>>,
+    ) -> StoreResult<Arc<V>> {
+        if let Some(kept) = map.get(&key, stamp, now_unix()) {
+            return Ok(kept);
+        }
+
+        let until = self.kept_until(generations).await?;
+        let value = Arc::new(read.await?);
+        map.put(key, stamp, until, Arc::clone(&value));
+        Ok(value)
+    }
 }
 
 /// The first Unix second of the next day in Paris after `now`.

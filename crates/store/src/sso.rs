@@ -272,16 +272,16 @@ impl Store {
         person_id: &str,
         generations: Generations,
     ) -> StoreResult<bool> {
-        let stamp = directory_and_registry(generations);
-        let key = pair_key(service_id, person_id);
-        if let Some(kept) = self.caches.service_allowed.get(&key, stamp, now_unix()) {
-            return Ok(*kept);
-        }
-
-        let until = self.kept_until(generations).await?;
-        let allowed = self.service_allows(service_id, person_id).await?;
-        self.caches.service_allowed.put(key, stamp, until, std::sync::Arc::new(allowed));
-        Ok(allowed)
+        let allowed = self
+            .kept_or_read(
+                &self.caches.service_allowed,
+                pair_key(service_id, person_id),
+                directory_and_registry(generations),
+                generations,
+                self.service_allows(service_id, person_id),
+            )
+            .await?;
+        Ok(*allowed)
     }
 
     /// The key of opaque identifiers, drawn on first use and kept in the database (and in this
@@ -345,16 +345,16 @@ impl Store {
         person_id: &str,
         generations: Generations,
     ) -> StoreResult<Released> {
-        let stamp = directory_and_registry(generations);
-        let key = pair_key(&service.id, person_id);
-        if let Some(kept) = self.caches.releases.get(&key, stamp, now_unix()) {
-            return Ok(kept.as_ref().clone());
-        }
-
-        let until = self.kept_until(generations).await?;
-        let released = self.release(service, person_id).await?;
-        self.caches.releases.put(key, stamp, until, std::sync::Arc::new(released.clone()));
-        Ok(released)
+        let released = self
+            .kept_or_read(
+                &self.caches.releases,
+                pair_key(&service.id, person_id),
+                directory_and_registry(generations),
+                generations,
+                self.release(service, person_id),
+            )
+            .await?;
+        Ok(released.as_ref().clone())
     }
 
     /// What a person releases to an application: its principal and the attributes the registry

@@ -21,8 +21,7 @@
 //! education, chosen collèges), the head start at this instant, the weeks that are the
 //! collège's and not already taken by a confirmed internship; then the distance, the radius,
 //! the week, sector, keyword and accessibility filters, the offers already applied to, the
-//! order and the page. It does not
-//! write anything.
+//! order and the page. It does not write anything.
 
 use domain::internship::IsoWeek;
 use domain::internship::geo::{Point, bounding_box, distance_km};
@@ -344,16 +343,12 @@ impl Store {
         let now = now_unix();
         let key = format!("{viewer_id}\u{1f}{pupil_id}");
         let stamp = Generations { timetable: 0, sso: 0, ..generations };
-        let searcher = match self.caches.searchers.get(&key, stamp, now) {
-            Some(kept) => kept,
-            None => {
-                let until = self.kept_until(generations).await?;
-                let mut conn = self.pool().acquire().await?;
-                let searcher = Arc::new(searcher_in(&mut conn, viewer_id, pupil_id, now).await?);
-                self.caches.searchers.put(key, stamp, until, Arc::clone(&searcher));
-                searcher
-            }
+        let read = async {
+            let mut conn = self.pool().acquire().await?;
+            searcher_in(&mut conn, viewer_id, pupil_id, now).await
         };
+        let searcher =
+            self.kept_or_read(&self.caches.searchers, key, stamp, generations, read).await?;
         if searcher.context.is_none() {
             return search(&searcher, None, query, now);
         }
@@ -737,9 +732,9 @@ fn open_weeks_sql(week: Option<&str>) -> String {
 
 /// The offers shown to the pupil at `now` within the radius of `centre` that pass the query's
 /// filters, were not applied to and are open one of the collège's weeks the pupil has no
-/// confirmed internship in, with their great-circle distance: `offers` are in latitude order, so only the
-/// band of the box's latitudes is read, then the box's longitudes, the filters and the
-/// distance.
+/// confirmed internship in, with their great-circle distance: `offers` are in latitude order,
+/// so only the band of the box's latitudes is read, then the box's longitudes, the filters and
+/// the distance.
 fn candidates<'a>(
     offers: &'a OpenOffers,
     places: &Places,

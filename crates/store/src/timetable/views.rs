@@ -342,14 +342,16 @@ impl Store {
             ..Default::default()
         };
         let key = format!("{viewer_id}\u{1f}{subject:?}\u{1f}{from}\u{1f}{to}");
-        if let Some(kept) = self.caches.timetables.get(&key, stamp, crate::now_unix()) {
-            return Ok(kept.as_ref().clone());
-        }
-
-        let until = self.kept_until(generations).await?;
-        let timetable = self.timetable(viewer_id, subject, from, to).await?;
-        self.caches.timetables.put(key, stamp, until, std::sync::Arc::new(timetable.clone()));
-        Ok(timetable)
+        let timetable = self
+            .kept_or_read(
+                &self.caches.timetables,
+                key,
+                stamp,
+                generations,
+                self.timetable(viewer_id, subject, from, to),
+            )
+            .await?;
+        Ok(timetable.as_ref().clone())
     }
 
     /// The subject's occurrences between local dates `from` and `to` (both included, at most
