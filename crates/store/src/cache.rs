@@ -20,7 +20,8 @@ use crate::{Store, StoreResult, now_unix};
 /// The committed-change counters of the families of tables, read together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Generations {
-    /// People, accounts' logins, schools, classes, groups, memberships, roles, preferences.
+    /// People, accounts' logins, schools, classes, groups, memberships, roles, preferences,
+    /// the schools' communication rules.
     pub directory: i64,
     /// School years, slot grids, rooms, courses and their changes.
     pub timetable: i64,
@@ -127,6 +128,8 @@ pub(crate) struct Caches {
     pub(crate) service_allowed: Kept<String, bool>,
     /// What a person releases to an application, per application and person (`sso::pair_key`).
     pub(crate) releases: Kept<String, crate::sso::Released>,
+    /// A recipient group as a sender's links reach it, per sender and group token.
+    pub(crate) group_reaches: Kept<String, crate::rules::GroupReach>,
 }
 
 impl std::fmt::Debug for Caches {
@@ -149,6 +152,7 @@ impl Caches {
             cas_services: Kept::new(1_024),
             service_allowed: Kept::new(65_536),
             releases: Kept::new(65_536),
+            group_reaches: Kept::new(65_536),
         }
     }
 }

@@ -550,15 +550,28 @@ fn reachable_sql(viewer: &str, clock: &str, sides: &[Side]) -> String {
 /// otherwise read the viewer's whole mailbox for each person checked (PostgreSQL plans a
 /// `CROSS JOIN` with a `WHERE` like any join).
 fn reachable_check(person: &str, viewer: &str, clock: &str, sides: &[Side]) -> String {
+    checked(person, viewer, clock, sides, true)
+}
+
+/// [`reachable_check`], with the replies or without them: without, it says whether the
+/// viewer's links reach `person`, which holds whatever the mailboxes hold (replies only add
+/// people: whom the links reach, the rules reach).
+fn checked(person: &str, viewer: &str, clock: &str, sides: &[Side], replies: bool) -> String {
+    let replied = if replies {
+        format!(
+            " OR EXISTS (SELECT 1 FROM messages rmsg CROSS JOIN mailbox_entries rbox \
+             WHERE rmsg.sender_id = {person} AND rbox.owner_id = {viewer} \
+             AND rbox.message_id = rmsg.id AND rbox.origin = 'inbox' \
+             AND rmsg.recalled_at IS NULL)"
+        )
+    } else {
+        String::new()
+    };
     format!(
         "({person} <> {viewer} \
          AND EXISTS (SELECT 1 FROM people cv WHERE cv.id = {viewer} AND cv.active = 1) \
          AND EXISTS (SELECT 1 FROM people ct WHERE ct.id = {person} AND ct.active = 1) \
-         AND (EXISTS (SELECT 1 FROM ({}) rb WHERE rb.person_id = {person}) \
-           OR EXISTS (SELECT 1 FROM messages rmsg CROSS JOIN mailbox_entries rbox \
-               WHERE rmsg.sender_id = {person} AND rbox.owner_id = {viewer} \
-               AND rbox.message_id = rmsg.id AND rbox.origin = 'inbox' \
-               AND rmsg.recalled_at IS NULL)))",
+         AND (EXISTS (SELECT 1 FROM ({}) rb WHERE rb.person_id = {person}){replied}))",
         linked_sql(viewer, clock, sides)
     )
 }
@@ -586,9 +599,9 @@ fn target_table(kind: GroupKind) -> &'static str {
 }
 
 /// The SQL of the people of the viewer's group of `kind` on the target bound to `$3`, among
-/// those the viewer (`$1`) may reach on the date `$2`; nobody when the viewer may not address
-/// that group.
-fn group_members_sql(kind: GroupKind, sides: &[Side]) -> String {
+/// those the viewer (`$1`) may reach on the date `$2` (by the links alone when `replies` is
+/// false); nobody when the viewer may not address that group.
+fn group_members_sql(kind: GroupKind, sides: &[Side], replies: bool) -> String {
     let links = Links { viewer: "$1", clock: "$2" };
     let target = format!(
         "SELECT gt.id FROM {} gt WHERE gt.id = $3 AND gt.id IN ({})",
@@ -598,7 +611,7 @@ fn group_members_sql(kind: GroupKind, sides: &[Side]) -> String {
     format!(
         "SELECT DISTINCT gm.person_id FROM ({}) gm WHERE {}",
         members(Members::Group(kind), &target, "$2"),
-        reachable_check("gm.person_id", "$1", "$2", sides)
+        checked("gm.person_id", "$1", "$2", sides, replies)
     )
 }
 
@@ -629,13 +642,80 @@ fn target_name_sql(kind: GroupKind) -> &'static str {
     }
 }
 
+/// A recipient group as the sender's links alone resolve it, without the replies: what holds
+/// whatever the mailboxes hold, and so may be kept between sends under the directory's
+/// generation (which the rules' own table moves too) until the next change of class membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GroupReach {
+    /// No such class, group or school.
+    Unknown,
+    /// The group's name, and its active members but the sender, whom the rules reach all.
+    Whole { name: String, members: Vec<String> },
+    /// The rules do not reach every member (by the links alone, when so computed): the
+    /// group is refused, or decided again with the replies.
+    Partial,
+}
+
+/// The group of `kind` on `target` as the links alone of the person `sender_id` reach it on
+/// `clock` (a read outside any send, see [`GroupReach`]).
+pub(crate) async fn group_reach(
+    conn: &mut sqlx::AnyConnection,
+    sender_id: &str,
+    kind: GroupKind,
+    target: &str,
+    clock: &str,
+) -> StoreResult<GroupReach> {
+    let sides: Vec<Side> = side_of(conn, sender_id).await?.into_iter().collect();
+    group_reach_of(conn, sender_id, &sides, kind, target, clock, false).await
+}
+
+/// The group of `kind` on `target` for the sender of the given sides, with the replies or
+/// by the links alone. A group goes whole or not at all: a message never bears the name of a
+/// class that the rules let it reach only in part (a reply right, a family link).
+async fn group_reach_of(
+    conn: &mut sqlx::AnyConnection,
+    sender_id: &str,
+    sides: &[Side],
+    kind: GroupKind,
+    target: &str,
+    clock: &str,
+    replies: bool,
+) -> StoreResult<GroupReach> {
+    let name: Option<String> =
+        sqlx::query_scalar(target_name_sql(kind)).bind(target).fetch_optional(&mut *conn).await?;
+    let Some(name) = name else { return Ok(GroupReach::Unknown) };
+
+    let members: Vec<String> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(group_members_sql(kind, sides, replies)))
+            .bind(sender_id)
+            .bind(clock)
+            .bind(target)
+            .fetch_all(&mut *conn)
+            .await?;
+
+    let size: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(group_size_sql(kind)))
+        .bind(sender_id)
+        .bind(clock)
+        .bind(target)
+        .fetch_one(&mut *conn)
+        .await?;
+    if members.is_empty() || i64::try_from(members.len()).ok() != Some(size) {
+        return Ok(GroupReach::Partial);
+    }
+    Ok(GroupReach::Whole { name, members })
+}
+
 /// Inside the send transaction: resolves the chosen recipients into people, keeping only those the
 /// sender may write to; a group the sender may not address or a person out of reach is refused.
+/// `known` holds groups (by token) that [`group_reach`] resolved under the directory the
+/// transaction reads; those found whole or unknown are taken as they are, the others resolved
+/// with the replies.
 pub(crate) async fn resolve_recipients(
     conn: &mut sqlx::AnyConnection,
     sender_id: &str,
     recipients: &[Recipient],
     clock: &str,
+    known: &HashMap<String, std::sync::Arc<GroupReach>>,
 ) -> StoreResult<Result<Resolved, RuleRefusal>> {
     let mut labels: Vec<(String, String)> = Vec::new();
     let mut person_ids: Vec<String> = Vec::new();
@@ -671,35 +751,25 @@ pub(crate) async fn resolve_recipients(
                 }
             }
             Recipient::Group(kind, target) => {
-                let name: Option<String> = sqlx::query_scalar(target_name_sql(*kind))
-                    .bind(target)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                let Some(name) = name else {
-                    return Ok(Err(RuleRefusal::Unknown { token }));
+                let resolved_now;
+                let reach = match known.get(&token) {
+                    Some(kept) if **kept != GroupReach::Partial => kept.as_ref(),
+                    _ => {
+                        resolved_now =
+                            group_reach_of(conn, sender_id, &sides, *kind, target, clock, true)
+                                .await?;
+                        &resolved_now
+                    }
                 };
-                let members: Vec<String> =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(group_members_sql(*kind, &sides)))
-                        .bind(sender_id)
-                        .bind(clock)
-                        .bind(target)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                // A group goes whole or not at all: a message never bears the name of a class
-                // that the rules let it reach only in part (a reply right, a family link).
-                let size: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(group_size_sql(*kind)))
-                    .bind(sender_id)
-                    .bind(clock)
-                    .bind(target)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                if members.is_empty() || i64::try_from(members.len()).ok() != Some(size) {
-                    return Ok(Err(RuleRefusal::NotAllowed { token }));
-                }
-                labels.push((token, kind.label_fr(&name)));
+                let (name, members) = match reach {
+                    GroupReach::Unknown => return Ok(Err(RuleRefusal::Unknown { token })),
+                    GroupReach::Partial => return Ok(Err(RuleRefusal::NotAllowed { token })),
+                    GroupReach::Whole { name, members } => (name, members),
+                };
+                labels.push((token, kind.label_fr(name)));
                 for id in members {
                     if seen_people.insert(id.clone()) {
-                        person_ids.push(id);
+                        person_ids.push(id.clone());
                     }
                 }
             }
@@ -1092,8 +1162,14 @@ impl Store {
         recipients: &[Recipient],
     ) -> StoreResult<Result<(Vec<(String, String)>, Vec<String>), RuleRefusal>> {
         let mut tx = self.pool().begin().await?;
-        let resolved =
-            resolve_recipients(&mut tx, sender_id, recipients, &membership_clock()).await?;
+        let resolved = resolve_recipients(
+            &mut tx,
+            sender_id,
+            recipients,
+            &membership_clock(),
+            &HashMap::new(),
+        )
+        .await?;
         tx.rollback().await?;
         Ok(resolved.map(|r| (r.labels, r.person_ids)))
     }

@@ -62,6 +62,44 @@ async fn a_message_to_a_class_and_its_parents_reaches_each_of_them_once() {
 }
 
 #[tokio::test]
+async fn a_group_kept_between_sends_follows_the_class_and_the_rules_changed_elsewhere() {
+    let store = fixture().await;
+    let to = ["class_pupils:class-6a"];
+    let pupils = |ids: Vec<String>| ids.into_iter().collect::<BTreeSet<String>>();
+    let (_, first) = send_ok(&store, &request(ids::THOMAS, &to, "Un", "1")).await;
+    assert_eq!(pupils(first), [ids::ALICE.to_owned(), ids::BRUNO.to_owned()].into());
+
+    // Bruno leaves 6A, through another instance: the next send no longer reaches him.
+    let other = store.another_instance().await;
+    execute(&other, "DELETE FROM pupil_classes WHERE pupil_id = $1", &[ids::BRUNO]).await;
+    let (_, second) = send_ok(&store, &request(ids::THOMAS, &to, "Deux", "2")).await;
+    assert_eq!(second, vec![ids::ALICE.to_owned()]);
+
+    // The collège no longer lets its adults write to everyone in it: refused at once.
+    execute(
+        &other,
+        "INSERT INTO communication_rules (school_id, rule, allowed, updated_at) \
+         VALUES ($1, 'staff_to_school', 0, 0)",
+        &[ids::SCHOOL_1],
+    )
+    .await;
+    let before = snapshot(&store).await;
+    let refused = store.send_message(&request(ids::THOMAS, &to, "Trois", "3")).await.unwrap();
+    assert!(
+        matches!(&refused, Err(SendRefusal::Rules(RuleRefusal::NotAllowed { .. }))),
+        "{refused:?}"
+    );
+    assert_eq!(snapshot(&store).await, before);
+
+    // The rules alone no longer reach the class, but a reply does: once Alice has written to
+    // her teacher, the class (Alice alone now) may be written to again.
+    send(&store, ids::ALICE, &["p:t-thomas"], "Question").await;
+    let (_, replied) = send_ok(&store, &request(ids::THOMAS, &to, "Quatre", "4")).await;
+    assert_eq!(replied, vec![ids::ALICE.to_owned()]);
+    other.close().await;
+}
+
+#[tokio::test]
 async fn a_retry_replays_the_first_send_and_another_body_with_the_key_is_refused() {
     let store = fixture().await;
     let first = request(ids::ALICE, &["p:p-bruno"], "Devoirs", "Tu as noté l'exercice ?");

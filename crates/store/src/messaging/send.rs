@@ -9,6 +9,10 @@
 use domain::communication::{
     MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, send_caps,
 };
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain::communication::Recipient;
 use domain::profile::Profile;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -17,7 +21,9 @@ use super::drafts::is_key;
 use super::{
     ComposeMode, SendOutcome, SendRefusal, SendRequest, StoredLabel, clean_line, is_id, without_nul,
 };
+use crate::cache::Generations;
 use crate::directory::membership_clock;
+use crate::rules::GroupReach;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
 /// How long a pending key blocks a retry before the retry may take it over (the first request
@@ -75,6 +81,16 @@ pub(crate) fn fingerprint(request: &SendRequest, subject: &str) -> String {
 /// `($1, $2), ($1, $3), …` for `rows` recipients after the message id.
 fn recipient_rows(rows: usize) -> String {
     (0..rows).map(|i| format!("($1, ${})", i + 2)).collect::<Vec<_>>().join(", ")
+}
+
+/// The recipient groups of a send as [`crate::rules::group_reach`] resolves them, read before
+/// the send's transaction (concurrently, outside SQLite's one writer) and kept between sends:
+/// they hold in the transaction if it reads the same `directory` generation before `until`.
+struct KnownGroups {
+    directory: i64,
+    until: i64,
+    /// By recipient token.
+    groups: HashMap<String, Arc<GroupReach>>,
 }
 
 impl Store {
@@ -234,6 +250,43 @@ impl Store {
         Ok(())
     }
 
+    /// The groups among `recipients` as the sender's links reach them (see [`KnownGroups`]),
+    /// each kept per sender and group under the directory's generation.
+    async fn known_groups(
+        &self,
+        sender: &str,
+        recipients: &[Recipient],
+    ) -> StoreResult<KnownGroups> {
+        let mut known = KnownGroups { directory: 0, until: 0, groups: HashMap::new() };
+        if !recipients.iter().any(|recipient| matches!(recipient, Recipient::Group(..))) {
+            return Ok(known);
+        }
+
+        let generations = self.generations().await?;
+        known.directory = generations.directory;
+        known.until = self.kept_until(generations).await?;
+        let stamp = Generations { directory: generations.directory, ..Generations::default() };
+        let clock = membership_clock();
+        for recipient in recipients {
+            let Recipient::Group(kind, target) = recipient else { continue };
+            let token = recipient.token();
+            let reach = self
+                .kept_or_read(
+                    &self.caches.group_reaches,
+                    format!("{sender}\u{1f}{token}"),
+                    stamp,
+                    generations,
+                    async {
+                        let mut conn = self.pool().acquire().await?;
+                        crate::rules::group_reach(&mut conn, sender, *kind, target, &clock).await
+                    },
+                )
+                .await?;
+            known.groups.insert(token, reach);
+        }
+        Ok(known)
+    }
+
     /// The one transaction of a send. Any refusal returns before the commit, so that the
     /// transaction rolls back and nothing stays.
     async fn send_transaction(
@@ -244,6 +297,7 @@ impl Store {
         claimed_at: i64,
     ) -> StoreResult<Attempt> {
         let sender = request.sender_id.as_str();
+        let known = self.known_groups(sender, &request.recipients).await?;
         let message_id = new_id();
         let now = now_unix();
         let mut tx = self.begin_write().await?;
@@ -326,11 +380,20 @@ impl Store {
             }
         };
 
+        // The groups resolved before the transaction hold if the directory has not changed
+        // since, nor a class membership started or stopped counting.
+        let directory: i64 =
+            sqlx::query_scalar("SELECT value FROM cache_generations WHERE name = 'directory'")
+                .fetch_one(&mut *tx)
+                .await?;
+        let unchanged = directory == known.directory && now_unix() < known.until;
+        let no_groups = HashMap::new();
         let resolved = match crate::rules::resolve_recipients(
             &mut tx,
             sender,
             &request.recipients,
             &membership_clock(),
+            if unchanged { &known.groups } else { &no_groups },
         )
         .await?
         {
