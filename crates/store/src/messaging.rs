@@ -12,6 +12,8 @@ mod mailbox;
 mod moderation;
 mod send;
 
+pub(crate) use send::SendQueue;
+
 use domain::communication::Recipient;
 use sqlx::Row;
 use sqlx::any::AnyRow;

@@ -163,6 +163,60 @@ async fn fifty_concurrent_sends_with_one_key_make_one_message() {
 }
 
 #[tokio::test]
+async fn concurrent_sends_refused_or_not_each_end_on_their_own() {
+    let store = fixture().await;
+    let class = ["class_pupils:class-6a", "class_parents:class-6a"];
+    let reused = request(ids::THOMAS, &["p:r-paul"], "Premier", "1");
+    send_ok(&store, &reused).await;
+    let before = count(&store, "SELECT COUNT(*) FROM send_requests").await;
+
+    // Sends that go through, mixed with refused ones (rules, a reused key, a frozen sender)
+    // that SQLite writes in the same transactions of sends.
+    execute(&store, "UPDATE accounts SET frozen = 1 WHERE person_id = $1", &[ids::BRUNO]).await;
+    let mut requests = Vec::new();
+    for n in 0..12 {
+        requests.push((true, request(ids::THOMAS, &class, &format!("Sortie {n}"), "Départ.")));
+        let refused = match n % 3 {
+            0 => request(ids::ALICE, &["p:s-helene"], &format!("Question {n}"), "Bonjour."),
+            1 => {
+                let mut again = reused.clone();
+                again.body_html = format!("<p>Autre {n}</p>");
+                again
+            }
+            _ => request(ids::BRUNO, &["p:p-alice"], &format!("Gelé {n}"), "Salut."),
+        };
+        requests.push((false, refused));
+    }
+    let mut tasks = Vec::new();
+    for (goes, request) in requests {
+        let store = store.store.clone();
+        tasks.push(tokio::spawn(async move { (goes, store.send_message(&request).await) }));
+    }
+
+    let mut sent = BTreeSet::new();
+    for task in tasks {
+        let (goes, outcome) = task.await.unwrap();
+        match outcome.unwrap() {
+            Ok(SendOutcome::Sent { message_id, recipient_ids }) if goes => {
+                assert_eq!(recipient_ids.len(), 5);
+                sent.insert(message_id);
+            }
+            Err(_) if !goes => {}
+            other => panic!("{goes}: {other:?}"),
+        }
+    }
+    assert_eq!(sent.len(), 12);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 13);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM send_requests").await, before + 12);
+    for message_id in &sent {
+        let entries = "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1";
+        assert_eq!(count_for(&store, entries, message_id).await, 6);
+    }
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 12);
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Sent, 1).await.unwrap().total, 0);
+}
+
+#[tokio::test]
 async fn a_refused_send_leaves_nothing_and_the_corrected_form_goes_through_with_its_key() {
     let store = fixture().await;
     let before = snapshot(&store).await;

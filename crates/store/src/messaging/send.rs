@@ -1,18 +1,27 @@
-//! The send: one idempotency key per compose window, claimed in its own short statement
-//! (`send_requests` 'pending'), then one transaction that locks the sender's account, applies
-//! the caps, resolves the recipients under the communication rules, writes the message, its
-//! recipients, every mailbox entry, the attachment references, the search row, the outbox entry,
-//! deletes the draft and marks the key 'done'. A retry of a completed send gets the first
-//! message back, a concurrent one is told it is in progress, the same key with another content
-//! is refused; a refused or failed send leaves nothing, not even its key.
+//! The send: one idempotency key per compose window, then one transaction that locks the
+//! sender's account, applies the caps, resolves the recipients under the communication rules,
+//! writes the message, its recipients, every mailbox entry, the attachment references, the
+//! search row, the outbox entry, deletes the draft and marks the key 'done'. A retry of a
+//! completed send gets the first message back, a concurrent one is told it is in progress, the
+//! same key with another content is refused; a refused or failed send leaves nothing, not even
+//! its key.
+//!
+//! On PostgreSQL, where transactions run side by side, the key is claimed first in its own
+//! short statement (`send_requests` 'pending'), so that a concurrent retry sees it, then the
+//! send's transaction runs. On SQLite, where one transaction writes at a time, the sends
+//! waiting for the writer go together into one transaction, each in a savepoint that holds its
+//! claim and its statements: a refused or failed send is rolled back to its savepoint alone,
+//! and none is acknowledged before the commit. Sends to the same people then write the pages
+//! of their mailboxes once per commit, not once per send (a class of 90 mailboxes is some 500
+//! pages of the write-ahead log). A retry that comes while its first send waits is in the same
+//! or a later transaction, and so replays the first send.
 
-use domain::communication::{
-    MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, send_caps,
-};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use domain::communication::Recipient;
+use domain::communication::{
+    MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, Recipient, send_caps,
+};
 use domain::profile::Profile;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -39,6 +48,44 @@ const MAX_STORED_BODY_BYTES: usize = 2 * MAX_BODY_BYTES;
 
 /// The most recipients one insert statement writes.
 const RECIPIENT_CHUNK: usize = 256;
+
+/// The most sends one SQLite transaction writes.
+const MAX_BATCH: usize = 64;
+
+/// A send waiting for the SQLite writer, with where to answer.
+struct SendJob {
+    request: SendRequest,
+    subject: String,
+    attachments: Vec<String>,
+    fingerprint: String,
+    known: KnownGroups,
+    answer: tokio::sync::oneshot::Sender<StoreResult<Result<SendOutcome, SendRefusal>>>,
+}
+
+/// The sends waiting for the next SQLite transaction of sends, oldest first.
+#[derive(Default)]
+pub(crate) struct SendQueue {
+    waiting: std::sync::Mutex<std::collections::VecDeque<SendJob>>,
+}
+
+impl std::fmt::Debug for SendQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SendQueue")
+    }
+}
+
+impl SendQueue {
+    fn push(&self, job: SendJob) {
+        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(job);
+    }
+
+    /// The oldest waiting sends, at most [`MAX_BATCH`].
+    fn take(&self) -> Vec<SendJob> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = waiting.len().min(MAX_BATCH);
+        waiting.drain(..count).collect()
+    }
+}
 
 /// What claiming a key gave.
 enum Claim {
@@ -78,6 +125,12 @@ pub(crate) fn fingerprint(request: &SendRequest, subject: &str) -> String {
     Sha256::digest(canonical.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a send's caller is told when its transaction of sends failed as a whole (the cause is
+/// logged once, by the task that ran it).
+fn batch_failed() -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol("a transaction of sends failed".to_owned()))
+}
+
 /// `($1, $2), ($1, $3), …` for `rows` recipients after the message id.
 fn recipient_rows(rows: usize) -> String {
     (0..rows).map(|i| format!("($1, ${})", i + 2)).collect::<Vec<_>>().join(", ")
@@ -91,6 +144,83 @@ struct KnownGroups {
     until: i64,
     /// By recipient token.
     groups: HashMap<String, Arc<GroupReach>>,
+}
+
+/// Claims the request's key on `conn`: ours if new (or pending for too long), else what the
+/// first request with that key became.
+async fn claim_on(
+    conn: &mut sqlx::AnyConnection,
+    request: &SendRequest,
+    fingerprint: &str,
+) -> StoreResult<Claim> {
+    let sender = &request.sender_id;
+    let key = &request.idempotency_key;
+    for _ in 0..3 {
+        let now = now_unix();
+        let inserted = sqlx::query(
+            "INSERT INTO send_requests (sender_id, idempotency_key, fingerprint, state, \
+             created_at) VALUES ($1, $2, $3, 'pending', $4) \
+             ON CONFLICT (sender_id, idempotency_key) DO NOTHING",
+        )
+        .bind(sender)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&mut *conn)
+        .await;
+        let inserted = match inserted {
+            Ok(done) => done.rows_affected(),
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                return Ok(Claim::Refused(SendRefusal::Frozen));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if inserted == 1 {
+            return Ok(Claim::Mine(now));
+        }
+
+        let row = sqlx::query(
+            "SELECT fingerprint, state, message_id, created_at FROM send_requests \
+             WHERE sender_id = $1 AND idempotency_key = $2",
+        )
+        .bind(sender)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { continue };
+        let stored: String = row.try_get("fingerprint")?;
+        let state: String = row.try_get("state")?;
+        let message_id: Option<String> = row.try_get("message_id")?;
+        let created_at: i64 = row.try_get("created_at")?;
+        if stored != fingerprint {
+            return Ok(Claim::Refused(SendRefusal::KeyReused));
+        }
+        if state == "done" {
+            return message_id.map(Claim::Done).ok_or_else(|| {
+                StoreError::Corrupt("a completed send request has no message".to_owned())
+            });
+        }
+        if created_at > now - PENDING_SECS {
+            return Ok(Claim::Refused(SendRefusal::InProgress));
+        }
+        let taken = sqlx::query(
+            "UPDATE send_requests SET created_at = $3 WHERE sender_id = $1 \
+             AND idempotency_key = $2 AND state = 'pending' AND created_at = $4",
+        )
+        .bind(sender)
+        .bind(key)
+        .bind(now)
+        .bind(created_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        return Ok(if taken == 1 {
+            Claim::Mine(now)
+        } else {
+            Claim::Refused(SendRefusal::InProgress)
+        });
+    }
+    Ok(Claim::Refused(SendRefusal::InProgress))
 }
 
 impl Store {
@@ -138,6 +268,10 @@ impl Store {
         }
 
         let fingerprint = fingerprint(request, &subject);
+        if self.backend() == Backend::Sqlite {
+            let attachments = attachments.iter().map(|id| (*id).to_owned()).collect();
+            return self.send_in_batch(request, subject, attachments, fingerprint).await;
+        }
         let claimed_at = match self.claim_send_key(request, &fingerprint).await? {
             Claim::Mine(at) => at,
             Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
@@ -161,78 +295,10 @@ impl Store {
         }
     }
 
-    /// Claims the request's key: ours if new (or pending for too long), else what the first
-    /// request with that key became.
+    /// Claims the request's key in its own statements (PostgreSQL), see [`claim_on`].
     async fn claim_send_key(&self, request: &SendRequest, fingerprint: &str) -> StoreResult<Claim> {
-        let sender = &request.sender_id;
-        let key = &request.idempotency_key;
-        let _place = self.write_place().await;
-        for _ in 0..3 {
-            let now = now_unix();
-            let inserted = sqlx::query(
-                "INSERT INTO send_requests (sender_id, idempotency_key, fingerprint, state, \
-                 created_at) VALUES ($1, $2, $3, 'pending', $4) \
-                 ON CONFLICT (sender_id, idempotency_key) DO NOTHING",
-            )
-            .bind(sender)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(now)
-            .execute(self.pool())
-            .await;
-            let inserted = match inserted {
-                Ok(done) => done.rows_affected(),
-                Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
-                    return Ok(Claim::Refused(SendRefusal::Frozen));
-                }
-                Err(error) => return Err(error.into()),
-            };
-            if inserted == 1 {
-                return Ok(Claim::Mine(now));
-            }
-
-            let row = sqlx::query(
-                "SELECT fingerprint, state, message_id, created_at FROM send_requests \
-                 WHERE sender_id = $1 AND idempotency_key = $2",
-            )
-            .bind(sender)
-            .bind(key)
-            .fetch_optional(self.pool())
-            .await?;
-            let Some(row) = row else { continue };
-            let stored: String = row.try_get("fingerprint")?;
-            let state: String = row.try_get("state")?;
-            let message_id: Option<String> = row.try_get("message_id")?;
-            let created_at: i64 = row.try_get("created_at")?;
-            if stored != fingerprint {
-                return Ok(Claim::Refused(SendRefusal::KeyReused));
-            }
-            if state == "done" {
-                return message_id.map(Claim::Done).ok_or_else(|| {
-                    StoreError::Corrupt("a completed send request has no message".to_owned())
-                });
-            }
-            if created_at > now - PENDING_SECS {
-                return Ok(Claim::Refused(SendRefusal::InProgress));
-            }
-            let taken = sqlx::query(
-                "UPDATE send_requests SET created_at = $3 WHERE sender_id = $1 \
-                 AND idempotency_key = $2 AND state = 'pending' AND created_at = $4",
-            )
-            .bind(sender)
-            .bind(key)
-            .bind(now)
-            .bind(created_at)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-            return Ok(if taken == 1 {
-                Claim::Mine(now)
-            } else {
-                Claim::Refused(SendRefusal::InProgress)
-            });
-        }
-        Ok(Claim::Refused(SendRefusal::InProgress))
+        let mut conn = self.pool().acquire().await?;
+        claim_on(&mut conn, request, fingerprint).await
     }
 
     /// Forgets a claim that did not end in a message, so that a corrected form can be sent.
@@ -287,8 +353,7 @@ impl Store {
         Ok(known)
     }
 
-    /// The one transaction of a send. Any refusal returns before the commit, so that the
-    /// transaction rolls back and nothing stays.
+    /// The one transaction of a send on PostgreSQL, after its claim. A refusal rolls it back.
     async fn send_transaction(
         &self,
         request: &SendRequest,
@@ -296,11 +361,140 @@ impl Store {
         attachments: &[&str],
         claimed_at: i64,
     ) -> StoreResult<Attempt> {
+        let known = self.known_groups(&request.sender_id, &request.recipients).await?;
+        let mut tx = self.begin_write().await?;
+
+        let attempt = self
+            .send_statements(&mut tx, request, subject, attachments, claimed_at, &known)
+            .await?;
+        if let Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids }) = &attempt {
+            tx.commit().await?;
+            tracing::info!(%message_id, recipients = recipient_ids.len(), "message sent");
+        }
+        Ok(attempt)
+    }
+
+    /// A send on SQLite: queued for the next transaction of sends, which a task of its own
+    /// runs (a request that goes away does not take the others' sends with it); answered
+    /// once that transaction committed or failed.
+    async fn send_in_batch(
+        &self,
+        request: &SendRequest,
+        subject: String,
+        attachments: Vec<String>,
+        fingerprint: String,
+    ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
+        let known = self.known_groups(&request.sender_id, &request.recipients).await?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.send_queue.push(SendJob {
+            request: request.clone(),
+            subject,
+            attachments,
+            fingerprint,
+            known,
+            answer,
+        });
+
+        let store = self.clone();
+        tokio::spawn(async move { store.run_send_batch().await });
+        answered.await.unwrap_or_else(|_| {
+            Err(StoreError::Corrupt("a transaction of sends ended without an answer".to_owned()))
+        })
+    }
+
+    /// Takes the writer's place, then writes the sends waiting by then (none if an earlier
+    /// task took them) in one transaction, and answers each.
+    async fn run_send_batch(self) {
+        let place = self.write_place().await;
+        let jobs = self.send_queue.take();
+        if jobs.is_empty() {
+            return;
+        }
+
+        let outcomes = match self.begin_write_at(place).await {
+            Ok(mut tx) => {
+                let outcomes = self.batch_statements(&mut tx, &jobs).await;
+                match outcomes {
+                    Ok(outcomes) => tx.commit().await.map(|()| outcomes).map_err(StoreError::from),
+                    Err(error) => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        };
+
+        let outcomes = match outcomes {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                tracing::error!(%error, sends = jobs.len(), "a transaction of sends failed");
+                jobs.iter().map(|_| Err(batch_failed())).collect()
+            }
+        };
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            if let Ok(Ok(SendOutcome::Sent { message_id, recipient_ids })) = &outcome {
+                tracing::info!(%message_id, recipients = recipient_ids.len(), "message sent");
+            }
+            // The request may have gone away: its send stays done, and a retry replays it.
+            let _ = job.answer.send(outcome);
+        }
+    }
+
+    /// Each job in its savepoint: claimed, then written; rolled back to its savepoint when
+    /// refused or failed. An error here (a savepoint that cannot be rolled back to) fails the
+    /// whole transaction.
+    async fn batch_statements(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        jobs: &[SendJob],
+    ) -> StoreResult<Vec<StoreResult<Result<SendOutcome, SendRefusal>>>> {
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            sqlx::query("SAVEPOINT send_job").execute(&mut *conn).await?;
+            let outcome = self.batched_send(conn, job).await;
+            if !matches!(outcome, Ok(Ok(SendOutcome::Sent { .. }))) {
+                sqlx::query("ROLLBACK TO send_job").execute(&mut *conn).await?;
+            }
+            sqlx::query("RELEASE send_job").execute(&mut *conn).await?;
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// One send of a transaction of sends: its claim, then its statements.
+    async fn batched_send(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        job: &SendJob,
+    ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
+        let claimed_at = match claim_on(conn, &job.request, &job.fingerprint).await? {
+            Claim::Mine(at) => at,
+            Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
+            Claim::Refused(refusal) => return Ok(Err(refusal)),
+        };
+        let attachments: Vec<&str> = job.attachments.iter().map(String::as_str).collect();
+        let attempt = self
+            .send_statements(conn, &job.request, &job.subject, &attachments, claimed_at, &job.known)
+            .await?;
+        Ok(match attempt {
+            Attempt::Sent(outcome) => Ok(outcome),
+            Attempt::Refused(refusal) => Err(refusal),
+            Attempt::Lost => Err(SendRefusal::InProgress),
+        })
+    }
+
+    /// The statements of a send, in the caller's transaction. Any refusal returns before
+    /// writing anything the caller would keep: the caller rolls back unless the send is sent.
+    async fn send_statements(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        request: &SendRequest,
+        subject: &str,
+        attachments: &[&str],
+        claimed_at: i64,
+        known: &KnownGroups,
+    ) -> StoreResult<Attempt> {
         let sender = request.sender_id.as_str();
-        let known = self.known_groups(sender, &request.recipients).await?;
         let message_id = new_id();
         let now = now_unix();
-        let mut tx = self.begin_write().await?;
 
         let ours = sqlx::query(
             "UPDATE send_requests SET state = 'done', message_id = $3 WHERE sender_id = $1 \
@@ -310,7 +504,7 @@ impl Store {
         .bind(&request.idempotency_key)
         .bind(&message_id)
         .bind(claimed_at)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
         if ours == 0 {
@@ -319,19 +513,21 @@ impl Store {
         if self.backend() == Backend::Postgres {
             // The rule engine's statements take PostgreSQL about 20 ms to plan and 2 ms to run:
             // planned once per connection for any parameters, they are then only run.
-            sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await?;
+            sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+                .execute(&mut *conn)
+                .await?;
         }
 
         sqlx::query("UPDATE accounts SET frozen = frozen WHERE person_id = $1")
             .bind(sender)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         let account = sqlx::query(
             "SELECT a.frozen, p.active, p.profile, p.first_name, p.last_name \
              FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.person_id = $1",
         )
         .bind(sender)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(account) = account else { return Ok(Attempt::Refused(SendRefusal::Frozen)) };
         let frozen: i64 = account.try_get("frozen")?;
@@ -354,7 +550,7 @@ impl Store {
         .bind(sender)
         .bind(now - HOUR_SECS)
         .bind(per_hour.saturating_sub(1).max(0))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         if let Some(at) = limiting {
             let retry_after_secs = (at + HOUR_SECS - now).max(1);
@@ -371,7 +567,7 @@ impl Store {
                 )
                 .bind(sender)
                 .bind(parent)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await?;
                 match thread {
                     Some(thread) => thread,
@@ -384,12 +580,12 @@ impl Store {
         // since, nor a class membership started or stopped counting.
         let directory: i64 =
             sqlx::query_scalar("SELECT value FROM cache_generations WHERE name = 'directory'")
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
         let unchanged = directory == known.directory && now_unix() < known.until;
         let no_groups = HashMap::new();
         let resolved = match crate::rules::resolve_recipients(
-            &mut tx,
+            conn,
             sender,
             &request.recipients,
             &membership_clock(),
@@ -419,7 +615,7 @@ impl Store {
             .bind(sender)
             .bind(*id)
             .bind(&forwarded)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
             if usable.is_none() {
                 return Ok(Attempt::Refused(SendRefusal::BadAttachment));
@@ -453,7 +649,7 @@ impl Store {
         .bind(&labels)
         .bind(&search_text)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
 
         for chunk in resolved.person_ids.chunks(RECIPIENT_CHUNK) {
@@ -468,7 +664,7 @@ impl Store {
                 query =
                     query.bind(chunk.get(i).or(chunk.last()).map_or("", String::as_str).to_owned());
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *conn).await?;
         }
         sqlx::query(
             "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
@@ -477,7 +673,7 @@ impl Store {
         )
         .bind(&message_id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         sqlx::query(
             "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
@@ -486,7 +682,7 @@ impl Store {
         .bind(sender)
         .bind(&message_id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
 
         for (position, id) in attachments.iter().enumerate() {
@@ -497,30 +693,27 @@ impl Store {
             .bind(&message_id)
             .bind(*id)
             .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
         if self.backend() == Backend::Sqlite {
             sqlx::query("INSERT INTO messages_fts (message_id, search_text) VALUES ($1, $2)")
                 .bind(&message_id)
                 .bind(&search_text)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
         }
-        crate::outbox::enqueue(&mut tx, "message_sent", &message_id, now).await?;
+        crate::outbox::enqueue(conn, "message_sent", &message_id, now).await?;
         if let Some(draft) = &request.draft_id {
             sqlx::query("DELETE FROM drafts WHERE id = $1 AND owner_id = $2")
                 .bind(draft)
                 .bind(sender)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
         }
         if self.backend() == Backend::Postgres {
-            crate::outbox::notify_live(&mut tx, &message_id).await?;
+            crate::outbox::notify_live(conn, &message_id).await?;
         }
-        tx.commit().await?;
-
-        tracing::info!(%message_id, recipients = resolved.person_ids.len(), "message sent");
         Ok(Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids: resolved.person_ids }))
     }
 }
