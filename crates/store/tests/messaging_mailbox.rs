@@ -7,7 +7,9 @@
 mod messaging_support;
 
 use domain::communication::Recipient;
-use messaging_support::{count, count_for, execute, fixture, request, send, send_ok, snapshot};
+use messaging_support::{
+    count, count_for, execute, fixture, request, send, send_ok, snapshot, texts,
+};
 use store::StoreError;
 use store::fixtures::ids;
 use store::messaging::{ComposeMode, DraftInput, Folder, NewAttachment, PAGE_SIZE};
@@ -128,6 +130,81 @@ async fn opening_marks_read_and_the_counts_follow() {
     assert_eq!(folders[0].name, "Boîte de réception");
     let own = store.open_message(ids::ALICE, &second).await.unwrap();
     assert_eq!(own.sender.id, ids::THOMAS);
+}
+
+/// The counts kept per owner and folder (with their changes not yet folded), and the same
+/// counted from the entries; folders emptied keep a row of zeros, which counts nothing.
+async fn kept_and_counted(store: &store::Store) -> (Vec<String>, Vec<String>) {
+    let kept = texts(
+        store,
+        "SELECT owner_id || ' ' || folder || ' ' || CAST(SUM(total) AS TEXT) || ' ' || \
+         CAST(SUM(unread) AS TEXT) FROM (SELECT * FROM mailbox_counts \
+           UNION ALL SELECT * FROM mailbox_count_changes) c \
+         GROUP BY owner_id, folder HAVING SUM(total) <> 0 OR SUM(unread) <> 0 ORDER BY 1",
+    )
+    .await;
+    let counted = texts(
+        store,
+        "SELECT owner_id || ' ' || folder || ' ' || CAST(COUNT(*) AS TEXT) || ' ' || \
+         CAST(SUM(unread) AS TEXT) FROM mailbox_entries GROUP BY owner_id, folder ORDER BY 1",
+    )
+    .await;
+    (kept, counted)
+}
+
+#[tokio::test]
+async fn the_kept_counts_follow_every_change_of_the_mailboxes() {
+    let store = fixture().await;
+    let check = |step: &'static str| {
+        let store = &store;
+        async move {
+            let (kept, counted) = kept_and_counted(store).await;
+            assert_eq!(kept, counted, "after: {step}");
+        }
+    };
+    let class = ["class_pupils:class-6a", "class_parents:class-6a"];
+    let first = send(&store, ids::THOMAS, &class, "Un").await;
+    let second = send(&store, ids::THOMAS, &class, "Deux").await;
+    let reply = send(&store, ids::ALICE, &["p:t-thomas"], "Trois").await;
+    check("three sends").await;
+
+    store.open_message(ids::ALICE, &first).await.unwrap();
+    store.set_unread(ids::BRUNO, &[first.clone(), second.clone()], false).await.unwrap();
+    store.set_unread(ids::BRUNO, std::slice::from_ref(&second), true).await.unwrap();
+    check("reading and marking").await;
+
+    let folder = store.create_folder(ids::ALICE, "Sorties").await.unwrap();
+    let custom = Folder::Custom(folder.clone());
+    store.move_messages(ids::ALICE, &[first.clone(), second.clone()], &custom).await.unwrap();
+    store.move_messages(ids::ALICE, std::slice::from_ref(&reply), &Folder::Trash).await.unwrap();
+    check("moves").await;
+    let folders = store.folders(ids::ALICE).await.unwrap();
+    let own = folders.iter().find(|f| f.folder == custom).unwrap();
+    assert_eq!((own.unread, own.total), (1, 2));
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 1);
+
+    store.delete_folder(ids::ALICE, &folder).await.unwrap();
+    store.move_messages(ids::ALICE, std::slice::from_ref(&reply), &Folder::Sent).await.unwrap();
+    store.move_messages(ids::BRUNO, std::slice::from_ref(&first), &Folder::Trash).await.unwrap();
+    store.empty_trash(ids::BRUNO).await.unwrap();
+    check("a folder deleted, a message back, the trash emptied").await;
+
+    store.fold_mailbox_counts().await.unwrap();
+    check("a fold").await;
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM mailbox_count_changes").await, 0);
+    store.recall_message(ids::THOMAS, &second).await.unwrap();
+    check("a recall").await;
+    assert_eq!(store.mailbox(ids::BRUNO, &Folder::Inbox, 1).await.unwrap().total, 0);
+
+    // Changes made by hand, or by another instance, are counted all the same.
+    let other = store.another_instance().await;
+    execute(&other, "UPDATE mailbox_entries SET unread = 1 WHERE owner_id = $1", &[ids::ALICE])
+        .await;
+    execute(&other, "DELETE FROM mailbox_entries WHERE owner_id = $1", &[ids::THOMAS]).await;
+    check("changes by hand").await;
+    other.fold_mailbox_counts().await.unwrap();
+    check("a fold by another instance").await;
+    other.close().await;
 }
 
 #[tokio::test]

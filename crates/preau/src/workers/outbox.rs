@@ -80,7 +80,13 @@ impl Drainer {
                 next_housekeeping += HOUSEKEEPING_EVERY;
                 self.housekeeping().await;
             }
-            let pause = match self.drain_once(&stop).await {
+            let drained = self.drain_once(&stop).await;
+            // The changes of mailbox counts that the sends just wrote (PostgreSQL), folded
+            // while they are few.
+            if let Err(error) = self.store.fold_mailbox_counts().await {
+                tracing::warn!(?error, "outbox : comptes des dossiers non repliés");
+            }
+            let pause = match drained {
                 Ok(claimed) if claimed >= BATCH => Duration::ZERO,
                 Ok(_) => self.poll_interval,
                 Err(error) => {

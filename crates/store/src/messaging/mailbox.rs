@@ -30,6 +30,12 @@ const MAX_TERM_CHARS: usize = 40;
 /// How many other messages of a thread an opened message lists.
 const THREAD_LIMIT: i64 = 100;
 
+/// The rows that add up to the counts of the mailbox of the owner bound to `$1`: the counts
+/// kept per folder and the changes not yet folded into them (migration 0015), as columns
+/// `folder`, `total` and `unread`, to be summed per folder.
+const COUNTS: &str = "SELECT folder, total, unread FROM mailbox_counts WHERE owner_id = $1 \
+     UNION ALL SELECT folder, total, unread FROM mailbox_count_changes WHERE owner_id = $1";
+
 /// `mailbox_entries e` with its message `m` and the message's sender `p`.
 const ENTRIES: &str = "mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN people p ON p.id = m.sender_id";
@@ -86,9 +92,9 @@ impl Store {
             self.own_folder_name(owner_id, id).await?;
         }
 
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM mailbox_entries WHERE owner_id = $1 AND folder = $2",
-        )
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM ({COUNTS}) c WHERE folder = $2"
+        )))
         .bind(owner_id)
         .bind(stored)
         .fetch_one(self.pool())
@@ -146,32 +152,31 @@ impl Store {
     /// The folders of `owner_id`'s mailbox with their unread and total counts: inbox, sent,
     /// drafts, trash, then the own folders by name.
     ///
-    /// The counts are read from the indexes alone: the totals from `(owner_id, folder,
-    /// created_at)`, the unread ones from the partial index of unread entries, so that a
-    /// mailbox of thousands of read messages costs no row reads; the drafts are counted in the
-    /// same statement.
+    /// The counts are those kept by the triggers of `mailbox_counts` (migration 0015), a row
+    /// per folder and its changes not yet folded, so that a mailbox of thousands of messages
+    /// costs no count; the drafts are counted in the same statement.
     pub async fn folders(&self, owner_id: &str) -> StoreResult<Vec<FolderInfo>> {
         let mut conn = self.pool().acquire().await?;
         let mut counts: BTreeMap<String, (i64, i64)> = BTreeMap::new();
         let mut drafts = 0;
-        let rows = sqlx::query(
-            "SELECT 't' AS kind, folder, COUNT(*) AS n FROM mailbox_entries \
-               WHERE owner_id = $1 GROUP BY folder \
-             UNION ALL SELECT 'u', folder, COUNT(*) FROM mailbox_entries \
-               WHERE owner_id = $1 AND unread = 1 GROUP BY folder \
-             UNION ALL SELECT 'd', '', COUNT(*) FROM drafts WHERE owner_id = $1",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 'c' AS kind, folder, CAST(SUM(total) AS BIGINT) AS total, \
+               CAST(SUM(unread) AS BIGINT) AS unread FROM ({COUNTS}) c GROUP BY folder \
+             UNION ALL SELECT 'd', '', COUNT(*), 0 FROM drafts WHERE owner_id = $1"
+        )))
         .bind(owner_id)
         .fetch_all(&mut *conn)
         .await?;
         for row in &rows {
             let kind: String = row.try_get("kind")?;
             let folder: String = row.try_get("folder")?;
-            let n: i64 = row.try_get("n")?;
+            let total: i64 = row.try_get("total")?;
+            let unread: i64 = row.try_get("unread")?;
             match kind.as_str() {
-                "t" => counts.entry(folder).or_default().1 = n,
-                "u" => counts.entry(folder).or_default().0 = n,
-                _ => drafts = n,
+                "c" => {
+                    counts.insert(folder, (unread, total));
+                }
+                _ => drafts = total,
             }
         }
         let own =
@@ -202,12 +207,38 @@ impl Store {
         Ok(folders)
     }
 
+    /// Folds the changes of counts that PostgreSQL's triggers wrote (migration 0015) into the
+    /// counts, in one transaction; returns how many changes were folded. Readers add the
+    /// changes themselves, so this only keeps them few; nothing to do on SQLite, whose triggers
+    /// write the counts. Changes committed meanwhile wait for the next fold.
+    pub async fn fold_mailbox_counts(&self) -> StoreResult<u64> {
+        if self.backend() != Backend::Postgres {
+            return Ok(0);
+        }
+        let folded = sqlx::query(
+            "WITH folded AS (DELETE FROM mailbox_count_changes \
+               RETURNING owner_id, folder, total, unread), \
+             added AS (INSERT INTO mailbox_counts (owner_id, folder, total, unread) \
+               SELECT owner_id, folder, SUM(total), SUM(unread) FROM folded \
+               GROUP BY owner_id, folder ORDER BY owner_id, folder \
+               ON CONFLICT (owner_id, folder) DO UPDATE \
+               SET total = mailbox_counts.total + excluded.total, \
+                 unread = mailbox_counts.unread + excluded.unread RETURNING 1) \
+             SELECT CAST(COUNT(*) AS BIGINT) AS changes, \
+               (SELECT CAST(COUNT(*) AS BIGINT) FROM added) AS counts FROM folded",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let changes: i64 = folded.try_get("changes")?;
+        Ok(u64::try_from(changes).unwrap_or(0))
+    }
+
     /// How many unread messages `owner_id` has in the inbox and their own folders (the badge).
     pub async fn unread_count(&self, owner_id: &str) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM mailbox_entries WHERE owner_id = $1 AND unread = 1 \
-             AND folder NOT IN ('sent', 'trash')",
-        )
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(SUM(unread), 0) AS BIGINT) FROM ({COUNTS}) c \
+             WHERE folder NOT IN ('sent', 'trash')"
+        )))
         .bind(owner_id)
         .fetch_one(self.pool())
         .await?)

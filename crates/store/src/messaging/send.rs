@@ -666,25 +666,6 @@ impl Store {
             }
             query.execute(&mut *conn).await?;
         }
-        sqlx::query(
-            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
-             created_at) SELECT person_id, message_id, 'inbox', 'inbox', 1, $2 \
-             FROM message_recipients WHERE message_id = $1",
-        )
-        .bind(&message_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
-             created_at) VALUES ($1, $2, 'sent', 'sent', 0, $3)",
-        )
-        .bind(sender)
-        .bind(&message_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-
         for (position, id) in attachments.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO message_attachments (message_id, attachment_id, position) \
@@ -711,6 +692,26 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
+        // The mailboxes last: their counts' rows (migration 0015) are locked from here to the
+        // commit, and other sends to the same people wait for them.
+        sqlx::query(
+            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+             created_at) SELECT person_id, message_id, 'inbox', 'inbox', 1, $2 \
+             FROM message_recipients WHERE message_id = $1",
+        )
+        .bind(&message_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+             created_at) VALUES ($1, $2, 'sent', 'sent', 0, $3)",
+        )
+        .bind(sender)
+        .bind(&message_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
         if self.backend() == Backend::Postgres {
             crate::outbox::notify_live(conn, &message_id).await?;
         }
