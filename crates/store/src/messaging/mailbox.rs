@@ -128,19 +128,22 @@ impl Store {
         total: i64,
     ) -> StoreResult<MailboxPage> {
         // The page's entries are chosen on the index alone, then joined: skipped rows cost no
-        // join, and a planner without statistics still reads 25 messages, not the folder.
+        // join, and a planner without statistics still reads 25 messages, not the folder. The
+        // limit and the offset are written in the statement (numbers, one statement per page
+        // number): PostgreSQL plans a statement prepared with them as parameters again at each
+        // run, not knowing how few rows it reads.
+        let offset = (page - 1).saturating_mul(PAGE_SIZE);
         let messages = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS} FROM (SELECT message_id FROM mailbox_entries \
                WHERE owner_id = $1 AND folder = $2 \
-               ORDER BY created_at DESC, message_id DESC LIMIT $3 OFFSET $4) chosen \
+               ORDER BY created_at DESC, message_id DESC LIMIT {PAGE_SIZE} OFFSET {offset}) \
+               chosen \
              JOIN mailbox_entries e ON e.owner_id = $1 AND e.message_id = chosen.message_id \
              JOIN messages m ON m.id = e.message_id JOIN people p ON p.id = m.sender_id \
              ORDER BY e.created_at DESC, e.message_id DESC"
         )))
         .bind(owner_id)
         .bind(stored)
-        .bind(PAGE_SIZE)
-        .bind((page - 1) * PAGE_SIZE)
         .fetch_all(self.pool())
         .await?
         .iter()
@@ -154,36 +157,34 @@ impl Store {
     ///
     /// The counts are those kept by the triggers of `mailbox_counts` (migration 0015), a row
     /// per folder and its changes not yet folded, so that a mailbox of thousands of messages
-    /// costs no count; the drafts are counted in the same statement.
+    /// costs no count; the drafts are counted and the own folders listed in the same statement.
     pub async fn folders(&self, owner_id: &str) -> StoreResult<Vec<FolderInfo>> {
-        let mut conn = self.pool().acquire().await?;
         let mut counts: BTreeMap<String, (i64, i64)> = BTreeMap::new();
         let mut drafts = 0;
+        let mut own: Vec<(String, String)> = Vec::new();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT 'c' AS kind, folder, CAST(SUM(total) AS BIGINT) AS total, \
+            "SELECT 'c' AS kind, folder, '' AS name, CAST(SUM(total) AS BIGINT) AS total, \
                CAST(SUM(unread) AS BIGINT) AS unread FROM ({COUNTS}) c GROUP BY folder \
-             UNION ALL SELECT 'd', '', COUNT(*), 0 FROM drafts WHERE owner_id = $1"
+             UNION ALL SELECT 'd', '', '', COUNT(*), CAST(0 AS BIGINT) FROM drafts \
+               WHERE owner_id = $1 \
+             UNION ALL SELECT 'f', id, name, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+               FROM mail_folders WHERE owner_id = $1 \
+             ORDER BY 1, 3, 2"
         )))
         .bind(owner_id)
-        .fetch_all(&mut *conn)
+        .fetch_all(self.pool())
         .await?;
         for row in &rows {
             let kind: String = row.try_get("kind")?;
             let folder: String = row.try_get("folder")?;
-            let total: i64 = row.try_get("total")?;
-            let unread: i64 = row.try_get("unread")?;
             match kind.as_str() {
                 "c" => {
-                    counts.insert(folder, (unread, total));
+                    counts.insert(folder, (row.try_get("unread")?, row.try_get("total")?));
                 }
-                _ => drafts = total,
+                "d" => drafts = row.try_get("total")?,
+                _ => own.push((folder, row.try_get("name")?)),
             }
         }
-        let own =
-            sqlx::query("SELECT id, name FROM mail_folders WHERE owner_id = $1 ORDER BY name, id")
-                .bind(owner_id)
-                .fetch_all(&mut *conn)
-                .await?;
 
         let mut folders = Vec::with_capacity(4 + own.len());
         for folder in [Folder::Inbox, Folder::Sent, Folder::Drafts, Folder::Trash] {
@@ -194,15 +195,9 @@ impl Store {
             let name = folder.standard_name().unwrap_or_default().to_owned();
             folders.push(FolderInfo { folder, name, unread, total });
         }
-        for row in &own {
-            let id: String = row.try_get("id")?;
+        for (id, name) in own {
             let (unread, total) = counts.get(&id).copied().unwrap_or((0, 0));
-            folders.push(FolderInfo {
-                folder: Folder::Custom(id),
-                name: row.try_get("name")?,
-                unread,
-                total,
-            });
+            folders.push(FolderInfo { folder: Folder::Custom(id), name, unread, total });
         }
         Ok(folders)
     }
