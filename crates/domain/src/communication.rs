@@ -242,6 +242,10 @@ pub const MAX_SUBJECT_CHARS: usize = 300;
 pub const MAX_SUBJECT_BYTES: usize = 4 * MAX_SUBJECT_CHARS;
 /// The most bytes a message's body may hold, as submitted (before sanitising).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The most bytes a message body may take once sanitised or escaped (a plain text of `<` is
+/// four times longer in HTML): twice what may be typed.
+pub const MAX_STORED_BODY_BYTES: usize = 2 * MAX_BODY_BYTES;
 /// The most attachments one message may carry.
 pub const MAX_ATTACHMENTS: usize = 10;
 /// The largest attachment, in bytes.

@@ -1,6 +1,7 @@
 //! Live updates across instances: on PostgreSQL, two `preau serve` on one database; a page open
-//! on instance B (its event stream) learns of a message sent through instance A, and of its
-//! recall, within seconds (through LISTEN/NOTIFY). On SQLite, which one instance serves, the
+//! on instance B (its event stream) learns of a message sent through instance A, of its reader
+//! reading it or marking it unread on A, and of its recall, within seconds (through
+//! LISTEN/NOTIFY). On SQLite, which one instance serves, the
 //! same stream on that instance learns of the send and the recall through its own hub. The
 //! LISTEN task is also checked on its own, in process.
 
@@ -39,6 +40,29 @@ async fn a_message_sent_through_one_instance_reaches_a_page_open_on_the_other() 
         .unwrap();
     assert_eq!(reply.status, 303, "{}", reply.body);
     let message_id = reply.sent_message_id().unwrap();
+    let event = stream.next_event("unread", DEADLINE).await;
+    assert_eq!(event.as_deref(), Some("1"), "instance logs:\n{}", reader.logs());
+
+    // Alice reads it on the sender's instance (another tab), then marks it unread there: the
+    // page open on the other instance follows both.
+    let read = sender.get(&format!("/messagerie/messages/{message_id}"), Some(&alice)).await;
+    assert_eq!(read.unwrap().status, 200);
+    let event = stream.next_event("unread", DEADLINE).await;
+    assert_eq!(event.as_deref(), Some("0"), "instance logs:\n{}", reader.logs());
+    let unread = sender
+        .post_urlencoded(
+            "/messagerie/actions",
+            &alice,
+            &[
+                ("csrf_token", alice.csrf.as_str()),
+                ("action", "non-lu"),
+                ("ids", message_id.as_str()),
+                ("retour", "/messagerie/dossiers/reception"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(unread.status, 200 | 303), "{} {}", unread.status, unread.body);
     let event = stream.next_event("unread", DEADLINE).await;
     assert_eq!(event.as_deref(), Some("1"), "instance logs:\n{}", reader.logs());
 

@@ -156,7 +156,9 @@ impl Store {
                 // A transaction of sends (`messaging::send`) keeps each send in a savepoint,
                 // whose journal of pages is kept in memory rather than in a temporary file,
                 // and touches thousands of pages: a cache of 32 MiB instead of 2 MiB keeps them
-                // from being spilled to the log before the commit.
+                // from being spilled to the log before the commit. Recursive triggers: a row
+                // that `INSERT OR REPLACE` replaces fires its delete triggers (only then), so
+                // that the mailbox counts (migration 0015) follow it.
                 pool_options
                     .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
@@ -164,7 +166,8 @@ impl Store {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; \
+                                 PRAGMA recursive_triggers = ON;",
                             )
                             .await?;
                             Ok(())

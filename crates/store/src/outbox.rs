@@ -73,6 +73,27 @@ pub(crate) async fn notify_live(
     Ok(())
 }
 
+/// The prefix of a live notification that names a person rather than a message: their mailbox
+/// changed by their own hand (a read, a move), and only their pages need to know.
+pub const LIVE_PERSON_PREFIX: &str = "p:";
+
+impl Store {
+    /// Tells the live listeners of every instance (PostgreSQL only) that `person_id` changed
+    /// their own mailbox, so that their pages open on another instance update their badge.
+    /// Sent once the change has committed; one lost on the way is made up for at the next.
+    pub async fn announce_mailbox_change(&self, person_id: &str) -> StoreResult<()> {
+        if self.backend() != crate::Backend::Postgres {
+            return Ok(());
+        }
+        sqlx::query("SELECT CAST(1 AS BIGINT) FROM (SELECT pg_notify($1, $2)) AS notified")
+            .bind(LIVE_CHANNEL)
+            .bind(format!("{LIVE_PERSON_PREFIX}{person_id}"))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
+
 /// Whether an address looks like one a mail server accepts: one `@`, something on each side,
 /// a dot in the domain, no white space or control characters, at most 254 bytes.
 fn plausible_email(email: &str) -> bool {

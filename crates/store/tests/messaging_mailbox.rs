@@ -201,10 +201,68 @@ async fn the_kept_counts_follow_every_change_of_the_mailboxes() {
     execute(&other, "UPDATE mailbox_entries SET unread = 1 WHERE owner_id = $1", &[ids::ALICE])
         .await;
     execute(&other, "DELETE FROM mailbox_entries WHERE owner_id = $1", &[ids::THOMAS]).await;
+    let replace = if store.backend() == store::Backend::Sqlite {
+        "INSERT OR REPLACE INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+         created_at) SELECT owner_id, message_id, origin, 'trash', 0, created_at \
+         FROM mailbox_entries WHERE owner_id = $1"
+    } else {
+        "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, created_at) \
+         SELECT owner_id, message_id, origin, 'trash', 0, created_at FROM mailbox_entries \
+         WHERE owner_id = $1 ON CONFLICT (owner_id, message_id) \
+         DO UPDATE SET folder = excluded.folder, unread = excluded.unread"
+    };
+    let replaced = "SELECT COUNT(*) FROM mailbox_entries WHERE owner_id = $1";
+    assert!(count_for(&store, replaced, ids::ALICE).await > 0);
+    execute(&other, replace, &[ids::ALICE]).await;
     check("changes by hand").await;
     other.fold_mailbox_counts().await.unwrap();
     check("a fold by another instance").await;
     other.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_into_a_folder_being_deleted_leaves_nothing_in_a_folder_that_is_gone_nor_counted() {
+    let store = fixture().await;
+    let message = send(&store, ids::THOMAS, &["p:p-alice"], "Un").await;
+    let stray = "SELECT COUNT(*) FROM mailbox_entries e \
+         WHERE e.folder NOT IN ('inbox', 'sent', 'trash') \
+         AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.id = e.folder)";
+
+    // Another instance folds the counts all along (PostgreSQL; nothing to fold on SQLite).
+    let other = store.another_instance().await;
+    let folding = {
+        let other = other.clone();
+        tokio::spawn(async move {
+            loop {
+                other.fold_mailbox_counts().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for round in 0..24 {
+        let folder = store.create_folder(ids::ALICE, &format!("Dossier {round}")).await.unwrap();
+        store.set_unread(ids::ALICE, std::slice::from_ref(&message), true).await.unwrap();
+        let (mover, deleter) = (store.store.clone(), store.store.clone());
+        let chosen = vec![message.clone()];
+        let to = Folder::Custom(folder.clone());
+        let moving =
+            tokio::spawn(async move { mover.move_messages(ids::ALICE, &chosen, &to).await });
+        let deleting =
+            tokio::spawn(async move { deleter.delete_folder(ids::ALICE, &folder).await });
+
+        match moving.await.unwrap() {
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(other) => panic!("round {round}: {other:?}"),
+        }
+        deleting.await.unwrap().unwrap();
+        assert_eq!(count(&store, stray).await, 0, "round {round}");
+    }
+    folding.abort();
+    other.close().await;
+    let (kept, counted) = kept_and_counted(&store).await;
+    assert_eq!(kept, counted);
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 1);
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 1);
 }
 
 #[tokio::test]

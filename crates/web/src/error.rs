@@ -21,6 +21,9 @@ pub(crate) enum AppError {
     FileTooLarge { limit_mb: usize },
     /// No valid session: go to the login page, then back to `next`.
     LoginRequired(String),
+    /// The request contradicts the stored state (`StoreError::Conflict`); the French reason
+    /// is shown as is.
+    Conflict(String),
     /// A server fault; the cause is logged, never shown.
     Internal(String),
 }
@@ -29,6 +32,7 @@ impl From<store::StoreError> for AppError {
     fn from(error: store::StoreError) -> AppError {
         match error {
             store::StoreError::NotFound => AppError::NotFound,
+            store::StoreError::Conflict(reason) => AppError::Conflict(reason),
             other => AppError::Internal(format!("store: {other:?}")),
         }
     }
@@ -66,6 +70,9 @@ impl IntoResponse for AppError {
                     "Fichier trop volumineux",
                     &message,
                 );
+            }
+            AppError::Conflict(reason) => {
+                return error_page(StatusCode::CONFLICT, "Action impossible", &reason);
             }
             AppError::LoginRequired(next) => {
                 let target = format!("/connexion?next={}", percent_encode(&next));

@@ -61,6 +61,16 @@ pub(crate) fn publish(state: &AppState, people: &[String]) {
     state.live.publish(people);
 }
 
+/// Tells the viewer's open pages, on this instance and (PostgreSQL) on the others, that they
+/// changed their own mailbox. The change is made: a notification that cannot be sent is only
+/// logged.
+pub(crate) async fn publish_own(state: &AppState, person_id: &str) {
+    state.live.publish(&[person_id.to_owned()]);
+    if let Err(error) = state.store.announce_mailbox_change(person_id).await {
+        tracing::warn!(?error, "live : changement non annoncé aux autres instances");
+    }
+}
+
 /// The side bar of the messaging pages, and the folders it was built from.
 pub(crate) async fn mail_nav(
     state: &AppState,

@@ -154,6 +154,25 @@ async fn oversized_bodies_and_files_are_refused_and_nothing_is_kept() {
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(reply.body.contains("trop volumineux"));
 
+    // A body under its cap that grows past the stored cap once escaped (each `<` of a plain
+    // text is `&lt;`), sent and saved: the form again, the text kept, nothing stored.
+    let brackets = "<".repeat(domain::communication::MAX_BODY_BYTES / 2);
+    for button in ["envoyer", "enregistrer"] {
+        let fields = [
+            ("csrf_token", csrf.as_str()),
+            ("cle", key.as_str()),
+            ("dest", CLASS_6A_PARENTS),
+            ("sujet", "Chevrons"),
+            ("corps", brackets.as_str()),
+            (button, "1"),
+        ];
+        let reply = app.post_compose(&thomas, &fields, None).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{button}");
+        assert!(reply.body.contains("trop long"), "{button}: {}", &reply.body[..200]);
+        let kept = "&#60;".repeat(1000);
+        assert!(reply.body.contains(&format!(">{kept}")), "{button}: the text is kept");
+    }
+
     // A whole request over the route's limit, however it is cut.
     let huge = vec![b'a'; web_limit() + 1024];
     let file = File { name: "enorme.txt", bytes: &huge, content_type: "text/plain" };

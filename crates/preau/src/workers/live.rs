@@ -71,8 +71,14 @@ impl Listener {
         Ok(())
     }
 
-    /// Publishes the recipients of the announced message to this instance's pages.
-    async fn relay(&self, message_id: &str) {
+    /// Publishes the recipients of the announced message to this instance's pages, or the
+    /// person announced (`store::outbox::LIVE_PERSON_PREFIX`) who changed their own mailbox.
+    async fn relay(&self, payload: &str) {
+        if let Some(person_id) = payload.strip_prefix(store::outbox::LIVE_PERSON_PREFIX) {
+            (self.publish)(&[person_id.to_owned()]);
+            return;
+        }
+        let message_id = payload;
         self.wake.notify_one();
         match self.store.message_recipient_ids(message_id).await {
             Ok(ids) => {

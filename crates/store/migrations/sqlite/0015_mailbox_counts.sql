@@ -44,14 +44,9 @@ ON mailbox_entries BEGIN
     ON CONFLICT (owner_id, folder) DO UPDATE
     SET total = total + 1, unread = unread + excluded.unread;
 END;
--- A person or an own folder that goes takes its counts with it (the entries' own triggers
--- find nothing left to update, whichever runs first).
-CREATE TRIGGER mailbox_counts_person_removed AFTER DELETE ON people BEGIN
-    DELETE FROM mailbox_counts WHERE owner_id = OLD.id;
-END;
-CREATE TRIGGER mailbox_counts_folder_removed AFTER DELETE ON mail_folders BEGIN
-    DELETE FROM mailbox_counts WHERE owner_id = OLD.owner_id AND folder = OLD.id;
-END;
+-- A person or an own folder that goes leaves its counts at zero (its entries went first, and
+-- counted down): rows of zeros count nothing, and readers list only the folders that exist.
+-- Deleting them here would race with the changes still on their way.
 
 DROP INDEX mailbox_entries_unread;
 

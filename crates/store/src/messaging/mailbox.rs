@@ -36,6 +36,10 @@ const THREAD_LIMIT: i64 = 100;
 const COUNTS: &str = "SELECT folder, total, unread FROM mailbox_counts WHERE owner_id = $1 \
      UNION ALL SELECT folder, total, unread FROM mailbox_count_changes WHERE owner_id = $1";
 
+// FIXME(#3): no command rebuilds the counts from the entries after a change that bypasses
+// the triggers (a `TRUNCATE`, a restore of one table, `INSERT OR REPLACE` typed in the sqlite3
+// shell, which does not turn recursive triggers on as Préau's connections do).
+
 /// `mailbox_entries e` with its message `m` and the message's sender `p`.
 const ENTRIES: &str = "mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN people p ON p.id = m.sender_id";
@@ -228,11 +232,13 @@ impl Store {
         Ok(u64::try_from(changes).unwrap_or(0))
     }
 
-    /// How many unread messages `owner_id` has in the inbox and their own folders (the badge).
+    /// How many unread messages `owner_id` has in the inbox and their own folders (the badge),
+    /// as the folder list adds them up.
     pub async fn unread_count(&self, owner_id: &str) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT CAST(COALESCE(SUM(unread), 0) AS BIGINT) FROM ({COUNTS}) c \
-             WHERE folder NOT IN ('sent', 'trash')"
+             WHERE folder = 'inbox' \
+               OR folder IN (SELECT id FROM mail_folders WHERE owner_id = $1)"
         )))
         .bind(owner_id)
         .fetch_one(self.pool())
@@ -373,13 +379,29 @@ impl Store {
         let (target, param) = match to {
             Folder::Trash => ("'trash'", None),
             Folder::Inbox | Folder::Sent => ("origin", None),
-            Folder::Custom(id) => {
-                self.own_folder_name(owner_id, id).await?;
-                ("$2", Some(id.as_str()))
-            }
+            Folder::Custom(id) => ("$2", Some(id.as_str())),
             Folder::Drafts => return Err(StoreError::NotFound),
         };
         let ids = batch_ids(message_ids);
+        let mut tx = self.begin_write().await?;
+
+        // An own folder is checked in the moving transaction, its row locked on PostgreSQL
+        // until the commit: a deletion of the folder waits for the move, then moves these
+        // messages back, or goes first, and the move finds no folder (on SQLite, one
+        // transaction writes at a time).
+        if let Some(id) = param {
+            let lock = if self.backend() == Backend::Postgres { " FOR SHARE" } else { "" };
+            let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM mail_folders WHERE id = $1 AND owner_id = $2{lock}"
+            )))
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if found.is_none() {
+                return Err(StoreError::NotFound);
+            }
+        }
         if ids.is_empty() {
             return Ok(0);
         }
@@ -397,7 +419,9 @@ impl Store {
         for id in &ids {
             query = query.bind(id);
         }
-        Ok(query.execute(self.pool()).await?.rows_affected())
+        let moved = query.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(moved)
     }
 
     /// Deletes every message of `owner_id`'s trash from their mailbox (the others' copies stay).
@@ -493,13 +517,9 @@ impl Store {
     /// [`StoreError::NotFound`] for a folder not the owner's.
     pub async fn delete_folder(&self, owner_id: &str, folder_id: &str) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE mailbox_entries SET folder = origin WHERE owner_id = $1 AND folder = $2",
-        )
-        .bind(owner_id)
-        .bind(folder_id)
-        .execute(&mut *tx)
-        .await?;
+
+        // The folder first: a move into it that holds its row (see `move_messages`) commits
+        // before, and its messages are then moved back by the next statement.
         let deleted = sqlx::query("DELETE FROM mail_folders WHERE id = $1 AND owner_id = $2")
             .bind(folder_id)
             .bind(owner_id)
@@ -509,6 +529,13 @@ impl Store {
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query(
+            "UPDATE mailbox_entries SET folder = origin WHERE owner_id = $1 AND folder = $2",
+        )
+        .bind(owner_id)
+        .bind(folder_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::communication::{
-    MAX_ATTACHMENTS, MAX_BODY_BYTES, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, Recipient, send_caps,
+    MAX_ATTACHMENTS, MAX_STORED_BODY_BYTES, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, Recipient,
+    send_caps,
 };
 use domain::profile::Profile;
 use sha2::{Digest, Sha256};
@@ -41,10 +42,6 @@ const PENDING_SECS: i64 = 60;
 
 /// The window of the hourly cap.
 const HOUR_SECS: i64 = 3_600;
-
-/// The stored bodies may exceed the submitted cap a little (the sanitiser adds link
-/// attributes), never more than twice.
-const MAX_STORED_BODY_BYTES: usize = 2 * MAX_BODY_BYTES;
 
 /// The most recipients one insert statement writes.
 const RECIPIENT_CHUNK: usize = 256;

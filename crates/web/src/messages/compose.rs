@@ -12,7 +12,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use domain::communication::{
-    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_SUBJECT_BYTES, MAX_SUBJECT_CHARS, Recipient,
+    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_STORED_BODY_BYTES, MAX_SUBJECT_BYTES,
+    MAX_SUBJECT_CHARS, Recipient,
 };
 use formats::rich_text;
 use store::messaging::{
@@ -149,9 +150,22 @@ impl Composition {
 
     /// A French reason when the form cannot be kept as is.
     fn problem(&self) -> Option<String> {
-        let too_long = self.subject.chars().count() > MAX_SUBJECT_CHARS
-            || self.subject.len() > MAX_SUBJECT_BYTES;
-        too_long.then(|| format!("L'objet est trop long : {MAX_SUBJECT_CHARS} caractères au plus."))
+        if self.subject.chars().count() > MAX_SUBJECT_CHARS
+            || self.subject.len() > MAX_SUBJECT_BYTES
+        {
+            return Some(format!(
+                "L'objet est trop long : {MAX_SUBJECT_CHARS} caractères au plus."
+            ));
+        }
+        // What is typed is capped by the form; once escaped or sanitised it may grow (a `<`
+        // becomes `&lt;`), and the store refuses a body past its own cap.
+        let body_too_long = self.body_html.len() > MAX_STORED_BODY_BYTES
+            || self.body_text.len() > MAX_STORED_BODY_BYTES;
+        body_too_long.then(|| {
+            "Le message est trop long une fois mis en forme : raccourcissez-le, ou joignez-le \
+             en fichier."
+                .to_owned()
+        })
     }
 }
 
@@ -508,7 +522,14 @@ async fn send(
         draft_id: Some(composition.draft_id.clone()).filter(|id| !id.is_empty()),
     };
 
-    let refusal = match state.store.send_message(&request).await? {
+    let sent = match state.store.send_message(&request).await {
+        Err(store::StoreError::Conflict(reason)) => {
+            return refused(state, viewer, composition, reason, StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
+        }
+        other => other?,
+    };
+    let refusal = match sent {
         Ok(SendOutcome::Sent { message_id, recipient_ids }) => {
             let mut people = recipient_ids;
             tracing::info!(person.id = %viewer.id(), message.id = %message_id, recipients = people.len(), "message sent");

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use store::messaging::{Folder, MailboxPage, MessageSummary};
 
 use super::views::{FolderKind, FolderPage, MessageLine};
-use super::{Clock, folder_href, mail_nav, move_targets, page_number, publish};
+use super::{Clock, folder_href, mail_nav, move_targets, page_number, publish_own};
 use crate::AppState;
 use crate::accounts::viewer_chrome;
 use crate::error::AppError;
@@ -243,7 +243,7 @@ impl Action {
                 deleted
             }
         };
-        publish(state, &[owner.to_owned()]);
+        publish_own(state, owner).await;
         Ok(changed)
     }
 }
@@ -366,7 +366,7 @@ pub(crate) async fn delete_folder(
     let Some(Folder::Custom(id)) = Folder::parse(&slug) else { return Err(AppError::NotFound) };
 
     state.store.delete_folder(viewer.id(), &id).await?;
-    publish(&state, &[viewer.id().to_owned()]);
+    publish_own(&state, viewer.id()).await;
     Ok(Redirect::to("/messagerie/dossiers/reception?fait=dossier-supprime").into_response())
 }
 

@@ -10,7 +10,7 @@ use store::messaging::Folder;
 
 use super::mailbox::{Action, line, with_notice};
 use super::views::{AttachmentLine, MessagePage, RecipientLabel};
-use super::{Clock, folder_href, mail_nav, move_targets, publish, size_label};
+use super::{Clock, folder_href, mail_nav, move_targets, publish, publish_own, size_label};
 use crate::AppState;
 use crate::accounts::viewer_chrome;
 use crate::error::{AppError, percent_encode};
@@ -81,7 +81,7 @@ pub(crate) async fn show(
 ) -> Result<Response, AppError> {
     let message = state.store.open_message(viewer.id(), &id).await?;
     // Opening marked it read: the viewer's other pages update their badge.
-    publish(&state, &[viewer.id().to_owned()]);
+    publish_own(&state, viewer.id()).await;
 
     let (nav, folders) = mail_nav(&state, &viewer, Some(&message.folder), "").await?;
     let clock = Clock::for_viewer(&viewer);
