@@ -74,6 +74,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite: the one connection of the transactions of sends, synced at each commit.
+    send_pool: Option<AnyPool>,
     backend: Backend,
     /// The in-process queue of SQLite writers (see above); `None` on PostgreSQL.
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
@@ -130,6 +132,39 @@ pub struct StoreConfig {
     pub max_connections: u32,
 }
 
+/// A pool of SQLite connections, each set up with `synchronous` (a `PRAGMA synchronous = …`).
+/// A file on this machine does not go stale under a pooled connection: no ping before each
+/// hand-out (each one is a round trip to the connection's thread). A transaction of sends
+/// (`messaging::send`) keeps each send in a savepoint, whose journal of pages is kept in memory
+/// rather than in a temporary file, and touches thousands of pages: a cache of 32 MiB instead
+/// of 2 MiB keeps them from being spilled to the log before the commit. Recursive triggers: a
+/// row that `INSERT OR REPLACE` replaces fires its delete triggers (only then), so that the
+/// mailbox counts (migration 0015) follow it.
+async fn sqlite_pool(
+    options: AnyConnectOptions,
+    max_connections: u32,
+    synchronous: &'static str,
+) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; \
+                     PRAGMA cache_size = -32768; PRAGMA recursive_triggers = ON;",
+                )
+                .await?;
+                conn.execute(synchronous).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+}
+
 impl Store {
     /// Opens the database, creating the SQLite file if needed, and applies the migrations.
     ///
@@ -151,29 +186,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
             Backend::Sqlite => {
-                // A file on this machine does not go stale under a pooled connection: no ping
-                // before each hand-out (each one is a round trip to the connection's thread).
-                // A transaction of sends (`messaging::send`) keeps each send in a savepoint,
-                // whose journal of pages is kept in memory rather than in a temporary file,
-                // and touches thousands of pages: a cache of 32 MiB instead of 2 MiB keeps them
-                // from being spilled to the log before the commit. Recursive triggers: a row
-                // that `INSERT OR REPLACE` replaces fires its delete triggers (only then), so
-                // that the mailbox counts (migration 0015) follow it.
-                pool_options
-                    .test_before_acquire(false)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; \
-                                 PRAGMA recursive_triggers = ON;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
+                sqlite_pool(options.clone(), config.max_connections, "PRAGMA synchronous = NORMAL")
                     .await?
             }
             // The rule engine's statements look costly enough to the planner for JIT
@@ -207,11 +220,21 @@ impl Store {
                             Ok(())
                         })
                     })
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await?
             }
         };
 
+        // The transaction of sends (`messaging::send`) has a connection of its own on SQLite,
+        // whose commits wait for the disk: an acknowledged message survives a power cut, not
+        // only a crash of the process (the others' commits may roll back after a power cut,
+        // which loses a session or a "read" mark, never a message).
+        let send_pool = match backend {
+            Backend::Sqlite => {
+                Some(sqlite_pool(options.clone(), 1, "PRAGMA synchronous = FULL").await?)
+            }
+            Backend::Postgres => None,
+        };
         let write_lock = match backend {
             Backend::Sqlite => Some(Arc::new(tokio::sync::Mutex::new(()))),
             Backend::Postgres => None,
@@ -219,7 +242,7 @@ impl Store {
         let subject_key = Arc::new(std::sync::OnceLock::new());
         let caches = Arc::new(cache::Caches::new());
         let send_queue = Arc::new(messaging::SendQueue::default());
-        let store = Store { pool, backend, write_lock, subject_key, caches, send_queue };
+        let store = Store { pool, send_pool, backend, write_lock, subject_key, caches, send_queue };
         store.migrate().await?;
         store.stamp_membership_ends().await?;
         Ok(store)
@@ -265,6 +288,31 @@ impl Store {
         Ok(WriteTransaction { tx, _place: place })
     }
 
+    /// [`Store::begin_write_at`] for a transaction of sends: on SQLite, on the connection whose
+    /// commits are synced to disk.
+    pub(crate) async fn begin_send_write_at(
+        &self,
+        place: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> StoreResult<WriteTransaction> {
+        match &self.send_pool {
+            Some(send_pool) => {
+                let tx = send_pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTransaction { tx, _place: place })
+            }
+            None => self.begin_write_at(place).await,
+        }
+    }
+
+    /// Test support: SQLite's `synchronous` level (1 normal, 2 full) of the ordinary
+    /// connections and of the transactions of sends; `None` on PostgreSQL.
+    #[cfg(feature = "testing")]
+    pub async fn sqlite_synchronous_levels(&self) -> StoreResult<Option<(i64, i64)>> {
+        let Some(send_pool) = &self.send_pool else { return Ok(None) };
+        let ordinary: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&self.pool).await?;
+        let sends: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(send_pool).await?;
+        Ok(Some((ordinary, sends)))
+    }
+
     /// Whether the database answers; used by `/readyz`.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
@@ -272,6 +320,9 @@ impl Store {
 
     /// Closes every connection; used at shutdown.
     pub async fn close(&self) {
+        if let Some(send_pool) = &self.send_pool {
+            send_pool.close().await;
+        }
         self.pool.close().await;
     }
 

@@ -217,6 +217,16 @@ async fn concurrent_sends_refused_or_not_each_end_on_their_own() {
 }
 
 #[tokio::test]
+async fn on_sqlite_the_commits_of_sends_wait_for_the_disk() {
+    let store = fixture().await;
+    send(&store, ids::THOMAS, &["p:p-alice"], "Un").await;
+    match store.sqlite_synchronous_levels().await.unwrap() {
+        Some(levels) => assert_eq!(levels, (1, 2), "NORMAL for the others, FULL for the sends"),
+        None => assert_eq!(store.backend(), store::Backend::Postgres),
+    }
+}
+
+#[tokio::test]
 async fn a_refused_send_leaves_nothing_and_the_corrected_form_goes_through_with_its_key() {
     let store = fixture().await;
     let before = snapshot(&store).await;

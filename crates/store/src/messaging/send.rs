@@ -408,7 +408,7 @@ impl Store {
             return;
         }
 
-        let outcomes = match self.begin_write_at(place).await {
+        let outcomes = match self.begin_send_write_at(place).await {
             Ok(mut tx) => {
                 let outcomes = self.batch_statements(&mut tx, &jobs).await;
                 match outcomes {
