@@ -65,10 +65,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// **Writes on SQLite queue in process.** SQLite lets one connection write at a time; a
 /// connection that finds the database locked sleeps in its busy handler (up to 100 ms between
 /// tries) and may be overtaken by later writers. So on SQLite every write transaction (see
-/// `Store::begin_write`) and the single-statement writes of the busy paths (a send's
-/// idempotency key, sessions, marking a message read) first take `write_lock`, an async FIFO
-/// mutex of this process held for the whole transaction: writers of this process wait their
-/// turn in order, awake, and SQLite's own lock is then almost always free at once (the busy
+/// `Store::begin_write`, and the transactions of sends of `messaging::send`) and the
+/// single-statement writes of the busy paths (sessions, marking a message read) first take
+/// `write_lock`, an async FIFO mutex of this process held for the whole transaction: writers
+/// of this process wait their turn in order, awake, and SQLite's own lock is then almost always free at once (the busy
 /// timeout stays as the guard against other processes, such as a CLI import). PostgreSQL
 /// locks rows, not the database: there the lock is not taken.
 #[derive(Clone, Debug)]

@@ -59,15 +59,13 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
-/// Announces a message to the live listeners of every instance (PostgreSQL only), inside the
-/// caller's transaction: PostgreSQL delivers it at commit, and never if it rolls back.
-pub(crate) async fn notify_live(
-    conn: &mut sqlx::AnyConnection,
-    message_id: &str,
-) -> StoreResult<()> {
+/// Announces a message (its id) or a person ([`LIVE_PERSON_PREFIX`] and their id) to the live
+/// listeners of every instance (PostgreSQL only), on `conn`: inside a transaction, PostgreSQL
+/// delivers it at commit, and never if it rolls back.
+pub(crate) async fn notify_live(conn: &mut sqlx::AnyConnection, payload: &str) -> StoreResult<()> {
     sqlx::query("SELECT CAST(1 AS BIGINT) FROM (SELECT pg_notify($1, $2)) AS notified")
         .bind(LIVE_CHANNEL)
-        .bind(message_id)
+        .bind(payload)
         .execute(conn)
         .await?;
     Ok(())
@@ -85,12 +83,8 @@ impl Store {
         if self.backend() != crate::Backend::Postgres {
             return Ok(());
         }
-        sqlx::query("SELECT CAST(1 AS BIGINT) FROM (SELECT pg_notify($1, $2)) AS notified")
-            .bind(LIVE_CHANNEL)
-            .bind(format!("{LIVE_PERSON_PREFIX}{person_id}"))
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        notify_live(&mut conn, &format!("{LIVE_PERSON_PREFIX}{person_id}")).await
     }
 }
 

@@ -214,7 +214,8 @@ impl Store {
         if self.backend() != Backend::Postgres {
             return Ok(0);
         }
-        let folded = sqlx::query(
+        // PostgreSQL runs a data-modifying `WITH` whether or not the statement reads it.
+        let changes: i64 = sqlx::query_scalar(
             "WITH folded AS (DELETE FROM mailbox_count_changes \
                RETURNING owner_id, folder, total, unread), \
              added AS (INSERT INTO mailbox_counts (owner_id, folder, total, unread) \
@@ -222,13 +223,11 @@ impl Store {
                GROUP BY owner_id, folder ORDER BY owner_id, folder \
                ON CONFLICT (owner_id, folder) DO UPDATE \
                SET total = mailbox_counts.total + excluded.total, \
-                 unread = mailbox_counts.unread + excluded.unread RETURNING 1) \
-             SELECT CAST(COUNT(*) AS BIGINT) AS changes, \
-               (SELECT CAST(COUNT(*) AS BIGINT) FROM added) AS counts FROM folded",
+                 unread = mailbox_counts.unread + excluded.unread) \
+             SELECT CAST(COUNT(*) AS BIGINT) FROM folded",
         )
         .fetch_one(self.pool())
         .await?;
-        let changes: i64 = folded.try_get("changes")?;
         Ok(u64::try_from(changes).unwrap_or(0))
     }
 

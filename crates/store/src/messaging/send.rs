@@ -298,9 +298,9 @@ impl Store {
         claim_on(&mut conn, request, fingerprint).await
     }
 
-    /// Forgets a claim that did not end in a message, so that a corrected form can be sent.
+    /// Forgets a claim that did not end in a message, so that a corrected form can be sent
+    /// (PostgreSQL, whose claims are committed before the send).
     async fn release_send_key(&self, request: &SendRequest, claimed_at: i64) -> StoreResult<()> {
-        let _place = self.write_place().await;
         sqlx::query(
             "DELETE FROM send_requests WHERE sender_id = $1 AND idempotency_key = $2 \
              AND state = 'pending' AND created_at = $3",
