@@ -221,7 +221,7 @@ async fn prepare(url: &str, inbox: usize) -> anyhow::Result<()> {
         .execute(&mut *tx)
         .await?;
     }
-    fill_inbox(&mut tx, store.backend(), inbox, now).await?;
+    fill_inbox(&mut tx, inbox, now).await?;
     tx.commit().await?;
     // As autovacuum would have left a mailbox filled over a year: statistics for the planner,
     // and a visibility map that lets the folder counts read the indexes alone.
@@ -257,12 +257,7 @@ async fn prepare(url: &str, inbox: usize) -> anyhow::Result<()> {
 
 /// Writes `count` messages from the class's parents into the inbox owner's mailbox (their
 /// senders' copies included), spread over the past year, one in ten unread, as a send would.
-async fn fill_inbox(
-    tx: &mut sqlx::AnyConnection,
-    backend: store::Backend,
-    count: usize,
-    now: i64,
-) -> anyhow::Result<()> {
+async fn fill_inbox(tx: &mut sqlx::AnyConnection, count: usize, now: i64) -> anyhow::Result<()> {
     let numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)";
     let sender = "'bench-parent-' || (i % 30) || CASE WHEN i % 2 = 0 THEN '-a' ELSE '-b' END";
     let created = "$2 - (($1 - i) * 3000)";
@@ -293,14 +288,6 @@ async fn fill_inbox(
     ];
     for sql in statements {
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(count).bind(now).execute(&mut *tx).await?;
-    }
-    if backend == store::Backend::Sqlite {
-        sqlx::query(
-            "INSERT INTO messages_fts (message_id, search_text) \
-             SELECT id, search_text FROM messages WHERE id LIKE 'bench-m-%'",
-        )
-        .execute(&mut *tx)
-        .await?;
     }
     Ok(())
 }

@@ -579,12 +579,20 @@ fn checked(person: &str, viewer: &str, clock: &str, sides: &[Side], replies: boo
 /// The side of the active person `viewer_id`; `None` for an unknown or inactive person or a
 /// host's, who reaches nobody.
 async fn side_of(conn: &mut sqlx::AnyConnection, viewer_id: &str) -> StoreResult<Option<Side>> {
+    Ok(active_profile(conn, viewer_id).await?.and_then(Side::of))
+}
+
+/// The profile of the active person `person_id`; `None` for an unknown or inactive person.
+async fn active_profile(
+    conn: &mut sqlx::AnyConnection,
+    person_id: &str,
+) -> StoreResult<Option<Profile>> {
     let profile: Option<String> =
         sqlx::query_scalar("SELECT profile FROM people WHERE id = $1 AND active = 1")
-            .bind(viewer_id)
+            .bind(person_id)
             .fetch_optional(&mut *conn)
             .await?;
-    Ok(profile.as_deref().and_then(Profile::parse).and_then(Side::of))
+    Ok(profile.as_deref().and_then(Profile::parse))
 }
 
 /// The table of the targets of a kind of group.
@@ -707,12 +715,14 @@ async fn group_reach_of(
 
 /// Inside the send transaction: resolves the chosen recipients into people, keeping only those the
 /// sender may write to; a group the sender may not address or a person out of reach is refused.
-/// `known` holds groups (by token) that [`group_reach`] resolved under the directory the
-/// transaction reads; those found whole or unknown are taken as they are, the others resolved
-/// with the replies.
+/// `sender_profile` is the sender's profile as the transaction read it (`None` for an inactive
+/// sender, who reaches nobody). `known` holds groups (by token) that [`group_reach`] resolved
+/// under the directory the transaction reads; those found whole or unknown are taken as they
+/// are, the others resolved with the replies.
 pub(crate) async fn resolve_recipients(
     conn: &mut sqlx::AnyConnection,
     sender_id: &str,
+    sender_profile: Option<Profile>,
     recipients: &[Recipient],
     clock: &str,
     known: &HashMap<String, std::sync::Arc<GroupReach>>,
@@ -720,7 +730,7 @@ pub(crate) async fn resolve_recipients(
     let mut labels: Vec<(String, String)> = Vec::new();
     let mut person_ids: Vec<String> = Vec::new();
     let mut seen_people: HashSet<String> = HashSet::new();
-    let sides: Vec<Side> = side_of(conn, sender_id).await?.into_iter().collect();
+    let sides: Vec<Side> = sender_profile.and_then(Side::of).into_iter().collect();
 
     // The people chosen one by one, checked together.
     let chosen: Vec<&String> = recipients
@@ -1162,9 +1172,11 @@ impl Store {
         recipients: &[Recipient],
     ) -> StoreResult<Result<(Vec<(String, String)>, Vec<String>), RuleRefusal>> {
         let mut tx = self.pool().begin().await?;
+        let profile = active_profile(&mut tx, sender_id).await?;
         let resolved = resolve_recipients(
             &mut tx,
             sender_id,
+            profile,
             recipients,
             &membership_clock(),
             &HashMap::new(),

@@ -128,6 +128,13 @@ fn batch_failed() -> StoreError {
     StoreError::Database(sqlx::Error::Protocol("a transaction of sends failed".to_owned()))
 }
 
+/// The `directory` generation (see `Store::known_groups`), as the caller's transaction reads it.
+async fn directory_generation(conn: &mut sqlx::AnyConnection) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar("SELECT value FROM cache_generations WHERE name = 'directory'")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
 /// `($1, $2), ($1, $3), …` for `rows` recipients after the message id.
 fn recipient_rows(rows: usize) -> String {
     (0..rows).map(|i| format!("($1, ${})", i + 2)).collect::<Vec<_>>().join(", ")
@@ -361,8 +368,9 @@ impl Store {
         let known = self.known_groups(&request.sender_id, &request.recipients).await?;
         let mut tx = self.begin_write().await?;
 
+        let directory = directory_generation(&mut tx).await?;
         let attempt = self
-            .send_statements(&mut tx, request, subject, attachments, claimed_at, &known)
+            .send_statements(&mut tx, request, subject, attachments, claimed_at, &known, directory)
             .await?;
         if let Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids }) = &attempt {
             tx.commit().await?;
@@ -443,14 +451,22 @@ impl Store {
         conn: &mut sqlx::AnyConnection,
         jobs: &[SendJob],
     ) -> StoreResult<Vec<StoreResult<Result<SendOutcome, SendRefusal>>>> {
+        // Nothing else writes while this transaction does: the generation holds for every job.
+        let directory = directory_generation(conn).await?;
         let mut outcomes = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            sqlx::query("SAVEPOINT send_job").execute(&mut *conn).await?;
-            let outcome = self.batched_send(conn, job).await;
+        sqlx::query("SAVEPOINT send_job").execute(&mut *conn).await?;
+        for (index, job) in jobs.iter().enumerate() {
+            let outcome = self.batched_send(conn, job, directory).await;
             if !matches!(outcome, Ok(Ok(SendOutcome::Sent { .. }))) {
                 sqlx::query("ROLLBACK TO send_job").execute(&mut *conn).await?;
             }
-            sqlx::query("RELEASE send_job").execute(&mut *conn).await?;
+            // The next job's savepoint goes in the same round trip.
+            let next = if index + 1 < jobs.len() {
+                "RELEASE send_job; SAVEPOINT send_job"
+            } else {
+                "RELEASE send_job"
+            };
+            sqlx::raw_sql(next).execute(&mut *conn).await?;
             outcomes.push(outcome);
         }
         Ok(outcomes)
@@ -461,6 +477,7 @@ impl Store {
         &self,
         conn: &mut sqlx::AnyConnection,
         job: &SendJob,
+        directory: i64,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let claimed_at = match claim_on(conn, &job.request, &job.fingerprint).await? {
             Claim::Mine(at) => at,
@@ -469,7 +486,15 @@ impl Store {
         };
         let attachments: Vec<&str> = job.attachments.iter().map(String::as_str).collect();
         let attempt = self
-            .send_statements(conn, &job.request, &job.subject, &attachments, claimed_at, &job.known)
+            .send_statements(
+                conn,
+                &job.request,
+                &job.subject,
+                &attachments,
+                claimed_at,
+                &job.known,
+                directory,
+            )
             .await?;
         Ok(match attempt {
             Attempt::Sent(outcome) => Ok(outcome),
@@ -478,8 +503,10 @@ impl Store {
         })
     }
 
-    /// The statements of a send, in the caller's transaction. Any refusal returns before
-    /// writing anything the caller would keep: the caller rolls back unless the send is sent.
+    /// The statements of a send, in the caller's transaction, which read the `directory`
+    /// generation. Any refusal returns before writing anything the caller would keep: the
+    /// caller rolls back unless the send is sent.
+    #[allow(clippy::too_many_arguments)]
     async fn send_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -488,6 +515,7 @@ impl Store {
         attachments: &[&str],
         claimed_at: i64,
         known: &KnownGroups,
+        directory: i64,
     ) -> StoreResult<Attempt> {
         let sender = request.sender_id.as_str();
         let message_id = new_id();
@@ -513,12 +541,14 @@ impl Store {
             sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
                 .execute(&mut *conn)
                 .await?;
-        }
 
-        sqlx::query("UPDATE accounts SET frozen = frozen WHERE person_id = $1")
-            .bind(sender)
-            .execute(&mut *conn)
-            .await?;
+            // A freeze committed from here on waits for this send, and one committed before
+            // is read below. SQLite's writer lock, held since the transaction began, does that.
+            sqlx::query("UPDATE accounts SET frozen = frozen WHERE person_id = $1")
+                .bind(sender)
+                .execute(&mut *conn)
+                .await?;
+        }
         let account = sqlx::query(
             "SELECT a.frozen, p.active, p.profile, p.first_name, p.last_name \
              FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.person_id = $1",
@@ -575,15 +605,12 @@ impl Store {
 
         // The groups resolved before the transaction hold if the directory has not changed
         // since, nor a class membership started or stopped counting.
-        let directory: i64 =
-            sqlx::query_scalar("SELECT value FROM cache_generations WHERE name = 'directory'")
-                .fetch_one(&mut *conn)
-                .await?;
         let unchanged = directory == known.directory && now_unix() < known.until;
         let no_groups = HashMap::new();
         let resolved = match crate::rules::resolve_recipients(
             conn,
             sender,
+            Some(profile),
             &request.recipients,
             &membership_clock(),
             if unchanged { &known.groups } else { &no_groups },
@@ -674,13 +701,6 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         }
-        if self.backend() == Backend::Sqlite {
-            sqlx::query("INSERT INTO messages_fts (message_id, search_text) VALUES ($1, $2)")
-                .bind(&message_id)
-                .bind(&search_text)
-                .execute(&mut *conn)
-                .await?;
-        }
         crate::outbox::enqueue(conn, "message_sent", &message_id, now).await?;
         if let Some(draft) = &request.draft_id {
             sqlx::query("DELETE FROM drafts WHERE id = $1 AND owner_id = $2")
@@ -689,24 +709,18 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
-        // The mailboxes last: their counts' rows (migration 0015) are locked from here to the
-        // commit, and other sends to the same people wait for them.
+        // The mailboxes last, the recipients' and the sender's copy in one statement: their
+        // counts' rows (migration 0015) are locked from here to the commit, and other sends to
+        // the same people wait for them. (The sender is never among the recipients.)
         sqlx::query(
             "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
              created_at) SELECT person_id, message_id, 'inbox', 'inbox', 1, $2 \
-             FROM message_recipients WHERE message_id = $1",
+             FROM message_recipients WHERE message_id = $1 \
+             UNION ALL SELECT $3, $1, 'sent', 'sent', 0, $2",
         )
         .bind(&message_id)
         .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
-             created_at) VALUES ($1, $2, 'sent', 'sent', 0, $3)",
-        )
         .bind(sender)
-        .bind(&message_id)
-        .bind(now)
         .execute(&mut *conn)
         .await?;
         if self.backend() == Backend::Postgres {
