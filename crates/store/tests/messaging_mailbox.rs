@@ -2,7 +2,8 @@
 //! out of reach (not found, nothing changed); folders are created, filled, deleted; the trash
 //! is emptied and restored from; unread counts follow; drafts are saved, updated, deleted and
 //! consumed by the send; the reply forms; the full-text search ignores accents and finds
-//! prefixes in one's own mailbox only; a folder of 10,000 messages pages correctly.
+//! prefixes in one's own mailbox only; a folder of 10,000 messages pages correctly; a message or a
+//! person deleted takes their mailbox entries and recipient rows along (triggers, not keys).
 
 mod messaging_support;
 
@@ -619,4 +620,33 @@ async fn folder_names_are_checked_and_the_cap_holds_under_parallel_creations() {
         count(&store, "SELECT COUNT(*) FROM mail_folders WHERE owner_id = 'r-paul'").await,
         store::messaging::MAX_FOLDERS
     );
+}
+
+/// The rows of `table` whose `column` is `id`.
+async fn rows(store: &store::Store, table: &str, column: &str, id: &str) -> i64 {
+    count_for(store, &format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"), id).await
+}
+
+#[tokio::test]
+async fn a_deleted_message_or_person_takes_their_mailbox_rows_along() {
+    let store = fixture().await;
+    let first = send(&store, ids::THOMAS, &["p:p-alice"], "Premier").await;
+    let second = send(&store, ids::THOMAS, &["p:p-alice"], "Second").await;
+    let unread_before = store.unread_count(ids::ALICE).await.unwrap();
+    assert_eq!(rows(&store, "mailbox_entries", "message_id", &first).await, 2);
+    assert_eq!(rows(&store, "message_recipients", "message_id", &first).await, 1);
+
+    execute(&store, "DELETE FROM messages WHERE id = $1", &[&first]).await;
+
+    assert_eq!(rows(&store, "mailbox_entries", "message_id", &first).await, 0);
+    assert_eq!(rows(&store, "message_recipients", "message_id", &first).await, 0);
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), unread_before - 1);
+    assert_eq!(rows(&store, "mailbox_entries", "message_id", &second).await, 2);
+
+    execute(&store, "DELETE FROM people WHERE id = $1", &[ids::ALICE]).await;
+
+    assert_eq!(rows(&store, "mailbox_entries", "owner_id", ids::ALICE).await, 0);
+    assert_eq!(rows(&store, "message_recipients", "person_id", ids::ALICE).await, 0);
+    let sender_copy = rows(&store, "mailbox_entries", "message_id", &second).await;
+    assert_eq!(sender_copy, 1, "the sender's copy stays");
 }

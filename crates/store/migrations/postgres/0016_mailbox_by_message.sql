@@ -1,8 +1,40 @@
--- A send writes one mailbox entry per person it reaches (about 90 for a class and its
--- families), so each entry costs as few index insertions as it can: the key of the entries is
--- (message, owner) instead of (owner, message), which also serves every lookup by message, and
--- the separate index by message, kept by every send, goes. A folder page still reads
--- `mailbox_entries_folder`; one owner's entry is found by the key.
+-- A send writes one mailbox entry and one recipient row per person it reaches (about 90 for a
+-- class and its families), so each of those rows costs as little as it can:
+-- - the key of the entries is (message, owner) instead of (owner, message), which also serves
+--   every lookup by message, and the separate index by message, kept by every send, goes. A
+--   folder page still reads `mailbox_entries_folder`; one owner's entry is found by the key;
+-- - neither table refers to `people` or `messages` by a foreign key any more: each row's check
+--   ran a query and locked the person's row (FOR KEY SHARE), so that sixteen sends to one
+--   class queued on the same ninety rows and spent most of their time in those checks. A send
+--   writes these rows in the transaction that reads the people and writes the message, and
+--   the triggers below delete them with their message or their person, as the cascades did.
 ALTER TABLE mailbox_entries DROP CONSTRAINT mailbox_entries_pkey;
 ALTER TABLE mailbox_entries ADD PRIMARY KEY (message_id, owner_id);
 DROP INDEX mailbox_entries_message;
+
+ALTER TABLE mailbox_entries DROP CONSTRAINT mailbox_entries_owner_id_fkey;
+ALTER TABLE mailbox_entries DROP CONSTRAINT mailbox_entries_message_id_fkey;
+ALTER TABLE message_recipients DROP CONSTRAINT message_recipients_person_id_fkey;
+ALTER TABLE message_recipients DROP CONSTRAINT message_recipients_message_id_fkey;
+
+CREATE FUNCTION messages_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mailbox_entries WHERE message_id IN (SELECT id FROM gone);
+    DELETE FROM message_recipients WHERE message_id IN (SELECT id FROM gone);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER messages_gone AFTER DELETE ON messages
+REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION messages_gone();
+
+-- Préau deactivates people and never deletes them; a person deleted by hand costs one pass
+-- over the recipients (no index by person, which every send would keep).
+CREATE FUNCTION people_gone_mailbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mailbox_entries WHERE owner_id IN (SELECT id FROM gone);
+    DELETE FROM message_recipients WHERE person_id IN (SELECT id FROM gone);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER people_gone_mailbox AFTER DELETE ON people
+REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION people_gone_mailbox();

@@ -6,11 +6,16 @@
 --   `mailbox_entries_folder`; one owner's entry is found by the key (message, owner);
 -- - the recipients likewise: one tree keyed by message then person, instead of a table and
 --   the index of its key;
+-- - neither refers to `people` or `messages` by a foreign key, which each of their rows would
+--   check (PostgreSQL even locks the person's row for it, and sixteen sends to one class then
+--   queue on the same ninety rows): a send writes them in the transaction that reads the
+--   people and writes the message, and the triggers below delete them with their message or
+--   their person, as the cascades did;
 -- - the search index of a new message is written by a trigger, one statement less per send.
 -- The triggers of counts (0015) go with the old table and are made again on the new one.
 CREATE TABLE mailbox_entries_by_message (
-    owner_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
-    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    owner_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
     origin TEXT NOT NULL,
     folder TEXT NOT NULL,
     unread BIGINT NOT NULL,
@@ -44,8 +49,8 @@ ON mailbox_entries BEGIN
 END;
 
 CREATE TABLE message_recipients_by_message (
-    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
-    person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+    message_id TEXT NOT NULL,
+    person_id TEXT NOT NULL,
     PRIMARY KEY (message_id, person_id)
 ) WITHOUT ROWID;
 INSERT INTO message_recipients_by_message (message_id, person_id)
@@ -55,4 +60,15 @@ ALTER TABLE message_recipients_by_message RENAME TO message_recipients;
 
 CREATE TRIGGER messages_search_added AFTER INSERT ON messages BEGIN
     INSERT INTO messages_fts (message_id, search_text) VALUES (NEW.id, NEW.search_text);
+END;
+
+CREATE TRIGGER messages_gone AFTER DELETE ON messages BEGIN
+    DELETE FROM mailbox_entries WHERE message_id = OLD.id;
+    DELETE FROM message_recipients WHERE message_id = OLD.id;
+END;
+-- Préau deactivates people and never deletes them; a person deleted by hand costs one pass
+-- over the recipients (no index by person, which every send would keep).
+CREATE TRIGGER people_gone_mailbox AFTER DELETE ON people BEGIN
+    DELETE FROM mailbox_entries WHERE owner_id = OLD.id;
+    DELETE FROM message_recipients WHERE person_id = OLD.id;
 END;
