@@ -90,6 +90,14 @@ enum Command {
         subcommand_value_name = "COMMANDE"
     )]
     Accounts(AccountsCommand),
+    /// Outils de la messagerie.
+    #[command(
+        subcommand,
+        help_template = SUB_TEMPLATE,
+        subcommand_help_heading = "Commandes",
+        subcommand_value_name = "COMMANDE"
+    )]
+    Messages(MessagesCommand),
     /// Outils du fournisseur OpenID Connect.
     #[command(
         subcommand,
@@ -109,6 +117,15 @@ enum Command {
     /// Affiche la configuration effective (secrets masqués).
     #[command(help_template = SUB_TEMPLATE)]
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum MessagesCommand {
+    /// Recompte les messages et les non-lus de chaque dossier de chaque boîte à partir des
+    /// messages qu'elle contient : après une modification de la base faite hors de Préau
+    /// (restauration d'une table, par exemple).
+    #[command(help_template = SUB_TEMPLATE)]
+    Recount,
 }
 
 #[derive(Debug, Subcommand)]
@@ -449,6 +466,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let result = accounts::export_codes(&config, &store, &request).await;
             store.close().await;
             result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Messages(MessagesCommand::Recount) => {
+            let store = open_store(&config).await?;
+            let result = store.recount_mailboxes().await;
+            store.close().await;
+            let wrong =
+                anyhow::Context::context(result, "les boîtes n'ont pas pu être recomptées")?;
+            println!("Boîtes aux lettres recomptées : {wrong} compteur(s) de dossier corrigé(s).");
             Ok(ExitCode::SUCCESS)
         }
         Command::Oidc(OidcCommand::RotateKey) => {

@@ -1,6 +1,6 @@
 //! The `preau` binary as a person runs it: French errors and exit codes (0, 1 on a bad
-//! configuration, 2 when an import reports problems), the redacted configuration, and the
-//! demo's `--generate-only` files.
+//! configuration, 2 when an import reports problems), the redacted configuration, the
+//! demo's `--generate-only` files, and the mailboxes recounted.
 
 use std::process::{Command, Output};
 
@@ -74,6 +74,15 @@ fn the_demo_can_write_its_files_without_importing_them() {
     assert_eq!(names.len(), 6, "{names:?}");
     assert!(names.iter().all(|name| name.starts_with("PREAU79_Complet_")));
     assert!(!dir.path().join("data/preau.db").exists());
+}
+
+#[test]
+fn the_mailboxes_are_recounted_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = preau(dir.path(), &["messages", "recount"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("Boîtes aux lettres recomptées : 0 compteur(s)"), "{stdout}");
 }
 
 #[test]

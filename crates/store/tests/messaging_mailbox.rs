@@ -3,7 +3,8 @@
 //! is emptied and restored from; unread counts follow; drafts are saved, updated, deleted and
 //! consumed by the send; the reply forms; the full-text search ignores accents and finds
 //! prefixes in one's own mailbox only; a folder of 10,000 messages pages correctly; a message or a
-//! person deleted takes their mailbox entries and recipient rows along (triggers, not keys).
+//! person deleted takes their mailbox entries and recipient rows along (triggers, not keys);
+//! counts broken behind the triggers' back are counted again from the entries.
 
 mod messaging_support;
 
@@ -649,4 +650,52 @@ async fn a_deleted_message_or_person_takes_their_mailbox_rows_along() {
     assert_eq!(rows(&store, "message_recipients", "person_id", ids::ALICE).await, 0);
     let sender_copy = rows(&store, "mailbox_entries", "message_id", &second).await;
     assert_eq!(sender_copy, 1, "the sender's copy stays");
+}
+
+/// Each folder of `owner`'s mailbox as listed: name, messages, unread ones.
+async fn folder_counts(store: &store::Store, owner: &str) -> Vec<(String, i64, i64)> {
+    let listed = store.folders(owner).await.unwrap();
+    listed.iter().map(|f| (f.name.clone(), f.total, f.unread)).collect()
+}
+
+#[tokio::test]
+async fn counts_broken_behind_the_triggers_back_are_counted_again_from_the_entries() {
+    let store = fixture().await;
+    for subject in ["Un", "Deux", "Trois"] {
+        send(&store, ids::THOMAS, &["p:p-alice", "p:p-bruno"], subject).await;
+    }
+    let alices =
+        format!("SELECT message_id FROM mailbox_entries WHERE owner_id = '{}'", ids::ALICE);
+    let first = texts(&store, &alices).await.remove(0);
+    store.set_unread(ids::ALICE, &[first], false).await.unwrap();
+    let alice = folder_counts(&store, ids::ALICE).await;
+    let bruno = folder_counts(&store, ids::BRUNO).await;
+    let thomas = folder_counts(&store, ids::THOMAS).await;
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 2);
+    assert_eq!(store.recount_mailboxes().await.unwrap(), 0, "nothing to mend");
+
+    execute(&store, "DELETE FROM mailbox_counts WHERE owner_id = $1", &[ids::ALICE]).await;
+    execute(
+        &store,
+        "UPDATE mailbox_counts SET total = 999, unread = 7 WHERE owner_id = $1",
+        &[ids::BRUNO],
+    )
+    .await;
+    execute(
+        &store,
+        "INSERT INTO mailbox_count_changes (owner_id, folder, total, unread) \
+         VALUES ($1, 'sent', 5, 0)",
+        &[ids::THOMAS],
+    )
+    .await;
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 0);
+
+    assert_eq!(store.recount_mailboxes().await.unwrap(), 3);
+
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 2);
+    assert_eq!(folder_counts(&store, ids::ALICE).await, alice);
+    assert_eq!(folder_counts(&store, ids::BRUNO).await, bruno);
+    assert_eq!(folder_counts(&store, ids::THOMAS).await, thomas);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM mailbox_count_changes").await, 0);
+    assert_eq!(store.recount_mailboxes().await.unwrap(), 0);
 }

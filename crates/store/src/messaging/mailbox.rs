@@ -36,10 +36,6 @@ const THREAD_LIMIT: i64 = 100;
 const COUNTS: &str = "SELECT folder, total, unread FROM mailbox_counts WHERE owner_id = $1 \
      UNION ALL SELECT folder, total, unread FROM mailbox_count_changes WHERE owner_id = $1";
 
-// FIXME(#3): no command rebuilds the counts from the entries after a change that bypasses
-// the triggers (a `TRUNCATE`, a restore of one table, `INSERT OR REPLACE` typed in the sqlite3
-// shell, which does not turn recursive triggers on as Préau's connections do).
-
 /// `mailbox_entries e` with its message `m` and the message's sender `p`.
 const ENTRIES: &str = "mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN people p ON p.id = m.sender_id";
@@ -229,6 +225,50 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(u64::try_from(changes).unwrap_or(0))
+    }
+
+    /// Counts every mailbox's folders again from its entries, after a change that bypassed the
+    /// triggers of counts (a `TRUNCATE`, one table restored from a backup, `INSERT OR REPLACE`
+    /// typed in a sqlite3 shell, which does not turn recursive triggers on as Préau's
+    /// connections do). One transaction, during which the entries do not change (PostgreSQL:
+    /// the tables are locked, readers go on; SQLite: the writer's place). Returns how many
+    /// (owner, folder) counts were wrong.
+    pub async fn recount_mailboxes(&self) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        if self.backend() == Backend::Postgres {
+            // In the order a send and a fold take them: entries, changes, counts.
+            for lock in [
+                "LOCK TABLE mailbox_entries IN SHARE MODE",
+                "LOCK TABLE mailbox_count_changes IN EXCLUSIVE MODE",
+                "LOCK TABLE mailbox_counts IN EXCLUSIVE MODE",
+            ] {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+        }
+
+        let wrong: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT owner_id, folder FROM ( \
+               SELECT owner_id, folder, total, unread FROM mailbox_counts \
+               UNION ALL SELECT owner_id, folder, total, unread FROM mailbox_count_changes \
+               UNION ALL SELECT owner_id, folder, -COUNT(*), -SUM(unread) FROM mailbox_entries \
+                 GROUP BY owner_id, folder) d \
+             GROUP BY owner_id, folder HAVING SUM(total) <> 0 OR SUM(unread) <> 0) wrong",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        for statement in [
+            "DELETE FROM mailbox_count_changes",
+            "DELETE FROM mailbox_counts",
+            "INSERT INTO mailbox_counts (owner_id, folder, total, unread) \
+             SELECT owner_id, folder, COUNT(*), SUM(unread) FROM mailbox_entries \
+             GROUP BY owner_id, folder",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+
+        tracing::info!(wrong, "mailbox counts rebuilt");
+        Ok(u64::try_from(wrong).unwrap_or(0))
     }
 
     /// How many unread messages `owner_id` has in the inbox and their own folders (the badge),
