@@ -22,10 +22,11 @@ use crate::config::Config;
 /// An unreachable or unmigratable database, with its URL redacted.
 pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
     config.ensure_data_dir()?;
+    // The store's error with its causes (`{:#}` prints them): "migration failed" alone does
+    // not say which migration, nor why.
     store::Store::open(&config.store_config()).await.map_err(|error| {
-        anyhow::anyhow!(
-            "impossible d'ouvrir la base de données {} : {error}",
-            store::redact(secrecy::ExposeSecret::expose_secret(&config.database_url))
-        )
+        let database = store::redact(secrecy::ExposeSecret::expose_secret(&config.database_url));
+        anyhow::Error::new(error)
+            .context(format!("impossible d'ouvrir la base de données {database}"))
     })
 }

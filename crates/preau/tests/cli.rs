@@ -1,6 +1,6 @@
 //! The `preau` binary as a person runs it: French errors and exit codes (0, 1 on a bad
 //! configuration, 2 when an import reports problems), the redacted configuration, the
-//! demo's `--generate-only` files, and the mailboxes recounted.
+//! demo's `--generate-only` files, the mailboxes recounted, and why a database cannot be opened.
 
 use std::process::{Command, Output};
 
@@ -83,6 +83,35 @@ fn the_mailboxes_are_recounted_on_request() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("Boîtes aux lettres recomptées : 0 compteur(s)"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_database_that_cannot_be_opened_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(preau(dir.path(), &["messages", "recount"], &[]).status.success());
+    let url = format!("sqlite://{}", dir.path().join("data/preau.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 16")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let output = preau(dir.path(), &["messages", "recount"], &[]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("impossible d'ouvrir la base de données"), "{stderr}");
+    assert!(
+        stderr.contains("migration 16 was previously applied but has been modified"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.path().join("data/preau.db"), b"pas une base SQLite, mais du texte")
+        .unwrap();
+    let output = preau(dir.path(), &["messages", "recount"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("not a database"), "{}", text(&output.stderr));
 }
 
 #[test]

@@ -295,6 +295,10 @@ pub const SEND_KEY_RETENTION_SECS: i64 = 7 * 24 * 3600;
 /// How long completed outbox entries and their delivery records are kept, for inquiries.
 pub const OUTBOX_RETENTION_SECS: i64 = 30 * 24 * 3600;
 
+/// How long a person deleted by hand is remembered, so that housekeeping deletes their rows
+/// again (see migration 0016).
+const REMOVED_PEOPLE_RETENTION_SECS: i64 = 24 * 3600;
+
 /// How long an uploaded file that no message, draft or news item holds is kept.
 pub const ORPHAN_FILE_RETENTION_SECS: i64 = 24 * 3600;
 
@@ -306,6 +310,8 @@ pub struct Housekeeping {
     pub deliveries: u64,
     /// Messages in nobody's mailbox any more and never reported.
     pub messages: u64,
+    /// Mailbox and recipient rows of people deleted by hand.
+    pub removed_people_rows: u64,
     /// The storage keys of the files removed from `attachments`: the caller deletes the bytes.
     pub file_keys: Vec<String>,
 }
@@ -383,6 +389,30 @@ impl Store {
             .await?;
         }
 
+        // The people deleted by hand (migration 0016): their recipient rows, and whatever a
+        // send racing the deletion wrote for them. The note stays a day, far longer than a
+        // send; it goes at once if the id is a person again.
+        let removed = "SELECT r.person_id FROM people_removed r \
+             WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.id = r.person_id)";
+        let mut removed_rows = 0;
+        for table_and_column in
+            ["mailbox_entries WHERE owner_id", "message_recipients WHERE person_id"]
+        {
+            removed_rows += sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table_and_column} IN ({removed})"
+            )))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        sqlx::query(
+            "DELETE FROM people_removed WHERE removed_at < $1 \
+             OR EXISTS (SELECT 1 FROM people p WHERE p.id = people_removed.person_id)",
+        )
+        .bind(now - REMOVED_PEOPLE_RETENTION_SECS)
+        .execute(&mut *tx)
+        .await?;
+
         let orphans = "FROM attachments a WHERE a.created_at < $1 \
              AND NOT EXISTS (SELECT 1 FROM message_attachments ma WHERE ma.attachment_id = a.id) \
              AND NOT EXISTS (SELECT 1 FROM draft_attachments da WHERE da.attachment_id = a.id) \
@@ -402,7 +432,14 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(Housekeeping { send_keys, outbox_entries, deliveries, messages, file_keys })
+        Ok(Housekeeping {
+            send_keys,
+            outbox_entries,
+            deliveries,
+            messages,
+            removed_people_rows: removed_rows,
+            file_keys,
+        })
     }
 }
 

@@ -3,7 +3,8 @@
 //! is emptied and restored from; unread counts follow; drafts are saved, updated, deleted and
 //! consumed by the send; the reply forms; the full-text search ignores accents and finds
 //! prefixes in one's own mailbox only; a folder of 10,000 messages pages correctly; a message or a
-//! person deleted takes their mailbox entries and recipient rows along (triggers, not keys);
+//! person deleted takes their mailbox entries and recipient rows along (triggers and housekeeping,
+//! not keys), even those a send racing the deletion wrote;
 //! counts broken behind the triggers' back are counted again from the entries.
 
 mod messaging_support;
@@ -647,9 +648,53 @@ async fn a_deleted_message_or_person_takes_their_mailbox_rows_along() {
     execute(&store, "DELETE FROM people WHERE id = $1", &[ids::ALICE]).await;
 
     assert_eq!(rows(&store, "mailbox_entries", "owner_id", ids::ALICE).await, 0);
-    assert_eq!(rows(&store, "message_recipients", "person_id", ids::ALICE).await, 0);
     let sender_copy = rows(&store, "mailbox_entries", "message_id", &second).await;
     assert_eq!(sender_copy, 1, "the sender's copy stays");
+    // A send that read Alice before her deletion committed writes her rows after it.
+    let late = [ids::ALICE, second.as_str()];
+    execute(
+        &store,
+        "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, created_at) \
+         VALUES ($1, $2, 'inbox', 'inbox', 1, 0)",
+        &late,
+    )
+    .await;
+    execute(
+        &store,
+        "INSERT INTO message_recipients (person_id, message_id) VALUES ($1, $2)",
+        &[ids::ALICE, &format!("{second}-late")],
+    )
+    .await;
+
+    let done = store.housekeeping(store::now_unix()).await.unwrap();
+
+    assert_eq!(done.removed_people_rows, 3, "her recipient rows and the late send's");
+    assert_eq!(rows(&store, "mailbox_entries", "owner_id", ids::ALICE).await, 0);
+    assert_eq!(rows(&store, "message_recipients", "person_id", ids::ALICE).await, 0);
+    assert_eq!(rows(&store, "mailbox_entries", "message_id", &second).await, 1);
+    assert_eq!(rows(&store, "people_removed", "person_id", ids::ALICE).await, 1);
+    let next_day = store::now_unix() + 24 * 3600 + 1;
+    assert_eq!(store.housekeeping(next_day).await.unwrap().removed_people_rows, 0);
+    assert_eq!(rows(&store, "people_removed", "person_id", ids::ALICE).await, 0);
+}
+
+#[tokio::test]
+async fn a_person_back_under_a_deleted_id_keeps_their_mailbox() {
+    let store = fixture().await;
+    let message = send(&store, ids::THOMAS, &["p:p-bruno"], "Retour").await;
+    execute(
+        &store,
+        "INSERT INTO people_removed (person_id, removed_at) VALUES ($1, 0)",
+        &[ids::BRUNO],
+    )
+    .await;
+
+    let done = store.housekeeping(store::now_unix()).await.unwrap();
+
+    assert_eq!(done.removed_people_rows, 0);
+    assert_eq!(rows(&store, "mailbox_entries", "message_id", &message).await, 2);
+    assert_eq!(rows(&store, "message_recipients", "person_id", ids::BRUNO).await, 1);
+    assert_eq!(rows(&store, "people_removed", "person_id", ids::BRUNO).await, 0);
 }
 
 /// Each folder of `owner`'s mailbox as listed: name, messages, unread ones.

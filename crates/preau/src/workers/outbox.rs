@@ -125,6 +125,7 @@ impl Drainer {
             send_keys = done.send_keys,
             outbox_entries = done.outbox_entries,
             messages = done.messages,
+            removed_people_rows = done.removed_people_rows,
             files = done.file_keys.len(),
             "outbox : ménage"
         );

@@ -10,7 +10,7 @@
 --   check (PostgreSQL even locks the person's row for it, and sixteen sends to one class then
 --   queue on the same ninety rows): a send writes them in the transaction that reads the
 --   people and writes the message, and the triggers below delete them with their message or
---   their person, as the cascades did;
+--   their person (see there);
 -- - the search index of a new message is written by a trigger, one statement less per send.
 -- The triggers of counts (0015) go with the old table and are made again on the new one.
 CREATE TABLE mailbox_entries_by_message (
@@ -66,9 +66,18 @@ CREATE TRIGGER messages_gone AFTER DELETE ON messages BEGIN
     DELETE FROM mailbox_entries WHERE message_id = OLD.id;
     DELETE FROM message_recipients WHERE message_id = OLD.id;
 END;
--- Préau deactivates people and never deletes them; a person deleted by hand costs one pass
--- over the recipients (no index by person, which every send would keep).
+-- Préau deactivates people and never deletes them. A person deleted by hand leaves at once
+-- their mailbox (by `mailbox_entries_folder`) and is noted in `people_removed`; their rows of
+-- recipients, which no index by person finds (every send would keep it), go at the next
+-- housekeeping, all such people in one pass, and so do any rows a send racing the deletion
+-- wrote for them (`Store::housekeeping`). The note goes a day later, or as soon as a person
+-- with that id exists again.
+CREATE TABLE people_removed (
+    person_id TEXT PRIMARY KEY,
+    removed_at BIGINT NOT NULL
+);
 CREATE TRIGGER people_gone_mailbox AFTER DELETE ON people BEGIN
     DELETE FROM mailbox_entries WHERE owner_id = OLD.id;
-    DELETE FROM message_recipients WHERE person_id = OLD.id;
+    INSERT INTO people_removed (person_id, removed_at) VALUES (OLD.id, CAST(unixepoch() AS BIGINT))
+    ON CONFLICT (person_id) DO UPDATE SET removed_at = excluded.removed_at;
 END;
