@@ -152,6 +152,23 @@ struct KnownGroups {
     groups: HashMap<String, Arc<GroupReach>>,
 }
 
+/// The groups of no [`KnownGroups`]: each resolved in the transaction.
+static NO_GROUPS: std::sync::LazyLock<HashMap<String, Arc<GroupReach>>> =
+    std::sync::LazyLock::new(HashMap::new);
+
+impl KnownGroups {
+    /// The groups that hold in a transaction that read the `directory` generation: all of
+    /// them if the directory has not changed since they were resolved, nor a class
+    /// membership started or stopped counting; none otherwise.
+    fn holding(&self, directory: i64) -> &HashMap<String, Arc<GroupReach>> {
+        if directory == self.directory && now_unix() < self.until {
+            &self.groups
+        } else {
+            &NO_GROUPS
+        }
+    }
+}
+
 /// Claims the request's key on `conn`: ours if new (or pending for too long), else what the
 /// first request with that key became.
 async fn claim_on(
@@ -370,9 +387,9 @@ impl Store {
         let known = self.known_groups(&request.sender_id, &request.recipients).await?;
         let mut tx = self.begin_write().await?;
 
-        let directory = directory_generation(&mut tx).await?;
+        let groups = known.holding(directory_generation(&mut tx).await?);
         let attempt = self
-            .send_statements(&mut tx, request, subject, attachments, claimed_at, &known, directory)
+            .send_statements(&mut tx, request, subject, attachments, claimed_at, groups)
             .await?;
         if let Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids }) = &attempt {
             tx.commit().await?;
@@ -494,8 +511,7 @@ impl Store {
                 &job.subject,
                 &attachments,
                 claimed_at,
-                &job.known,
-                directory,
+                job.known.holding(directory),
             )
             .await?;
         Ok(match attempt {
@@ -505,10 +521,10 @@ impl Store {
         })
     }
 
-    /// The statements of a send, in the caller's transaction, which read the `directory`
-    /// generation. Any refusal returns before writing anything the caller would keep: the
-    /// caller rolls back unless the send is sent.
-    #[allow(clippy::too_many_arguments)]
+    /// The statements of a send, in the caller's transaction, taking the recipient groups
+    /// resolved before it that hold there ([`KnownGroups::holding`]) as they are. Any refusal
+    /// returns before writing anything the caller would keep: the caller rolls back unless
+    /// the send is sent.
     async fn send_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -516,8 +532,7 @@ impl Store {
         subject: &str,
         attachments: &[&str],
         claimed_at: i64,
-        known: &KnownGroups,
-        directory: i64,
+        groups: &HashMap<String, Arc<GroupReach>>,
     ) -> StoreResult<Attempt> {
         let sender = request.sender_id.as_str();
         let message_id = new_id();
@@ -612,17 +627,13 @@ impl Store {
             }
         };
 
-        // The groups resolved before the transaction hold if the directory has not changed
-        // since, nor a class membership started or stopped counting.
-        let unchanged = directory == known.directory && now_unix() < known.until;
-        let no_groups = HashMap::new();
         let resolved = match crate::rules::resolve_recipients(
             conn,
             sender,
             Some(profile),
             &request.recipients,
             &membership_clock(),
-            if unchanged { &known.groups } else { &no_groups },
+            groups,
         )
         .await?
         {
