@@ -394,12 +394,12 @@ impl Store {
         // send; it goes at once if the id is a person again.
         let removed = "SELECT r.person_id FROM people_removed r \
              WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.id = r.person_id)";
-        let mut removed_rows = 0;
-        for table_and_column in
-            ["mailbox_entries WHERE owner_id", "message_recipients WHERE person_id"]
+        let mut removed_people_rows = 0;
+        for (table, person) in
+            [("mailbox_entries", "owner_id"), ("message_recipients", "person_id")]
         {
-            removed_rows += sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table_and_column} IN ({removed})"
+            removed_people_rows += sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE {person} IN ({removed})"
             )))
             .execute(&mut *tx)
             .await?
@@ -437,7 +437,7 @@ impl Store {
             outbox_entries,
             deliveries,
             messages,
-            removed_people_rows: removed_rows,
+            removed_people_rows,
             file_keys,
         })
     }

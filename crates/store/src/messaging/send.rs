@@ -1,7 +1,8 @@
 //! The send: one idempotency key per compose window, then one transaction that locks the
-//! sender's account, applies the caps, resolves the recipients under the communication rules,
-//! writes the message, its recipients, every mailbox entry, the attachment references, the
-//! search row, the outbox entry, deletes the draft and marks the key 'done'. A retry of a
+//! sender's account (on SQLite, the writer's lock does), applies the caps, resolves the
+//! recipients under the communication rules, writes the message (with its search row, by a
+//! trigger on SQLite), its recipients, every mailbox entry, the attachment references, the
+//! outbox entry, deletes the draft and marks the key 'done'. A retry of a
 //! completed send gets the first message back, a concurrent one is told it is in progress, the
 //! same key with another content is refused; a refused or failed send leaves nothing, not even
 //! its key.
