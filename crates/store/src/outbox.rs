@@ -39,6 +39,10 @@ pub struct EmailTarget {
     pub subject: String,
 }
 
+/// The statement that writes an outbox entry due now: its id, kind, subject and the time.
+pub(crate) const ENQUEUE: &str = "INSERT INTO outbox (id, kind, subject_id, created_at, \
+                                  available_at) VALUES ($1, $2, $3, $4, $4)";
+
 /// Writes an outbox entry inside the caller's transaction, due now.
 pub(crate) async fn enqueue(
     conn: &mut sqlx::AnyConnection,
@@ -46,16 +50,7 @@ pub(crate) async fn enqueue(
     subject_id: &str,
     now: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (id, kind, subject_id, created_at, available_at) \
-         VALUES ($1, $2, $3, $4, $4)",
-    )
-    .bind(new_id())
-    .bind(kind)
-    .bind(subject_id)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    sqlx::query(ENQUEUE).bind(new_id()).bind(kind).bind(subject_id).bind(now).execute(conn).await?;
     Ok(())
 }
 
