@@ -893,4 +893,14 @@ mod tests {
         assert_eq!(fingerprint(&first, "S").len(), 64);
         assert_eq!(recipient_rows(2), "($2), ($3)");
     }
+
+    #[test]
+    fn statements_numbered_on_keep_their_order_of_values() {
+        assert_eq!(
+            numbered_from("UPDATE t SET a = $2 WHERE b = $1 AND c = $10", 4),
+            "UPDATE t SET a = $6 WHERE b = $5 AND c = $14"
+        );
+        assert_eq!(numbered_from("SELECT $1, 'x$' || $2", 0), "SELECT $1, 'x$' || $2");
+        assert_eq!(numbered_from("DELETE FROM t", 7), "DELETE FROM t");
+    }
 }
