@@ -319,6 +319,68 @@ async fn a_pupil_cannot_reach_more_than_fifty_people_at_once() {
     assert_eq!(recipients.len(), 52, "a teacher is not capped at 50");
 }
 
+/// A class of `size` pupils: 6A's two and `size - 2` more.
+async fn class_of(store: &store::Store, size: usize) {
+    for n in 0..size - 2 {
+        let id = format!("p-many-{n}");
+        execute(
+            store,
+            "INSERT INTO people (id, source, external_id, profile, last_name, first_name, \
+             created_at, updated_at) VALUES ($1, 'aaf', $1, 'pupil', 'Nombreux', $2, 0, 0)",
+            &[&id, &format!("Élève{n}")],
+        )
+        .await;
+        execute(
+            store,
+            "INSERT INTO pupil_classes (pupil_id, class_id, entry_date) \
+             VALUES ($1, 'class-6a', '2025-09-01')",
+            &[&id],
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn sends_of_every_size_reach_each_recipient_once_and_nobody_else() {
+    let store = fixture().await;
+    // Sizes around the powers of two that the statements are padded to.
+    class_of(&store, 257).await;
+    let everyone = "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1";
+    let inboxes = "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1 \
+                   AND folder = 'inbox' AND unread = 1";
+    let recipients = "SELECT COUNT(*) FROM message_recipients WHERE message_id = $1";
+
+    let (message_id, reached) = send_ok(
+        &store,
+        &request(ids::THOMAS, &["class_pupils:class-6a", "p:p-many-0"], "Tous", "Bonjour"),
+    )
+    .await;
+    assert_eq!(reached.len(), 257, "p-many-0 is in the class too, and reached once");
+    assert_eq!(count_for(&store, everyone, &message_id).await, 258);
+    assert_eq!(count_for(&store, inboxes, &message_id).await, 257);
+    assert_eq!(count_for(&store, recipients, &message_id).await, 257);
+
+    for size in [1_usize, 2, 3, 127, 128, 129] {
+        let tokens: Vec<String> = (0..size).map(|n| format!("p:p-many-{n}")).collect();
+        let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        let (message_id, reached) =
+            send_ok(&store, &request(ids::THOMAS, &tokens, &format!("À {size}"), "Bonjour")).await;
+        assert_eq!(reached.len(), size);
+        assert_eq!(count_for(&store, everyone, &message_id).await, (size + 1) as i64);
+        assert_eq!(count_for(&store, recipients, &message_id).await, size as i64);
+    }
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM mailbox_entries WHERE owner_id = ''").await
+            + count(&store, "SELECT COUNT(*) FROM message_recipients WHERE person_id = ''").await,
+        0,
+        "the padding of the statements is never written"
+    );
+    let last = store.mailbox("p-many-0", &Folder::Inbox, 1).await.unwrap();
+    assert_eq!((last.total, store.unread_count("p-many-0").await.unwrap()), (7, 7));
+    let untouched = store.mailbox("p-many-200", &Folder::Inbox, 1).await.unwrap();
+    assert_eq!(untouched.total, 1, "only the message to the class");
+}
+
 #[tokio::test]
 async fn a_pupil_sends_at_most_twenty_messages_an_hour() {
     let store = fixture().await;

@@ -44,9 +44,6 @@ const PENDING_SECS: i64 = 60;
 /// The window of the hourly cap.
 const HOUR_SECS: i64 = 3_600;
 
-/// The most recipients one insert statement writes.
-const RECIPIENT_CHUNK: usize = 256;
-
 /// The most sends one SQLite transaction writes.
 const MAX_BATCH: usize = 64;
 
@@ -136,13 +133,15 @@ enum Value {
     Integer(i64),
 }
 
-/// The writes of a send, statement after statement, each numbering its parameters from `$1`.
-/// On SQLite they go to the database in one query: its driver runs a query's statements in
-/// turn and binds `$N` to the query's N-th value whichever statement holds it, so the
-/// statements are numbered on from one another. (Each round trip to SQLite's connection
-/// thread is some 70 µs during which the one writer waits, more than most of these
-/// statements take.) On PostgreSQL, whose protocol takes one statement with values at a
-/// time, they go one by one.
+/// The writes of a send, statements that depend on none of the others' effects, each
+/// numbering its parameters from `$1`; the first one returns the rows that the caller reads.
+/// They go to the database in one round trip, each numbered on from the previous ones: on
+/// SQLite as one query of several statements (its driver runs them in turn and binds `$N` to
+/// the query's N-th value whichever statement holds it), on PostgreSQL, whose protocol takes
+/// one statement with values at a time, as one statement whose `WITH` clause holds them
+/// all. (A round trip to SQLite's connection thread is some 70 µs during which the one
+/// writer waits, more than most of these statements take; on PostgreSQL each costs both
+/// processes their share of the two cores.)
 #[derive(Default)]
 struct Writes {
     statements: Vec<(String, Vec<Value>)>,
@@ -153,30 +152,30 @@ impl Writes {
         self.statements.push((sql.into(), values));
     }
 
-    /// Runs the statements in order on `conn`, and gives the rows that they return.
+    /// Runs the statements on `conn`, and gives the rows that the first one returns.
     async fn run(
         self,
         conn: &mut sqlx::AnyConnection,
         backend: Backend,
     ) -> StoreResult<Vec<sqlx::any::AnyRow>> {
-        if backend == Backend::Postgres {
-            let mut rows = Vec::new();
-            for (sql, values) in self.statements {
-                rows.extend(
-                    bound(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
-                        .fetch_all(&mut *conn)
-                        .await?,
-                );
-            }
-            return Ok(rows);
-        }
-
         let mut sql = String::new();
         let mut all_values = Vec::new();
-        for (statement, values) in self.statements {
-            sql.push_str(&numbered_from(&statement, all_values.len()));
-            sql.push_str(";\n");
+        for (index, (statement, values)) in self.statements.into_iter().enumerate() {
+            let statement = numbered_from(&statement, all_values.len());
             all_values.extend(values);
+            match backend {
+                Backend::Sqlite => {
+                    sql.push_str(&statement);
+                    sql.push_str(";\n");
+                }
+                Backend::Postgres => {
+                    sql.push_str(if index == 0 { "WITH " } else { ",\n" });
+                    sql.push_str(&format!("w{index} AS ({statement})"));
+                }
+            }
+        }
+        if backend == Backend::Postgres {
+            sql.push_str("\nSELECT * FROM w0");
         }
         Ok(bound(sqlx::query(sqlx::AssertSqlSafe(sql)), all_values).fetch_all(&mut *conn).await?)
     }
@@ -223,11 +222,11 @@ async fn directory_generation(conn: &mut sqlx::AnyConnection) -> StoreResult<i64
         .await?)
 }
 
-/// `($2), ($3), …` for `rows` recipients after the message id (the list of distinct ids is
-/// padded with empty ones up to a power of two, so that a few statements serve every size;
-/// the statement leaves the padding out).
-fn recipient_rows(rows: usize) -> String {
-    (0..rows).map(|i| format!("(${})", i + 2)).collect::<Vec<_>>().join(", ")
+/// `($first), ($first + 1), …` for `rows` recipients (the list of distinct ids is padded with
+/// empty ones up to a power of two, so that a few statements serve every size; the statements
+/// leave the padding out).
+fn recipient_rows(rows: usize, first: usize) -> String {
+    (0..rows).map(|i| format!("(${})", i + first)).collect::<Vec<_>>().join(", ")
 }
 
 /// The recipient groups of a send as [`crate::rules::group_reach`] resolves them, read before
@@ -788,21 +787,40 @@ impl Store {
                 Value::Integer(now),
             ],
         );
-        for chunk in resolved.person_ids.chunks(RECIPIENT_CHUNK) {
-            let slots = chunk.len().next_power_of_two();
-            let mut values = vec![Value::Text(message_id.clone())];
-            values.extend(
-                (0..slots).map(|i| Value::Text(chunk.get(i).map_or("", String::as_str).to_owned())),
-            );
-            writes.push(
-                format!(
-                    "INSERT INTO message_recipients (message_id, person_id) \
-                     SELECT $1, column1 FROM (VALUES {}) AS chosen WHERE column1 <> ''",
-                    recipient_rows(slots)
-                ),
-                values,
-            );
-        }
+        let slots = resolved.person_ids.len().next_power_of_two();
+        let recipients = || {
+            (0..slots).map(|i| {
+                Value::Text(resolved.person_ids.get(i).map_or("", String::as_str).to_owned())
+            })
+        };
+        let mut values = vec![Value::Text(message_id.clone())];
+        values.extend(recipients());
+        writes.push(
+            format!(
+                "INSERT INTO message_recipients (message_id, person_id) \
+                 SELECT $1, column1 FROM (VALUES {}) AS chosen WHERE column1 <> ''",
+                recipient_rows(slots, 2)
+            ),
+            values,
+        );
+        // The recipients' entries and the sender's copy in one statement (the sender is never
+        // among the recipients): on PostgreSQL their counts' changes are then written once.
+        let mut values = vec![
+            Value::Text(message_id.clone()),
+            Value::Integer(now),
+            Value::Text(sender.to_owned()),
+        ];
+        values.extend(recipients());
+        writes.push(
+            format!(
+                "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
+                 created_at) SELECT column1, $1, 'inbox', 'inbox', 1, $2 \
+                 FROM (VALUES {}) AS chosen WHERE column1 <> '' \
+                 UNION ALL SELECT $3, $1, 'sent', 'sent', 0, $2",
+                recipient_rows(slots, 4)
+            ),
+            values,
+        );
         for (position, id) in attachments.iter().enumerate() {
             writes.push(
                 "INSERT INTO message_attachments (message_id, attachment_id, position) \
@@ -829,20 +847,6 @@ impl Store {
                 vec![Value::Text(draft.clone()), Value::Text(sender.to_owned())],
             );
         }
-        // The mailboxes last, the recipients' and the sender's copy in one statement: their
-        // counts' rows (migration 0015) are locked from here to the commit, and other sends to
-        // the same people wait for them. (The sender is never among the recipients.)
-        writes.push(
-            "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
-             created_at) SELECT person_id, message_id, 'inbox', 'inbox', 1, $2 \
-             FROM message_recipients WHERE message_id = $1 \
-             UNION ALL SELECT $3, $1, 'sent', 'sent', 0, $2",
-            vec![
-                Value::Text(message_id.clone()),
-                Value::Integer(now),
-                Value::Text(sender.to_owned()),
-            ],
-        );
         if writes.run(conn, self.backend()).await?.is_empty() {
             return Ok(Attempt::Lost);
         }
@@ -891,7 +895,7 @@ mod tests {
         assert_ne!(fingerprint(&first, "S"), fingerprint(&other, "S"));
         assert_ne!(fingerprint(&first, "S"), fingerprint(&first, "T"));
         assert_eq!(fingerprint(&first, "S").len(), 64);
-        assert_eq!(recipient_rows(2), "($2), ($3)");
+        assert_eq!(recipient_rows(2, 4), "($4), ($5)");
     }
 
     #[test]
