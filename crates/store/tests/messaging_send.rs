@@ -319,25 +319,30 @@ async fn a_pupil_cannot_reach_more_than_fifty_people_at_once() {
     assert_eq!(recipients.len(), 52, "a teacher is not capped at 50");
 }
 
-/// A class of `size` pupils: 6A's two and `size - 2` more.
+/// A class of `size` pupils: 6A's two and `size - 2` more, `p-many-0`, `p-many-1`, …
 async fn class_of(store: &store::Store, size: usize) {
-    for n in 0..size - 2 {
-        let id = format!("p-many-{n}");
-        execute(
-            store,
-            "INSERT INTO people (id, source, external_id, profile, last_name, first_name, \
-             created_at, updated_at) VALUES ($1, 'aaf', $1, 'pupil', 'Nombreux', $2, 0, 0)",
-            &[&id, &format!("Élève{n}")],
-        )
-        .await;
-        execute(
-            store,
-            "INSERT INTO pupil_classes (pupil_id, class_id, entry_date) \
-             VALUES ($1, 'class-6a', '2025-09-01')",
-            &[&id],
-        )
-        .await;
-    }
+    let more = (size - 2).to_string();
+    let numbers = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n \
+                   WHERE i + 1 < CAST($1 AS BIGINT))";
+    execute(
+        store,
+        &format!(
+            "{numbers} INSERT INTO people (id, source, external_id, profile, last_name, \
+             first_name, created_at, updated_at) SELECT 'p-many-' || i, 'aaf', 'p-many-' || i, \
+             'pupil', 'Nombreux', 'Élève' || i, 0, 0 FROM n"
+        ),
+        &[&more],
+    )
+    .await;
+    execute(
+        store,
+        &format!(
+            "{numbers} INSERT INTO pupil_classes (pupil_id, class_id, entry_date) \
+             SELECT 'p-many-' || i, 'class-6a', '2025-09-01' FROM n"
+        ),
+        &[&more],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -379,6 +384,20 @@ async fn sends_of_every_size_reach_each_recipient_once_and_nobody_else() {
     assert_eq!((last.total, store.unread_count("p-many-0").await.unwrap()), (7, 7));
     let untouched = store.mailbox("p-many-200", &Folder::Inbox, 1).await.unwrap();
     assert_eq!(untouched.total, 1, "only the message to the class");
+}
+
+#[tokio::test]
+async fn a_teacher_reaches_a_class_as_large_as_their_cap() {
+    let store = fixture().await;
+    class_of(&store, 1_500).await;
+
+    let (message_id, reached) =
+        send_ok(&store, &request(ids::THOMAS, &["class_pupils:class-6a"], "Tous", "Bonjour")).await;
+
+    assert_eq!(reached.len(), 1_500);
+    let entries = "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1";
+    assert_eq!(count_for(&store, entries, &message_id).await, 1_501);
+    assert_eq!(store.unread_count("p-many-1497").await.unwrap(), 1);
 }
 
 #[tokio::test]
