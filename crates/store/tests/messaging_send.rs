@@ -123,6 +123,38 @@ async fn a_retry_replays_the_first_send_and_another_body_with_the_key_is_refused
 }
 
 #[tokio::test]
+async fn a_key_left_pending_by_a_request_that_died_is_taken_over_and_completed() {
+    let store = fixture().await;
+    let form = request(ids::THOMAS, &["p:p-alice"], "Relance", "Le texte.");
+    let (first, _) = send_ok(&store, &form).await;
+    // As if the first request had died between its claim and its transaction, long ago.
+    execute(
+        &store,
+        "UPDATE send_requests SET state = 'pending', message_id = NULL, \
+         created_at = created_at - 120 WHERE message_id = $1",
+        &[&first],
+    )
+    .await;
+    execute(&store, "DELETE FROM messages WHERE id = $1", &[&first]).await;
+
+    let (taken_over, recipients) = send_ok(&store, &form).await;
+
+    assert_ne!(taken_over, first);
+    assert_eq!(recipients, vec![ids::ALICE.to_owned()]);
+    assert_eq!(
+        store.send_message(&form).await.unwrap(),
+        Ok(SendOutcome::Replayed { message_id: taken_over.clone() }),
+        "the key now names the message that was sent"
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM send_requests WHERE state = 'pending'").await,
+        0
+    );
+    let inbox = store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap();
+    assert_eq!(inbox.messages.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [&taken_over]);
+}
+
+#[tokio::test]
 async fn fifty_concurrent_sends_with_one_key_make_one_message() {
     let store = fixture().await;
     let request = request(

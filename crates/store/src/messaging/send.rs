@@ -11,11 +11,12 @@
 //! short statement (`send_requests` 'pending'), so that a concurrent retry sees it, then the
 //! send's transaction runs. On SQLite, where one transaction writes at a time, the sends
 //! waiting for the writer go together into one transaction, each in a savepoint that holds its
-//! claim and its statements: a refused or failed send is rolled back to its savepoint alone,
-//! and none is acknowledged before the commit. Sends to the same people then write the pages
-//! of their mailboxes once per commit, not once per send (a class of 90 mailboxes is some 500
-//! pages of the write-ahead log). A retry that comes while its first send waits is in the same
-//! or a later transaction, and so replays the first send.
+//! claim (already 'done': no one can take it over before the commit) and its statements, the
+//! savepoint's release going in the writes' round trip: a refused or failed send is rolled
+//! back to its savepoint alone, and none is acknowledged before the commit. Sends to the same
+//! people then write the pages of their mailboxes once per commit, not once per send (a class
+//! of 90 mailboxes is some 500 pages of the write-ahead log). A retry that comes while its
+//! first send waits is in the same or a later transaction, and so replays the first send.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,6 +92,17 @@ enum Claim {
     Refused(SendRefusal),
 }
 
+/// How a send's transaction holds its key.
+enum KeyHeld {
+    /// Claimed 'pending' at this instant in a statement of its own (PostgreSQL): the send's
+    /// writes mark it done, unless another request took it over meanwhile.
+    Pending(i64),
+    /// Claimed already done, with this message id, in the send's savepoint (SQLite, where no
+    /// one can take it over before the commit); `then` goes in the writes' round trip (the
+    /// release of the savepoint and the next job's).
+    Done { message_id: String, then: &'static str },
+}
+
 /// What the send transaction gave.
 enum Attempt {
     Sent(SendOutcome),
@@ -133,8 +145,9 @@ enum Value {
     Integer(i64),
 }
 
-/// The writes of a send, statements that depend on none of the others' effects, each
-/// numbering its parameters from `$1`; the first one returns the rows that the caller reads.
+/// The writes of a send, statements that read none of the others' rows, each numbering its
+/// parameters from `$1`; the first one returns the rows that the caller reads (on SQLite, a
+/// last one may release the send's savepoint: there the statements run in turn).
 /// They go to the database in one round trip, each numbered on from the previous ones: on
 /// SQLite as one query of several statements (its driver runs them in turn and binds `$N` to
 /// the query's N-th value whichever statement holds it), on PostgreSQL, whose protocol takes
@@ -257,25 +270,30 @@ impl KnownGroups {
 }
 
 /// Claims the request's key on `conn`: ours if new (or pending for too long), else what the
-/// first request with that key became.
+/// first request with that key became. Claimed 'pending', or already 'done' with the message
+/// id `done_as` when the claim and the send share a transaction.
 async fn claim_on(
     conn: &mut sqlx::AnyConnection,
     request: &SendRequest,
     fingerprint: &str,
+    done_as: Option<&str>,
 ) -> StoreResult<Claim> {
+    let claimed_state = if done_as.is_some() { "done" } else { "pending" };
     let sender = &request.sender_id;
     let key = &request.idempotency_key;
     for _ in 0..3 {
         let now = now_unix();
         let inserted = sqlx::query(
             "INSERT INTO send_requests (sender_id, idempotency_key, fingerprint, state, \
-             created_at) VALUES ($1, $2, $3, 'pending', $4) \
+             created_at, message_id) VALUES ($1, $2, $3, $5, $4, $6) \
              ON CONFLICT (sender_id, idempotency_key) DO NOTHING",
         )
         .bind(sender)
         .bind(key)
         .bind(fingerprint)
         .bind(now)
+        .bind(claimed_state)
+        .bind(done_as)
         .execute(&mut *conn)
         .await;
         let inserted = match inserted {
@@ -314,13 +332,16 @@ async fn claim_on(
             return Ok(Claim::Refused(SendRefusal::InProgress));
         }
         let taken = sqlx::query(
-            "UPDATE send_requests SET created_at = $3 WHERE sender_id = $1 \
-             AND idempotency_key = $2 AND state = 'pending' AND created_at = $4",
+            "UPDATE send_requests SET created_at = $3, state = $5, message_id = $6 \
+             WHERE sender_id = $1 AND idempotency_key = $2 AND state = 'pending' \
+             AND created_at = $4",
         )
         .bind(sender)
         .bind(key)
         .bind(now)
         .bind(created_at)
+        .bind(claimed_state)
+        .bind(done_as)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -408,7 +429,7 @@ impl Store {
     /// Claims the request's key in its own statements (PostgreSQL), see [`claim_on`].
     async fn claim_send_key(&self, request: &SendRequest, fingerprint: &str) -> StoreResult<Claim> {
         let mut conn = self.pool().acquire().await?;
-        claim_on(&mut conn, request, fingerprint).await
+        claim_on(&mut conn, request, fingerprint, None).await
     }
 
     /// Forgets a claim that did not end in a message, so that a corrected form can be sent
@@ -486,7 +507,14 @@ impl Store {
         .await?;
         let groups = known.holding(directory);
         let attempt = self
-            .send_statements(&mut tx, request, subject, attachments, claimed_at, groups)
+            .send_statements(
+                &mut tx,
+                request,
+                subject,
+                attachments,
+                KeyHeld::Pending(claimed_at),
+                groups,
+            )
             .await?;
         if let Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids }) = &attempt {
             tx.commit().await?;
@@ -572,31 +600,35 @@ impl Store {
         let mut outcomes = Vec::with_capacity(jobs.len());
         sqlx::query("SAVEPOINT send_job").execute(&mut *conn).await?;
         for (index, job) in jobs.iter().enumerate() {
-            let outcome = self.batched_send(conn, job, directory).await;
-            if !matches!(outcome, Ok(Ok(SendOutcome::Sent { .. }))) {
-                sqlx::query("ROLLBACK TO send_job").execute(&mut *conn).await?;
-            }
             // The next job's savepoint goes in the same round trip.
             let next = if index + 1 < jobs.len() {
                 "RELEASE send_job; SAVEPOINT send_job"
             } else {
                 "RELEASE send_job"
             };
-            sqlx::raw_sql(next).execute(&mut *conn).await?;
+            let outcome = self.batched_send(conn, job, directory, next).await;
+            // A sent job's writes ended with `next`; any other wrote nothing or failed before.
+            if !matches!(outcome, Ok(Ok(SendOutcome::Sent { .. }))) {
+                sqlx::query("ROLLBACK TO send_job").execute(&mut *conn).await?;
+                sqlx::raw_sql(next).execute(&mut *conn).await?;
+            }
             outcomes.push(outcome);
         }
         Ok(outcomes)
     }
 
-    /// One send of a transaction of sends: its claim, then its statements.
+    /// One send of a transaction of sends: its claim, then its statements, whose round trip
+    /// ends with `then` if the send is sent.
     async fn batched_send(
         &self,
         conn: &mut sqlx::AnyConnection,
         job: &SendJob,
         directory: i64,
+        then: &'static str,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
-        let claimed_at = match claim_on(conn, &job.request, &job.fingerprint).await? {
-            Claim::Mine(at) => at,
+        let message_id = new_id();
+        match claim_on(conn, &job.request, &job.fingerprint, Some(&message_id)).await? {
+            Claim::Mine(_) => {}
             Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
             Claim::Refused(refusal) => return Ok(Err(refusal)),
         };
@@ -607,7 +639,7 @@ impl Store {
                 &job.request,
                 &job.subject,
                 &attachments,
-                claimed_at,
+                KeyHeld::Done { message_id, then },
                 job.known.holding(directory),
             )
             .await?;
@@ -628,11 +660,14 @@ impl Store {
         request: &SendRequest,
         subject: &str,
         attachments: &[&str],
-        claimed_at: i64,
+        key: KeyHeld,
         groups: &HashMap<String, Arc<GroupReach>>,
     ) -> StoreResult<Attempt> {
         let sender = request.sender_id.as_str();
-        let message_id = new_id();
+        let (message_id, claimed_at, then) = match key {
+            KeyHeld::Pending(claimed_at) => (new_id(), Some(claimed_at), ""),
+            KeyHeld::Done { message_id, then } => (message_id, None, then),
+        };
         let now = now_unix();
 
         if self.backend() == Backend::Postgres {
@@ -755,21 +790,23 @@ impl Store {
         let search_text = domain::names::fold_for_search(&format!(
             "{subject} {body_text} {first_name} {last_name}"
         ));
-        // The key is marked done first: a request that took the key over meanwhile (ours had
-        // been pending too long, PostgreSQL only) leaves no row to return, and the caller rolls
+        // A key claimed pending is marked done first: a request that took it over meanwhile
+        // (ours had been pending too long) leaves no row to return, and the caller rolls
         // everything back.
         let mut writes = Writes::default();
-        writes.push(
-            "UPDATE send_requests SET state = 'done', message_id = $3 WHERE sender_id = $1 \
-             AND idempotency_key = $2 AND state = 'pending' AND created_at = $4 \
-             RETURNING message_id",
-            vec![
-                Value::Text(sender.to_owned()),
-                Value::Text(request.idempotency_key.clone()),
-                Value::Text(message_id.clone()),
-                Value::Integer(claimed_at),
-            ],
-        );
+        if let Some(claimed_at) = claimed_at {
+            writes.push(
+                "UPDATE send_requests SET state = 'done', message_id = $3 WHERE sender_id = $1 \
+                 AND idempotency_key = $2 AND state = 'pending' AND created_at = $4 \
+                 RETURNING message_id",
+                vec![
+                    Value::Text(sender.to_owned()),
+                    Value::Text(request.idempotency_key.clone()),
+                    Value::Text(message_id.clone()),
+                    Value::Integer(claimed_at),
+                ],
+            );
+        }
         writes.push(
             "INSERT INTO messages (id, sender_id, thread_id, parent_id, subject, body_html, \
              body_text, recipients_label, search_text, created_at) \
@@ -847,7 +884,11 @@ impl Store {
                 vec![Value::Text(draft.clone()), Value::Text(sender.to_owned())],
             );
         }
-        if writes.run(conn, self.backend()).await?.is_empty() {
+        if !then.is_empty() {
+            writes.push(then, Vec::new());
+        }
+        let returned = writes.run(conn, self.backend()).await?;
+        if claimed_at.is_some() && returned.is_empty() {
             return Ok(Attempt::Lost);
         }
         if self.backend() == Backend::Postgres {
