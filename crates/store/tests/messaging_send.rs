@@ -319,23 +319,7 @@ async fn the_subject_is_cleaned_and_the_text_is_searchable_by_the_senders_name()
 #[tokio::test]
 async fn a_pupil_cannot_reach_more_than_fifty_people_at_once() {
     let store = fixture().await;
-    for n in 0..50 {
-        let id = format!("p-extra-{n}");
-        execute(
-            &store,
-            "INSERT INTO people (id, source, external_id, profile, last_name, first_name, \
-             created_at, updated_at) VALUES ($1, 'aaf', $1, 'pupil', 'Extra', $2, 0, 0)",
-            &[&id, &format!("Élève{n}")],
-        )
-        .await;
-        execute(
-            &store,
-            "INSERT INTO pupil_classes (pupil_id, class_id, entry_date) \
-             VALUES ($1, 'class-6a', '2025-09-01')",
-            &[&id],
-        )
-        .await;
-    }
+    class_of(&store, 52).await;
     let before = snapshot(&store).await;
 
     let refused = store

@@ -35,6 +35,7 @@ use super::{
 };
 use crate::cache::Generations;
 use crate::directory::membership_clock;
+use crate::import::sql::{Value, bind_all};
 use crate::rules::GroupReach;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
@@ -138,13 +139,6 @@ fn batch_failed() -> StoreError {
     StoreError::Database(sqlx::Error::Protocol("a transaction of sends failed".to_owned()))
 }
 
-/// A value bound to one of [`Writes`]' statements.
-enum Value {
-    Text(String),
-    MaybeText(Option<String>),
-    Integer(i64),
-}
-
 /// The writes of a send, statements that read none of the others' rows, each numbering its
 /// parameters from `$1`; the first one returns the rows that the caller reads (on SQLite, a
 /// last one may release the send's savepoint: there the statements run in turn).
@@ -190,23 +184,10 @@ impl Writes {
         if backend == Backend::Postgres {
             sql.push_str("\nSELECT * FROM w0");
         }
-        Ok(bound(sqlx::query(sqlx::AssertSqlSafe(sql)), all_values).fetch_all(&mut *conn).await?)
+        Ok(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), all_values)
+            .fetch_all(&mut *conn)
+            .await?)
     }
-}
-
-/// `query` with `values` bound in order.
-fn bound(
-    mut query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-    values: Vec<Value>,
-) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
-    for value in values {
-        query = match value {
-            Value::Text(text) => query.bind(text),
-            Value::MaybeText(text) => query.bind(text),
-            Value::Integer(number) => query.bind(number),
-        };
-    }
-    query
 }
 
 /// `sql` with each parameter `$N` renumbered `$(N + offset)` (the statements of a send hold
@@ -803,7 +784,7 @@ impl Store {
                     Value::Text(sender.to_owned()),
                     Value::Text(request.idempotency_key.clone()),
                     Value::Text(message_id.clone()),
-                    Value::Integer(claimed_at),
+                    Value::Int(claimed_at),
                 ],
             );
         }
@@ -815,13 +796,13 @@ impl Store {
                 Value::Text(message_id.clone()),
                 Value::Text(sender.to_owned()),
                 Value::Text(thread_id),
-                Value::MaybeText(request.parent_id.clone()),
+                Value::from(request.parent_id.clone()),
                 Value::Text(subject.to_owned()),
                 Value::Text(body_html),
                 Value::Text(body_text),
                 Value::Text(labels),
                 Value::Text(search_text),
-                Value::Integer(now),
+                Value::Int(now),
             ],
         );
         let slots = resolved.person_ids.len().next_power_of_two();
@@ -842,11 +823,8 @@ impl Store {
         );
         // The recipients' entries and the sender's copy in one statement (the sender is never
         // among the recipients): on PostgreSQL their counts' changes are then written once.
-        let mut values = vec![
-            Value::Text(message_id.clone()),
-            Value::Integer(now),
-            Value::Text(sender.to_owned()),
-        ];
+        let mut values =
+            vec![Value::Text(message_id.clone()), Value::Int(now), Value::Text(sender.to_owned())];
         values.extend(recipients());
         writes.push(
             format!(
@@ -865,7 +843,7 @@ impl Store {
                 vec![
                     Value::Text(message_id.clone()),
                     Value::Text((*id).to_owned()),
-                    Value::Integer(i64::try_from(position).unwrap_or(i64::MAX)),
+                    Value::Int(i64::try_from(position).unwrap_or(i64::MAX)),
                 ],
             );
         }
@@ -875,7 +853,7 @@ impl Store {
                 Value::Text(new_id()),
                 Value::Text("message_sent".to_owned()),
                 Value::Text(message_id.clone()),
-                Value::Integer(now),
+                Value::Int(now),
             ],
         );
         if let Some(draft) = &request.draft_id {
