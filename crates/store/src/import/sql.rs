@@ -1,6 +1,7 @@
-//! Bulk SQL for the import: values of mixed types bound in order, multi-row `INSERT`s split
-//! below the backends' parameter limits, and `IN (…)` lists built from placeholders. Every
-//! statement built here is made of fixed SQL text and `$n` placeholders only.
+//! Bulk SQL for the import: values of mixed types bound in order (which a send's writes use
+//! too), multi-row `INSERT`s split below the backends' parameter limits, and `IN (…)` lists
+//! built from placeholders. Every statement built here is made of fixed SQL text and `$n`
+//! placeholders only.
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
