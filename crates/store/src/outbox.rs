@@ -3,7 +3,8 @@
 //! under a lease, completed or put back for a later try; deliveries are recorded per
 //! (subject, recipient, channel) so that a second pass sends nothing twice; and each person's
 //! e-mail address for notifications. On PostgreSQL a change also wakes the live listeners of
-//! every instance (`pg_notify('preau_live', <message id>)`) inside its transaction.
+//! every instance (`pg_notify('preau_live', <message id>)`): a send once it has committed, a
+//! rarer change (a recall) inside its transaction.
 
 use sqlx::Row;
 
@@ -56,7 +57,9 @@ pub(crate) async fn enqueue(
 
 /// Announces a message (its id) or a person ([`LIVE_PERSON_PREFIX`] and their id) to the live
 /// listeners of every instance (PostgreSQL only), on `conn`: inside a transaction, PostgreSQL
-/// delivers it at commit, and never if it rolls back.
+/// delivers it at commit, and never if it rolls back. A transaction that notifies holds a lock
+/// of the whole database from its commit's start to its end, its wait for the disk included:
+/// frequent changes announce themselves once committed ([`Store::announce_live`]) instead.
 pub(crate) async fn notify_live(conn: &mut sqlx::AnyConnection, payload: &str) -> StoreResult<()> {
     sqlx::query("SELECT CAST(1 AS BIGINT) FROM (SELECT pg_notify($1, $2)) AS notified")
         .bind(LIVE_CHANNEL)
@@ -75,11 +78,28 @@ impl Store {
     /// their own mailbox, so that their pages open on another instance update their badge.
     /// Sent once the change has committed; one lost on the way is made up for at the next.
     pub async fn announce_mailbox_change(&self, person_id: &str) -> StoreResult<()> {
+        self.announce_live(&format!("{LIVE_PERSON_PREFIX}{person_id}")).await
+    }
+
+    /// Announces `payload` (see [`notify_live`]) once the change it names has committed, in a
+    /// transaction of its own (PostgreSQL only). That transaction's commit does not wait for
+    /// the disk: it changes nothing that a crash could lose (a notification is delivered only
+    /// to the listeners connected at the time), and it holds the database's lock of
+    /// notifications for a moment instead of a disk write, so that the transactions that
+    /// notify, one per send, do not queue behind one another's writes.
+    pub(crate) async fn announce_live(&self, payload: &str) -> StoreResult<()> {
         if self.backend() != crate::Backend::Postgres {
             return Ok(());
         }
-        let mut conn = self.pool().acquire().await?;
-        notify_live(&mut conn, &format!("{LIVE_PERSON_PREFIX}{person_id}")).await
+        sqlx::query(
+            "SELECT CAST(1 AS BIGINT) FROM (SELECT set_config('synchronous_commit', 'off', true), \
+             pg_notify($1, $2)) AS notified",
+        )
+        .bind(LIVE_CHANNEL)
+        .bind(payload)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 }
 

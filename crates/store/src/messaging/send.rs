@@ -2,16 +2,16 @@
 //! sender's account (on SQLite, the writer's lock does), applies the caps, resolves the
 //! recipients under the communication rules, writes the message (with its search row, by a
 //! trigger on SQLite), its recipients, every mailbox entry, the attachment references, the
-//! outbox entry, deletes the draft and marks the key 'done'. A retry of a
-//! completed send gets the first message back, a concurrent one is told it is in progress, the
+//! outbox entry, deletes the draft; its key is claimed in the same transaction, already
+//! 'done' with the message's id. A retry of a completed send gets the first message back, the
 //! same key with another content is refused; a refused or failed send leaves nothing, not even
 //! its key.
 //!
-//! On PostgreSQL, where transactions run side by side, the key is claimed first in its own
-//! short statement (`send_requests` 'pending'), so that a concurrent retry sees it, then the
-//! send's transaction runs. On SQLite, where one transaction writes at a time, the sends
-//! waiting for the writer go together into one transaction, each in a savepoint that holds its
-//! claim (already 'done': no one can take it over before the commit) and its statements, the
+//! On PostgreSQL, where transactions run side by side, the send's transaction first locks the
+//! sender's account row, then claims the key: a concurrent send of the same key waits for the
+//! first one's end, then replays its message (or sends, if the first one failed). On SQLite,
+//! where one transaction writes at a time, the sends waiting for the writer go together into
+//! one transaction, each in a savepoint that holds its claim and its statements, the
 //! savepoint's release going in the writes' round trip: a refused or failed send is rolled
 //! back to its savepoint alone, and none is acknowledged before the commit. Sends to the same
 //! people then write the pages of their mailboxes once per commit, not once per send (a class
@@ -39,8 +39,8 @@ use crate::import::sql::{Value, bind_all};
 use crate::rules::GroupReach;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
-/// How long a pending key blocks a retry before the retry may take it over (the first request
-/// died between its claim and its transaction).
+/// How long a pending key blocks a retry before the retry may take it over (earlier versions
+/// claimed a key 'pending' before the send's transaction, and a request could die in between).
 const PENDING_SECS: i64 = 60;
 
 /// The window of the hourly cap.
@@ -86,30 +86,25 @@ impl SendQueue {
 
 /// What claiming a key gave.
 enum Claim {
-    /// The key is ours, claimed at this instant (the token of the claim).
-    Mine(i64),
+    /// The key is ours.
+    Mine,
     /// The key's send completed with this message.
     Done(String),
     Refused(SendRefusal),
 }
 
-/// How a send's transaction holds its key.
-enum KeyHeld {
-    /// Claimed 'pending' at this instant in a statement of its own (PostgreSQL): the send's
-    /// writes mark it done, unless another request took it over meanwhile.
-    Pending(i64),
-    /// Claimed already done, with this message id, in the send's savepoint (SQLite, where no
-    /// one can take it over before the commit); `then` goes in the writes' round trip (the
-    /// release of the savepoint and the next job's).
-    Done { message_id: String, then: &'static str },
+/// A send's key, claimed in its transaction: the id its message takes, and what goes in the
+/// round trip of its writes after them (on SQLite, the release of the send's savepoint and the
+/// next send's).
+struct ClaimedKey {
+    message_id: String,
+    then: &'static str,
 }
 
-/// What the send transaction gave.
+/// What the statements of a send gave.
 enum Attempt {
     Sent(SendOutcome),
     Refused(SendRefusal),
-    /// Another request took the key over meanwhile (ours had been pending too long).
-    Lost,
 }
 
 /// The SHA-256 (hex) of what makes a send the same send: the recipients' tokens (sorted), the
@@ -139,9 +134,9 @@ fn batch_failed() -> StoreError {
     StoreError::Database(sqlx::Error::Protocol("a transaction of sends failed".to_owned()))
 }
 
-/// The writes of a send, statements that read none of the others' rows, each numbering its
-/// parameters from `$1`; the first one returns the rows that the caller reads (on SQLite, a
-/// last one may release the send's savepoint: there the statements run in turn).
+/// The writes of a send, statements that read none of the others' rows and return none, each
+/// numbering its parameters from `$1` (on SQLite, a last one may release the send's
+/// savepoint: there the statements run in turn).
 /// They go to the database in one round trip, each numbered on from the previous ones: on
 /// SQLite as one query of several statements (its driver runs them in turn and binds `$N` to
 /// the query's N-th value whichever statement holds it), on PostgreSQL, whose protocol takes
@@ -159,14 +154,12 @@ impl Writes {
         self.statements.push((sql.into(), values));
     }
 
-    /// Runs the statements on `conn`, and gives the rows that the first one returns.
-    async fn run(
-        self,
-        conn: &mut sqlx::AnyConnection,
-        backend: Backend,
-    ) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+    /// Runs the statements on `conn`. On PostgreSQL the last one is the main statement, the
+    /// others its `WITH` clause (a statement there runs whether or not the main one reads it).
+    async fn run(self, conn: &mut sqlx::AnyConnection, backend: Backend) -> StoreResult<()> {
         let mut sql = String::new();
         let mut all_values = Vec::new();
+        let last = self.statements.len().saturating_sub(1);
         for (index, (statement, values)) in self.statements.into_iter().enumerate() {
             let statement = numbered_from(&statement, all_values.len());
             all_values.extend(values);
@@ -175,18 +168,18 @@ impl Writes {
                     sql.push_str(&statement);
                     sql.push_str(";\n");
                 }
+                Backend::Postgres if index == last => {
+                    sql.push_str(if index == 0 { "" } else { "\n" });
+                    sql.push_str(&statement);
+                }
                 Backend::Postgres => {
                     sql.push_str(if index == 0 { "WITH " } else { ",\n" });
                     sql.push_str(&format!("w{index} AS ({statement})"));
                 }
             }
         }
-        if backend == Backend::Postgres {
-            sql.push_str("\nSELECT * FROM w0");
-        }
-        Ok(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), all_values)
-            .fetch_all(&mut *conn)
-            .await?)
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), all_values).execute(&mut *conn).await?;
+        Ok(())
     }
 }
 
@@ -250,31 +243,29 @@ impl KnownGroups {
     }
 }
 
-/// Claims the request's key on `conn`: ours if new (or pending for too long), else what the
-/// first request with that key became. Claimed 'pending', or already 'done' with the message
-/// id `done_as` when the claim and the send share a transaction.
+/// Claims the request's key on `conn`, in the send's transaction, already 'done' with the
+/// message id `message_id`: ours if new (or left pending for too long), else what the first
+/// request with that key became.
 async fn claim_on(
     conn: &mut sqlx::AnyConnection,
     request: &SendRequest,
     fingerprint: &str,
-    done_as: Option<&str>,
+    message_id: &str,
 ) -> StoreResult<Claim> {
-    let claimed_state = if done_as.is_some() { "done" } else { "pending" };
     let sender = &request.sender_id;
     let key = &request.idempotency_key;
     for _ in 0..3 {
         let now = now_unix();
         let inserted = sqlx::query(
             "INSERT INTO send_requests (sender_id, idempotency_key, fingerprint, state, \
-             created_at, message_id) VALUES ($1, $2, $3, $5, $4, $6) \
+             created_at, message_id) VALUES ($1, $2, $3, 'done', $4, $5) \
              ON CONFLICT (sender_id, idempotency_key) DO NOTHING",
         )
         .bind(sender)
         .bind(key)
         .bind(fingerprint)
         .bind(now)
-        .bind(claimed_state)
-        .bind(done_as)
+        .bind(message_id)
         .execute(&mut *conn)
         .await;
         let inserted = match inserted {
@@ -285,7 +276,7 @@ async fn claim_on(
             Err(error) => return Err(error.into()),
         };
         if inserted == 1 {
-            return Ok(Claim::Mine(now));
+            return Ok(Claim::Mine);
         }
 
         let row = sqlx::query(
@@ -299,13 +290,13 @@ async fn claim_on(
         let Some(row) = row else { continue };
         let stored: String = row.try_get("fingerprint")?;
         let state: String = row.try_get("state")?;
-        let message_id: Option<String> = row.try_get("message_id")?;
+        let sent_as: Option<String> = row.try_get("message_id")?;
         let created_at: i64 = row.try_get("created_at")?;
         if stored != fingerprint {
             return Ok(Claim::Refused(SendRefusal::KeyReused));
         }
         if state == "done" {
-            return message_id.map(Claim::Done).ok_or_else(|| {
+            return sent_as.map(Claim::Done).ok_or_else(|| {
                 StoreError::Corrupt("a completed send request has no message".to_owned())
             });
         }
@@ -313,7 +304,7 @@ async fn claim_on(
             return Ok(Claim::Refused(SendRefusal::InProgress));
         }
         let taken = sqlx::query(
-            "UPDATE send_requests SET created_at = $3, state = $5, message_id = $6 \
+            "UPDATE send_requests SET created_at = $3, state = 'done', message_id = $5 \
              WHERE sender_id = $1 AND idempotency_key = $2 AND state = 'pending' \
              AND created_at = $4",
         )
@@ -321,16 +312,11 @@ async fn claim_on(
         .bind(key)
         .bind(now)
         .bind(created_at)
-        .bind(claimed_state)
-        .bind(done_as)
+        .bind(message_id)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-        return Ok(if taken == 1 {
-            Claim::Mine(now)
-        } else {
-            Claim::Refused(SendRefusal::InProgress)
-        });
+        return Ok(if taken == 1 { Claim::Mine } else { Claim::Refused(SendRefusal::InProgress) });
     }
     Ok(Claim::Refused(SendRefusal::InProgress))
 }
@@ -384,48 +370,7 @@ impl Store {
             let attachments = attachments.iter().map(|id| (*id).to_owned()).collect();
             return self.send_in_batch(request, subject, attachments, fingerprint).await;
         }
-        let claimed_at = match self.claim_send_key(request, &fingerprint).await? {
-            Claim::Mine(at) => at,
-            Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
-            Claim::Refused(refusal) => return Ok(Err(refusal)),
-        };
-
-        let attempt = self.send_transaction(request, &subject, &attachments, claimed_at).await;
-        match attempt {
-            Ok(Attempt::Sent(outcome)) => Ok(Ok(outcome)),
-            Ok(Attempt::Lost) => Ok(Err(SendRefusal::InProgress)),
-            Ok(Attempt::Refused(refusal)) => {
-                self.release_send_key(request, claimed_at).await?;
-                Ok(Err(refusal))
-            }
-            Err(error) => {
-                if let Err(release) = self.release_send_key(request, claimed_at).await {
-                    tracing::warn!(error = %release, "could not release a failed send's key");
-                }
-                Err(error)
-            }
-        }
-    }
-
-    /// Claims the request's key in its own statements (PostgreSQL), see [`claim_on`].
-    async fn claim_send_key(&self, request: &SendRequest, fingerprint: &str) -> StoreResult<Claim> {
-        let mut conn = self.pool().acquire().await?;
-        claim_on(&mut conn, request, fingerprint, None).await
-    }
-
-    /// Forgets a claim that did not end in a message, so that a corrected form can be sent
-    /// (PostgreSQL, whose claims are committed before the send).
-    async fn release_send_key(&self, request: &SendRequest, claimed_at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM send_requests WHERE sender_id = $1 AND idempotency_key = $2 \
-             AND state = 'pending' AND created_at = $3",
-        )
-        .bind(&request.sender_id)
-        .bind(&request.idempotency_key)
-        .bind(claimed_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.send_transaction(request, &subject, &attachments, &fingerprint).await
     }
 
     /// The groups among `recipients` as the sender's links reach them (see [`KnownGroups`]),
@@ -465,27 +410,39 @@ impl Store {
         Ok(known)
     }
 
-    /// The one transaction of a send on PostgreSQL, after its claim. A refusal rolls it back.
+    /// The one transaction of a send on PostgreSQL. A refusal or a replay rolls it back.
     async fn send_transaction(
         &self,
         request: &SendRequest,
         subject: &str,
         attachments: &[&str],
-        claimed_at: i64,
-    ) -> StoreResult<Attempt> {
+        fingerprint: &str,
+    ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let known = self.known_groups(&request.sender_id, &request.recipients).await?;
         let mut tx = self.begin_write().await?;
 
-        // The rule engine's statements take PostgreSQL about 20 ms to plan and 2 ms to run:
-        // planned once per connection for any parameters, they are then only run (the
-        // setting is the transaction's, read with the generation in one round trip).
+        // The sender's account is locked first: a freeze committed from here on waits for this
+        // send, one committed before is read below, and the sender's other sends (the same key
+        // among them) wait for this one, so that the hourly cap counts them all. The rule
+        // engine's statements take PostgreSQL about 20 ms to plan and 2 ms to run: planned
+        // once per connection for any parameters, they are then only run (the setting is the
+        // transaction's). Both go with the read of the generation, in one round trip.
         let directory: i64 = sqlx::query_scalar(
-            "SELECT g.value FROM cache_generations g, \
+            "SELECT g.value, \
+             (SELECT 1 FROM accounts a WHERE a.person_id = $1 FOR NO KEY UPDATE) AS locked \
+             FROM cache_generations g, \
              (SELECT set_config('plan_cache_mode', 'force_generic_plan', true)) AS planned \
              WHERE g.name = 'directory'",
         )
+        .bind(&request.sender_id)
         .fetch_one(&mut *tx)
         .await?;
+        let message_id = new_id();
+        match claim_on(&mut tx, request, fingerprint, &message_id).await? {
+            Claim::Mine => {}
+            Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
+            Claim::Refused(refusal) => return Ok(Err(refusal)),
+        }
         let groups = known.holding(directory);
         let attempt = self
             .send_statements(
@@ -493,15 +450,24 @@ impl Store {
                 request,
                 subject,
                 attachments,
-                KeyHeld::Pending(claimed_at),
+                ClaimedKey { message_id, then: "" },
                 groups,
             )
             .await?;
-        if let Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids }) = &attempt {
-            tx.commit().await?;
+        let outcome = match attempt {
+            Attempt::Sent(outcome) => outcome,
+            Attempt::Refused(refusal) => return Ok(Err(refusal)),
+        };
+
+        tx.commit().await?;
+        if let SendOutcome::Sent { message_id, recipient_ids } = &outcome {
             tracing::info!(%message_id, recipients = recipient_ids.len(), "message sent");
+            // The message is sent whether or not its live notification goes.
+            if let Err(error) = self.announce_live(message_id).await {
+                tracing::warn!(%error, %message_id, "could not announce a sent message");
+            }
         }
-        Ok(attempt)
+        Ok(Ok(outcome))
     }
 
     /// A send on SQLite: queued for the next transaction of sends, which a task of its own
@@ -608,8 +574,8 @@ impl Store {
         then: &'static str,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let message_id = new_id();
-        match claim_on(conn, &job.request, &job.fingerprint, Some(&message_id)).await? {
-            Claim::Mine(_) => {}
+        match claim_on(conn, &job.request, &job.fingerprint, &message_id).await? {
+            Claim::Mine => {}
             Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
             Claim::Refused(refusal) => return Ok(Err(refusal)),
         };
@@ -620,45 +586,34 @@ impl Store {
                 &job.request,
                 &job.subject,
                 &attachments,
-                KeyHeld::Done { message_id, then },
+                ClaimedKey { message_id, then },
                 job.known.holding(directory),
             )
             .await?;
         Ok(match attempt {
             Attempt::Sent(outcome) => Ok(outcome),
             Attempt::Refused(refusal) => Err(refusal),
-            Attempt::Lost => Err(SendRefusal::InProgress),
         })
     }
 
-    /// The statements of a send, in the caller's transaction, taking the recipient groups
-    /// resolved before it that hold there ([`KnownGroups::holding`]) as they are. Any refusal
-    /// returns before writing anything the caller would keep: the caller rolls back unless
-    /// the send is sent.
+    /// The statements of a send, in the caller's transaction, after its key's claim and, on
+    /// PostgreSQL, the lock of the sender's account (SQLite's writer lock, held since the
+    /// transaction began, does the same), taking the recipient groups resolved before it that
+    /// hold there ([`KnownGroups::holding`]) as they are. Any refusal returns before writing
+    /// anything the caller would keep: the caller rolls back unless the send is sent.
     async fn send_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
         request: &SendRequest,
         subject: &str,
         attachments: &[&str],
-        key: KeyHeld,
+        key: ClaimedKey,
         groups: &HashMap<String, Arc<GroupReach>>,
     ) -> StoreResult<Attempt> {
         let sender = request.sender_id.as_str();
-        let (message_id, claimed_at, then) = match key {
-            KeyHeld::Pending(claimed_at) => (new_id(), Some(claimed_at), ""),
-            KeyHeld::Done { message_id, then } => (message_id, None, then),
-        };
+        let ClaimedKey { message_id, then } = key;
         let now = now_unix();
 
-        if self.backend() == Backend::Postgres {
-            // A freeze committed from here on waits for this send, and one committed before
-            // is read below. SQLite's writer lock, held since the transaction began, does that.
-            sqlx::query("UPDATE accounts SET frozen = frozen WHERE person_id = $1")
-                .bind(sender)
-                .execute(&mut *conn)
-                .await?;
-        }
         // The messages of the past hour are counted with the account (one round trip); the
         // time the cap is reached again is read only for a sender at their cap.
         let account = sqlx::query(
@@ -771,23 +726,7 @@ impl Store {
         let search_text = domain::names::fold_for_search(&format!(
             "{subject} {body_text} {first_name} {last_name}"
         ));
-        // A key claimed pending is marked done first: a request that took it over meanwhile
-        // (ours had been pending too long) leaves no row to return, and the caller rolls
-        // everything back.
         let mut writes = Writes::default();
-        if let Some(claimed_at) = claimed_at {
-            writes.push(
-                "UPDATE send_requests SET state = 'done', message_id = $3 WHERE sender_id = $1 \
-                 AND idempotency_key = $2 AND state = 'pending' AND created_at = $4 \
-                 RETURNING message_id",
-                vec![
-                    Value::Text(sender.to_owned()),
-                    Value::Text(request.idempotency_key.clone()),
-                    Value::Text(message_id.clone()),
-                    Value::Int(claimed_at),
-                ],
-            );
-        }
         writes.push(
             "INSERT INTO messages (id, sender_id, thread_id, parent_id, subject, body_html, \
              body_text, recipients_label, search_text, created_at) \
@@ -865,13 +804,7 @@ impl Store {
         if !then.is_empty() {
             writes.push(then, Vec::new());
         }
-        let returned = writes.run(conn, self.backend()).await?;
-        if claimed_at.is_some() && returned.is_empty() {
-            return Ok(Attempt::Lost);
-        }
-        if self.backend() == Backend::Postgres {
-            crate::outbox::notify_live(conn, &message_id).await?;
-        }
+        writes.run(conn, self.backend()).await?;
         Ok(Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids: resolved.person_ids }))
     }
 }
