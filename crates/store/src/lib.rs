@@ -74,8 +74,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    /// SQLite: the one connection of the transactions of sends, synced at each commit.
+    /// SQLite: the one connection of the transactions of sends.
     send_pool: Option<AnyPool>,
+    /// SQLite: the write-ahead log that a transaction of sends is synced in after its commit
+    /// (`Store::sync_sends`); `None` for a database in memory and on PostgreSQL.
+    send_log: Option<Arc<std::path::Path>>,
+    /// SQLite: held while a checkpoint runs outside the writers' queue
+    /// (`Store::checkpoint_in_background`).
+    checkpointing: Arc<tokio::sync::Mutex<()>>,
     backend: Backend,
     /// The in-process queue of SQLite writers (see above); `None` on PostgreSQL.
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
@@ -132,7 +138,14 @@ pub struct StoreConfig {
     pub max_connections: u32,
 }
 
-/// A pool of SQLite connections, each set up with `synchronous` (a `PRAGMA synchronous = …`).
+/// A pool of SQLite connections. Their commits write to the write-ahead log without waiting
+/// for the disk (`synchronous = NORMAL`): a crash of the process loses nothing committed, a
+/// power cut may lose the last commits (a session, a "read" mark; a transaction of sends is
+/// synced by `Store::sync_sends` before any of its sends is acknowledged). A commit copies the
+/// log into the database (a checkpoint, which syncs both files) once the log holds 10,000
+/// pages rather than 1,000: a commit that checkpoints holds the writers' queue meanwhile, and
+/// the transactions of sends have the log copied beside that queue
+/// (`Store::checkpoint_in_background`) long before.
 /// A file on this machine does not go stale under a pooled connection: no ping before each
 /// hand-out (each one is a round trip to the connection's thread). A transaction of sends
 /// (`messaging::send`) keeps each send in a savepoint, whose journal of pages is kept in memory
@@ -143,7 +156,6 @@ pub struct StoreConfig {
 async fn sqlite_pool(
     options: AnyConnectOptions,
     max_connections: u32,
-    synchronous: &'static str,
 ) -> Result<AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
         .max_connections(max_connections)
@@ -154,10 +166,10 @@ async fn sqlite_pool(
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                      PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; \
-                     PRAGMA cache_size = -32768; PRAGMA recursive_triggers = ON;",
+                     PRAGMA cache_size = -32768; PRAGMA recursive_triggers = ON; \
+                     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000;",
                 )
                 .await?;
-                conn.execute(synchronous).await?;
                 Ok(())
             })
         })
@@ -185,10 +197,7 @@ impl Store {
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
-            Backend::Sqlite => {
-                sqlite_pool(options.clone(), config.max_connections, "PRAGMA synchronous = NORMAL")
-                    .await?
-            }
+            Backend::Sqlite => sqlite_pool(options.clone(), config.max_connections).await?,
             // The rule engine's statements look costly enough to the planner for JIT
             // compilation, which then adds 0.1 to 0.8 s to queries that run in milliseconds.
             // Index lookups cost PostgreSQL's planner four times a sequential read by default, a
@@ -226,14 +235,20 @@ impl Store {
         };
 
         // The transaction of sends (`messaging::send`) has a connection of its own on SQLite,
-        // whose commits wait for the disk: an acknowledged message survives a power cut, not
-        // only a crash of the process (the others' commits may roll back after a power cut,
-        // which loses a session or a "read" mark, never a message).
+        // and its log is synced after each of its commits (`Store::sync_sends`).
         let send_pool = match backend {
-            Backend::Sqlite => {
-                Some(sqlite_pool(options.clone(), 1, "PRAGMA synchronous = FULL").await?)
-            }
+            Backend::Sqlite => Some(sqlite_pool(options.clone(), 1).await?),
             Backend::Postgres => None,
+        };
+        let send_log = match &send_pool {
+            Some(send_pool) => {
+                let file: String =
+                    sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                        .fetch_one(send_pool)
+                        .await?;
+                (!file.is_empty()).then(|| Arc::from(std::path::Path::new(&format!("{file}-wal"))))
+            }
+            None => None,
         };
         let write_lock = match backend {
             Backend::Sqlite => Some(Arc::new(tokio::sync::Mutex::new(()))),
@@ -242,7 +257,17 @@ impl Store {
         let subject_key = Arc::new(std::sync::OnceLock::new());
         let caches = Arc::new(cache::Caches::new());
         let send_queue = Arc::new(messaging::SendQueue::default());
-        let store = Store { pool, send_pool, backend, write_lock, subject_key, caches, send_queue };
+        let store = Store {
+            pool,
+            send_pool,
+            send_log,
+            checkpointing: Arc::new(tokio::sync::Mutex::new(())),
+            backend,
+            write_lock,
+            subject_key,
+            caches,
+            send_queue,
+        };
         store.migrate().await?;
         store.stamp_membership_ends().await?;
         Ok(store)
@@ -288,8 +313,8 @@ impl Store {
         Ok(WriteTransaction { tx, _place: place })
     }
 
-    /// [`Store::begin_write_at`] for a transaction of sends: on SQLite, on the connection whose
-    /// commits are synced to disk.
+    /// [`Store::begin_write_at`] for a transaction of sends: on SQLite, on the connection of
+    /// sends, whose commits [`Store::sync_sends`] syncs.
     pub(crate) async fn begin_send_write_at(
         &self,
         place: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -303,14 +328,58 @@ impl Store {
         }
     }
 
-    /// Test support: SQLite's `synchronous` level (1 normal, 2 full) of the ordinary
-    /// connections and of the transactions of sends; `None` on PostgreSQL.
+    /// Waits until every transaction of sends committed so far is on disk (SQLite; nothing to
+    /// do on PostgreSQL, whose commits wait for the disk). Their commits only wrote to the
+    /// write-ahead log, so that the next transaction of sends can start while this one is
+    /// synced; syncing the log's file covers them all. A log gone meanwhile was checkpointed
+    /// into the database file, which is synced instead.
+    pub(crate) async fn sync_sends(&self) -> StoreResult<()> {
+        let Some(log) = self.send_log.clone() else { return Ok(()) };
+        let synced = tokio::task::spawn_blocking(move || {
+            let file = match std::fs::File::open(&log) {
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    let database = log.to_string_lossy();
+                    std::fs::File::open(database.trim_end_matches("-wal"))?
+                }
+                opened => opened?,
+            };
+            file.sync_data()
+        })
+        .await;
+        match synced {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(StoreError::Database(sqlx::Error::Io(error))),
+            Err(error) => Err(StoreError::Corrupt(format!("the sync of sends stopped: {error}"))),
+        }
+    }
+
+    /// Copies the write-ahead log into the database file (SQLite), on a task of its own and a
+    /// connection outside the writers' queue: a passive checkpoint does not stop the writer,
+    /// who goes on appending to the log meanwhile. Does nothing while one runs.
+    pub(crate) fn checkpoint_in_background(&self) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let Ok(running) = self.checkpointing.clone().try_lock_owned() else { return };
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            // One that cannot go (a reader holds the log) is done at a later one.
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::debug!(%error, "a background checkpoint failed");
+            }
+            drop(running);
+        });
+    }
+
+    /// Test support: SQLite's `synchronous` level (1 normal, 2 full) of the connection of
+    /// sends, and the file that [`Store::sync_sends`] syncs; `None` on PostgreSQL.
     #[cfg(feature = "testing")]
-    pub async fn sqlite_synchronous_levels(&self) -> StoreResult<Option<(i64, i64)>> {
+    pub async fn sqlite_send_durability(
+        &self,
+    ) -> StoreResult<Option<(i64, Option<std::path::PathBuf>)>> {
         let Some(send_pool) = &self.send_pool else { return Ok(None) };
-        let ordinary: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&self.pool).await?;
-        let sends: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(send_pool).await?;
-        Ok(Some((ordinary, sends)))
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(send_pool).await?;
+        Ok(Some((level, self.send_log.as_deref().map(std::path::Path::to_path_buf))))
     }
 
     /// Whether the database answers; used by `/readyz`.

@@ -251,11 +251,19 @@ async fn concurrent_sends_refused_or_not_each_end_on_their_own() {
 }
 
 #[tokio::test]
-async fn on_sqlite_the_commits_of_sends_wait_for_the_disk() {
+async fn on_sqlite_sends_are_synced_in_the_database_s_own_log() {
     let store = fixture().await;
     send(&store, ids::THOMAS, &["p:p-alice"], "Un").await;
-    match store.sqlite_synchronous_levels().await.unwrap() {
-        Some(levels) => assert_eq!(levels, (1, 2), "NORMAL for the others, FULL for the sends"),
+    match store.sqlite_send_durability().await.unwrap() {
+        Some((level, log)) => {
+            assert_eq!(level, 1, "the commit writes the log, the sync follows it");
+            let log = log.expect("a database in a file has a log to sync");
+            let name = log.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(name.ends_with("-wal"), "{name}");
+            assert!(log.is_file(), "{} holds the sends", log.display());
+            let database = log.to_string_lossy().trim_end_matches("-wal").to_owned();
+            assert!(std::path::Path::new(&database).is_file());
+        }
         None => assert_eq!(store.backend(), store::Backend::Postgres),
     }
 }

@@ -517,6 +517,15 @@ impl Store {
             }
             Err(error) => Err(error),
         };
+        // The writer's place is free again: the next transaction of sends runs while this one
+        // is synced, and none of its sends is answered before.
+        let outcomes = match outcomes {
+            Ok(outcomes) => {
+                self.checkpoint_in_background();
+                self.sync_sends().await.map(|()| outcomes)
+            }
+            Err(error) => Err(error),
+        };
 
         let outcomes = match outcomes {
             Ok(outcomes) => outcomes,
