@@ -145,7 +145,9 @@ pub struct StoreConfig {
 /// log into the database (a checkpoint, which syncs both files) once the log holds 10,000
 /// pages rather than 1,000: a commit that checkpoints holds the writers' queue meanwhile, and
 /// the transactions of sends have the log copied beside that queue
-/// (`Store::checkpoint_in_background`) long before.
+/// (`Store::checkpoint_in_background`) long before. The log's file, written again from its
+/// start once copied, is cut back to 16 MiB then (it keeps its largest size otherwise, some
+/// 40 MiB, or far more after a reader held the checkpoints off).
 /// A file on this machine does not go stale under a pooled connection: no ping before each
 /// hand-out (each one is a round trip to the connection's thread). A transaction of sends
 /// (`messaging::send`) keeps each send in a savepoint, whose journal of pages is kept in memory
@@ -167,7 +169,8 @@ async fn sqlite_pool(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                      PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; \
                      PRAGMA cache_size = -32768; PRAGMA recursive_triggers = ON; \
-                     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000;",
+                     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; \
+                     PRAGMA journal_size_limit = 16777216;",
                 )
                 .await?;
                 Ok(())
@@ -331,24 +334,23 @@ impl Store {
     /// Waits until every transaction of sends committed so far is on disk (SQLite; nothing to
     /// do on PostgreSQL, whose commits wait for the disk). Their commits only wrote to the
     /// write-ahead log, so that the next transaction of sends can start while this one is
-    /// synced; syncing the log's file covers them all. A log gone meanwhile was checkpointed
-    /// into the database file, which is synced instead.
+    /// synced; syncing the log's file covers them all. SQLite removes the log only when its
+    /// last connection closes, and this process keeps its connections open: a log missing
+    /// here was removed by someone else, the commits since went to a file that no longer has
+    /// a name, and no send is acknowledged.
     pub(crate) async fn sync_sends(&self) -> StoreResult<()> {
         let Some(log) = self.send_log.clone() else { return Ok(()) };
         let synced = tokio::task::spawn_blocking(move || {
-            let file = match std::fs::File::open(&log) {
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    let database = log.to_string_lossy();
-                    std::fs::File::open(database.trim_end_matches("-wal"))?
-                }
-                opened => opened?,
-            };
-            file.sync_data()
+            std::fs::File::open(&log).and_then(|file| file.sync_data()).map_err(|error| {
+                StoreError::Corrupt(format!(
+                    "the sends' log {} cannot be synced: {error}",
+                    log.display()
+                ))
+            })
         })
         .await;
         match synced {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(StoreError::Database(sqlx::Error::Io(error))),
+            Ok(result) => result,
             Err(error) => Err(StoreError::Corrupt(format!("the sync of sends stopped: {error}"))),
         }
     }

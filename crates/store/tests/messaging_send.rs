@@ -269,6 +269,65 @@ async fn on_sqlite_sends_are_synced_in_the_database_s_own_log() {
 }
 
 #[tokio::test]
+async fn on_sqlite_no_send_is_acknowledged_once_its_log_is_gone() {
+    let store = fixture().await;
+    send(&store, ids::THOMAS, &["p:p-alice"], "Un").await;
+    let Some((_, Some(log))) = store.sqlite_send_durability().await.unwrap() else {
+        assert_eq!(store.backend(), store::Backend::Postgres);
+        return;
+    };
+
+    // Someone removes the log under the running server: the commits that follow go to a file
+    // without a name, which no sync can make last.
+    std::fs::remove_file(&log).unwrap();
+    let outcome = store.send_message(&request(ids::THOMAS, &["p:p-alice"], "Deux", "x")).await;
+
+    assert!(outcome.is_err(), "a send whose log is gone was answered {outcome:?}");
+}
+
+#[tokio::test]
+async fn on_sqlite_the_log_is_cut_back_once_a_long_reader_lets_it_go() {
+    let store = fixture().await;
+    let Some((_, Some(log))) = store.sqlite_send_durability().await.unwrap() else {
+        assert_eq!(store.backend(), store::Backend::Postgres);
+        return;
+    };
+    let database = log.to_string_lossy().trim_end_matches("-wal").to_owned();
+    let size = || std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+
+    // A reader holds its snapshot while some 24 MiB are written: nothing can be copied into
+    // the database meanwhile, and the log grows past its limit of 16 MiB.
+    sqlx::any::install_default_drivers();
+    let mut reader =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{database}"))
+            .await
+            .unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(&mut reader).await.unwrap();
+    execute(&store, "CREATE TABLE filler (bytes BLOB)", &[]).await;
+    for _ in 0..24 {
+        execute(&store, "INSERT INTO filler VALUES (randomblob(1048576))", &[]).await;
+    }
+    let grown = size();
+    assert!(grown > 24 << 20, "the log holds {grown} bytes");
+
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+    drop(reader);
+    let mut cut = grown;
+    for n in 0..50 {
+        // Each transaction of sends has the log copied in the background; the next one,
+        // finding it all copied, writes it again from its start, cut back to the limit.
+        send(&store, ids::THOMAS, &["p:p-alice"], &format!("Après {n}")).await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        cut = size();
+        if cut <= 16 << 20 {
+            break;
+        }
+    }
+    assert!(cut <= 16 << 20, "the log still holds {cut} bytes");
+}
+
+#[tokio::test]
 async fn a_refused_send_leaves_nothing_and_the_corrected_form_goes_through_with_its_key() {
     let store = fixture().await;
     let before = snapshot(&store).await;

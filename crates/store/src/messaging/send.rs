@@ -530,7 +530,7 @@ impl Store {
         let outcomes = match outcomes {
             Ok(outcomes) => outcomes,
             Err(error) => {
-                tracing::error!(%error, sends = jobs.len(), "a transaction of sends failed");
+                tracing::error!(error = ?error, sends = jobs.len(), "a transaction of sends failed");
                 jobs.iter().map(|_| Err(batch_failed())).collect()
             }
         };
