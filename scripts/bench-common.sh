@@ -27,13 +27,18 @@ print(s.getsockname()[1])'
 }
 
 # Starts `preau serve` on database URL $1, loopback port $2 and data folder $3, and waits until
-# it answers.
+# it answers. Started inside a subshell (a `$(bench …)`), the server is stopped when that
+# subshell ends, a failure included; and its output goes to the log, not to the pipe of a
+# `$(…)`, which would otherwise wait for the server's end.
 start_server() {
   local url="$1" port="$2" data="$3"
   PREAU_DATABASE_URL="$url" PREAU_LISTEN="127.0.0.1:$port" \
     PREAU_BASE_URL="http://127.0.0.1:$port" PREAU_DATA_DIR="$data" \
-    PREAU_LOG_FORMAT=json RUST_LOG=warn "$BIN" serve 2>>"$WORK/server.log" &
+    PREAU_LOG_FORMAT=json RUST_LOG=warn "$BIN" serve >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
+  if (( BASH_SUBSHELL > 0 )); then
+    trap stop_server EXIT
+  fi
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       return 0

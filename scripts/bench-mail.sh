@@ -23,6 +23,13 @@ export PATH="${HOME:-/root}/.cargo/bin:$PATH"
 SENDS="${1:-40}"
 PAGES="${2:-200}"
 CLIENTS=16
+# Each send case runs twice (16 clients, then one) with 3 warm-up sends each, all by the
+# first client's teacher in the second run: 2 × (SENDS + 3) must stay below a teacher's
+# 120 messages an hour.
+if ! [[ "$SENDS" =~ ^[0-9]+$ ]] || (( SENDS < 1 || SENDS > 55 )); then
+  echo "De 1 à 55 envois par client : un enseignant envoie au plus 120 messages par heure." >&2
+  exit 2
+fi
 PG_URL="postgres://postgres@127.0.0.1:5432"
 PG_DB="preau_bench_mail"
 export PGOPTIONS="--client-min-messages=warning"
