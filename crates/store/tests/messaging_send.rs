@@ -1,7 +1,8 @@
 //! The send on the fixture département: the fan-out to a class and its parents (every
 //! recipient once, the sender's copy read), the idempotency key (a retry replays, another body
 //! is refused, 50 concurrent sends make one message), the caps of a pupil, a frozen sender,
-//! the rules' refusals and attachments, each refusal leaving the database as it was.
+//! the rules' refusals and attachments, each refusal leaving the database as it was; on SQLite,
+//! the write-ahead log that sends are synced in, and its size after a long reader.
 
 mod messaging_support;
 

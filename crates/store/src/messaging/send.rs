@@ -101,12 +101,6 @@ struct ClaimedKey {
     then: &'static str,
 }
 
-/// What the statements of a send gave.
-enum Attempt {
-    Sent(SendOutcome),
-    Refused(SendRefusal),
-}
-
 /// The SHA-256 (hex) of what makes a send the same send: the recipients' tokens (sorted), the
 /// cleaned subject, the body, the mode, the parent and the attachments (sorted), encoded as one
 /// JSON array so that no two different requests share an encoding.
@@ -444,7 +438,7 @@ impl Store {
             Claim::Refused(refusal) => return Ok(Err(refusal)),
         }
         let groups = known.holding(directory);
-        let attempt = self
+        let sent = self
             .send_statements(
                 &mut tx,
                 request,
@@ -454,9 +448,9 @@ impl Store {
                 groups,
             )
             .await?;
-        let outcome = match attempt {
-            Attempt::Sent(outcome) => outcome,
-            Attempt::Refused(refusal) => return Ok(Err(refusal)),
+        let outcome = match sent {
+            Ok(outcome) => outcome,
+            Err(refusal) => return Ok(Err(refusal)),
         };
 
         tx.commit().await?;
@@ -589,20 +583,15 @@ impl Store {
             Claim::Refused(refusal) => return Ok(Err(refusal)),
         };
         let attachments: Vec<&str> = job.attachments.iter().map(String::as_str).collect();
-        let attempt = self
-            .send_statements(
-                conn,
-                &job.request,
-                &job.subject,
-                &attachments,
-                ClaimedKey { message_id, then },
-                job.known.holding(directory),
-            )
-            .await?;
-        Ok(match attempt {
-            Attempt::Sent(outcome) => Ok(outcome),
-            Attempt::Refused(refusal) => Err(refusal),
-        })
+        self.send_statements(
+            conn,
+            &job.request,
+            &job.subject,
+            &attachments,
+            ClaimedKey { message_id, then },
+            job.known.holding(directory),
+        )
+        .await
     }
 
     /// The statements of a send, in the caller's transaction, after its key's claim and, on
@@ -618,7 +607,7 @@ impl Store {
         attachments: &[&str],
         key: ClaimedKey,
         groups: &HashMap<String, Arc<GroupReach>>,
-    ) -> StoreResult<Attempt> {
+    ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let sender = request.sender_id.as_str();
         let ClaimedKey { message_id, then } = key;
         let now = now_unix();
@@ -635,7 +624,7 @@ impl Store {
         .bind(now - HOUR_SECS)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some(account) = account else { return Ok(Attempt::Refused(SendRefusal::Frozen)) };
+        let Some(account) = account else { return Ok(Err(SendRefusal::Frozen)) };
         let frozen: i64 = account.try_get("frozen")?;
         let active: i64 = account.try_get("active")?;
         let profile: String = account.try_get("profile")?;
@@ -643,7 +632,7 @@ impl Store {
         let last_name: String = account.try_get("last_name")?;
         let sent_last_hour: i64 = account.try_get("sent_last_hour")?;
         if frozen != 0 || active != 1 {
-            return Ok(Attempt::Refused(SendRefusal::Frozen));
+            return Ok(Err(SendRefusal::Frozen));
         }
         let profile = Profile::parse(&profile)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown profile {profile}")))?;
@@ -662,7 +651,7 @@ impl Store {
             .await?;
             let at = limiting.unwrap_or(now);
             let retry_after_secs = (at + HOUR_SECS - now).max(1);
-            return Ok(Attempt::Refused(SendRefusal::RateLimited { retry_after_secs }));
+            return Ok(Err(SendRefusal::RateLimited { retry_after_secs }));
         }
 
         let thread_id = match &request.parent_id {
@@ -679,7 +668,7 @@ impl Store {
                 .await?;
                 match thread {
                     Some(thread) => thread,
-                    None => return Ok(Attempt::Refused(SendRefusal::BadParent)),
+                    None => return Ok(Err(SendRefusal::BadParent)),
                 }
             }
         };
@@ -695,12 +684,10 @@ impl Store {
         .await?
         {
             Ok(resolved) => resolved,
-            Err(refusal) => return Ok(Attempt::Refused(SendRefusal::Rules(refusal))),
+            Err(refusal) => return Ok(Err(SendRefusal::Rules(refusal))),
         };
         if resolved.person_ids.len() > caps.max_recipients {
-            return Ok(Attempt::Refused(SendRefusal::TooManyRecipients {
-                max: caps.max_recipients,
-            }));
+            return Ok(Err(SendRefusal::TooManyRecipients { max: caps.max_recipients }));
         }
 
         let forwarded = match request.mode {
@@ -719,7 +706,7 @@ impl Store {
             .fetch_optional(&mut *conn)
             .await?;
             if usable.is_none() {
-                return Ok(Attempt::Refused(SendRefusal::BadAttachment));
+                return Ok(Err(SendRefusal::BadAttachment));
             }
         }
 
@@ -814,7 +801,7 @@ impl Store {
             writes.push(then, Vec::new());
         }
         writes.run(conn, self.backend()).await?;
-        Ok(Attempt::Sent(SendOutcome::Sent { message_id, recipient_ids: resolved.person_ids }))
+        Ok(Ok(SendOutcome::Sent { message_id, recipient_ids: resolved.person_ids }))
     }
 }
 
