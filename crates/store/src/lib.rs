@@ -114,6 +114,14 @@ impl WriteTransaction {
     pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
         self.tx.rollback().await
     }
+
+    /// Rolls back and keeps the place in the queue, for a writer that starts again at once.
+    pub(crate) async fn rollback_keeping_place(
+        self,
+    ) -> (Result<(), sqlx::Error>, Option<tokio::sync::OwnedMutexGuard<()>>) {
+        let WriteTransaction { tx, _place: place } = self;
+        (tx.rollback().await, place)
+    }
 }
 
 impl Deref for WriteTransaction {

@@ -1,7 +1,8 @@
 //! The send on the fixture département: the fan-out to a class and its parents (every
 //! recipient once, the sender's copy read), the idempotency key (a retry replays, another body
 //! is refused, 50 concurrent sends make one message), the caps of a pupil, a frozen sender,
-//! the rules' refusals and attachments, each refusal leaving the database as it was; on SQLite,
+//! the rules' refusals and attachments, each refusal leaving the database as it was, a send
+//! whose writes fail failing alone; on SQLite,
 //! the write-ahead log that sends are synced in, and its size after a long reader.
 
 mod messaging_support;
@@ -249,6 +250,83 @@ async fn concurrent_sends_refused_or_not_each_end_on_their_own() {
     }
     assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 12);
     assert_eq!(store.mailbox(ids::ALICE, &Folder::Sent, 1).await.unwrap().total, 0);
+}
+
+#[tokio::test]
+async fn a_send_whose_writes_fail_fails_alone_and_the_sends_beside_it_go_through() {
+    let store = fixture().await;
+    let class = ["class_pupils:class-6a", "class_parents:class-6a"];
+    // A failure that only the writes meet, after every check passed: the message's row is
+    // refused for one subject.
+    if store.backend() == store::Backend::Sqlite {
+        execute(
+            &store,
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON messages WHEN NEW.subject = 'Échoue' \
+             BEGIN SELECT RAISE(ABORT, 'refusé par le test'); END",
+            &[],
+        )
+        .await;
+    } else {
+        execute(
+            &store,
+            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS \
+             'BEGIN IF NEW.subject = ''Échoue'' THEN RAISE EXCEPTION ''refusé par le test''; \
+             END IF; RETURN NEW; END'",
+            &[],
+        )
+        .await;
+        execute(
+            &store,
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON messages \
+             FOR EACH ROW EXECUTE FUNCTION refuse_one()",
+            &[],
+        )
+        .await;
+    }
+    let failing = request(ids::THOMAS, &class, "Échoue", "Jamais écrit.");
+    let mut requests = vec![failing.clone()];
+    for n in 0..7 {
+        requests.push(request(ids::THOMAS, &class, &format!("Sortie {n}"), "Départ."));
+    }
+
+    let mut tasks = Vec::new();
+    for request in requests {
+        let store = store.store.clone();
+        tasks.push(tokio::spawn(async move {
+            (request.subject.clone(), store.send_message(&request).await)
+        }));
+    }
+    let mut sent = BTreeSet::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (subject, Err(_)) if subject == "Échoue" => {}
+            (_, Ok(Ok(SendOutcome::Sent { message_id, .. }))) => {
+                sent.insert(message_id);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    assert_eq!(sent.len(), 7);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 7);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM send_requests").await, 7);
+    for message_id in &sent {
+        let entries = "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1";
+        assert_eq!(count_for(&store, entries, message_id).await, 6);
+    }
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 7);
+    assert_eq!(store.mailbox(ids::THOMAS, &Folder::Sent, 1).await.unwrap().total, 7);
+
+    // Its key was not taken: once the cause is gone, the same request goes through.
+    let drop = if store.backend() == store::Backend::Sqlite {
+        "DROP TRIGGER refuse_one"
+    } else {
+        "DROP TRIGGER refuse_one ON messages"
+    };
+    execute(&store, drop, &[]).await;
+    let again = store.send_message(&failing).await.unwrap();
+    assert!(matches!(again, Ok(SendOutcome::Sent { .. })), "{again:?}");
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 8);
 }
 
 #[tokio::test]

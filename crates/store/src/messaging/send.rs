@@ -1,7 +1,7 @@
 //! The send: one idempotency key per compose window, then one transaction that locks the
 //! sender's account (on SQLite, the writer's lock does), applies the caps, resolves the
-//! recipients under the communication rules, writes the message (with its search row, by a
-//! trigger on SQLite), its recipients, every mailbox entry, the attachment references, the
+//! recipients under the communication rules, writes the message (with its search row on
+//! SQLite), its recipients, every mailbox entry, the attachment references, the
 //! outbox entry, deletes the draft; its key is claimed in the same transaction, already
 //! 'done' with the message's id. A retry of a completed send gets the first message back, the
 //! same key with another content is refused; a refused or failed send leaves nothing, not even
@@ -11,9 +11,11 @@
 //! sender's account row, then claims the key: a concurrent send of the same key waits for the
 //! first one's end, then replays its message (or sends, if the first one failed). On SQLite,
 //! where one transaction writes at a time, the sends waiting for the writer go together into
-//! one transaction, each in a savepoint that holds its claim and its statements, the
-//! savepoint's release going in the writes' round trip: a refused or failed send is rolled
-//! back to its savepoint alone, and none is acknowledged before the commit. Sends to the same
+//! one transaction. There a send reads its key, checks, and then writes everything, its key's
+//! row included, in one round trip: a refused send has written nothing, and a send whose
+//! writes fail rolls the transaction back, the others being written again in the next one
+//! (a savepoint per send, which SQLite keeps by copying every page the send changes, cost
+//! about a tenth of the writer's time). None is acknowledged before the commit. Sends to the same
 //! people then write the pages of their mailboxes once per commit, not once per send (a class
 //! of 90 mailboxes is some 500 pages of the write-ahead log). A retry that comes while its
 //! first send waits is in the same or a later transaction, and so replays the first send.
@@ -59,10 +61,21 @@ struct SendJob {
     answer: tokio::sync::oneshot::Sender<StoreResult<Result<SendOutcome, SendRefusal>>>,
 }
 
-/// The sends waiting for the next SQLite transaction of sends, oldest first.
+/// What a send's caller is answered.
+type SendAnswer = StoreResult<Result<SendOutcome, SendRefusal>>;
+
+/// The sends waiting for the next SQLite transaction of sends, oldest first, and whether a
+/// runner ([`Store::run_send_batches`]) is writing them: one at a time, started by the send
+/// that finds none, stopped when it finds the queue empty.
 #[derive(Default)]
 pub(crate) struct SendQueue {
-    waiting: std::sync::Mutex<std::collections::VecDeque<SendJob>>,
+    state: std::sync::Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    waiting: std::collections::VecDeque<SendJob>,
+    running: bool,
 }
 
 impl std::fmt::Debug for SendQueue {
@@ -72,16 +85,68 @@ impl std::fmt::Debug for SendQueue {
 }
 
 impl SendQueue {
-    fn push(&self, job: SendJob) {
-        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(job);
+    fn state(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The oldest waiting sends, at most [`MAX_BATCH`].
-    fn take(&self) -> Vec<SendJob> {
-        let mut waiting = self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = waiting.len().min(MAX_BATCH);
-        waiting.drain(..count).collect()
+    /// Queues a send; true if no runner is writing, and the caller must start one.
+    fn push(&self, job: SendJob) -> bool {
+        let mut state = self.state();
+        state.waiting.push_back(job);
+        !std::mem::replace(&mut state.running, true)
     }
+
+    /// The oldest waiting sends, at most [`MAX_BATCH`]; `None` when there are none, and the
+    /// runner stops (the next send starts another).
+    fn take_or_stop(&self) -> Option<Vec<SendJob>> {
+        let mut state = self.state();
+        if state.waiting.is_empty() {
+            state.running = false;
+            return None;
+        }
+        let count = state.waiting.len().min(MAX_BATCH);
+        Some(state.waiting.drain(..count).collect())
+    }
+}
+
+/// Held by the runner: should it end any other way than by [`SendQueue::take_or_stop`] (a
+/// panic), the queue gets no runner stuck "running", and the sends waiting are answered with
+/// an error (their answers dropped) instead of waiting for ever.
+struct RunnerGuard<'a>(&'a SendQueue);
+
+impl Drop for RunnerGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        if state.running {
+            state.running = false;
+            state.waiting.clear();
+        }
+    }
+}
+
+/// A transaction of sends that failed as a whole: why, and the sends it held.
+struct FailedJobs {
+    error: StoreError,
+    jobs: Vec<SendJob>,
+}
+
+fn with_jobs(error: StoreError, jobs: Vec<SendJob>) -> FailedJobs {
+    FailedJobs { error, jobs }
+}
+
+/// A transaction of sends as [`Store::write_send_batch`] ended it: the sends answered already
+/// (those whose statements failed), and the others, committed with their outcomes or failed.
+struct WrittenBatch {
+    answered: Vec<(SendJob, SendAnswer)>,
+    committed: Result<Vec<(SendJob, SendAnswer)>, FailedJobs>,
+}
+
+/// Why a transaction of sends stopped before its commit.
+enum BatchFailure {
+    /// The statements of the job at this index failed; the transaction must be rolled back.
+    Job(usize, StoreError),
+    /// The transaction itself.
+    Transaction(StoreError),
 }
 
 /// What claiming a key gave.
@@ -93,12 +158,12 @@ enum Claim {
     Refused(SendRefusal),
 }
 
-/// A send's key, claimed in its transaction: the id its message takes, and what goes in the
-/// round trip of its writes after them (on SQLite, the release of the send's savepoint and the
-/// next send's).
+/// A send's key, claimed in its transaction: the id its message takes and, if the claim's row
+/// is still to be written with the send's other writes (on SQLite, where the claim only read
+/// the key: see [`check_claim_on`]), the request's fingerprint for it.
 struct ClaimedKey {
     message_id: String,
-    then: &'static str,
+    unwritten: Option<String>,
 }
 
 /// The SHA-256 (hex) of what makes a send the same send: the recipients' tokens (sorted), the
@@ -129,8 +194,7 @@ fn batch_failed() -> StoreError {
 }
 
 /// The writes of a send, statements that read none of the others' rows and return none, each
-/// numbering its parameters from `$1` (on SQLite, a last one may release the send's
-/// savepoint: there the statements run in turn).
+/// numbering its parameters from `$1`.
 /// They go to the database in one round trip, each numbered on from the previous ones: on
 /// SQLite as one query of several statements (its driver runs them in turn and binds `$N` to
 /// the query's N-th value whichever statement holds it), on PostgreSQL, whose protocol takes
@@ -159,6 +223,10 @@ impl Writes {
             all_values.extend(values);
             match backend {
                 Backend::Sqlite => {
+                    let statement = match statement.strip_prefix("INSERT INTO ") {
+                        Some(rest) => format!("INSERT OR ROLLBACK INTO {rest}"),
+                        None => statement,
+                    };
                     sql.push_str(&statement);
                     sql.push_str(";\n");
                 }
@@ -203,11 +271,17 @@ async fn directory_generation(conn: &mut sqlx::AnyConnection) -> StoreResult<i64
         .await?)
 }
 
-/// `($first), ($first + 1), …` for `rows` recipients (the list of distinct ids is padded with
-/// empty ones up to a power of two, so that a few statements serve every size; the statements
-/// leave the padding out).
-fn recipient_rows(rows: usize, first: usize) -> String {
-    (0..rows).map(|i| format!("(${})", i + first)).collect::<Vec<_>>().join(", ")
+/// The rows `value` of the JSON array of strings bound as `$N`, in `backend`'s dialect. A
+/// send's recipients go as one such value: some ninety values bound one by one cost SQLite's
+/// driver a scan of the statement's parameters for each (`sqlite3_bind_parameter_name`), about
+/// a tenth of the writer's time.
+fn json_strings(backend: Backend, parameter: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_each(${parameter})"),
+        Backend::Postgres => {
+            format!("json_array_elements_text(${parameter}::json) AS chosen(value)")
+        }
+    }
 }
 
 /// The recipient groups of a send as [`crate::rules::group_reach`] resolves them, read before
@@ -313,6 +387,42 @@ async fn claim_on(
         return Ok(if taken == 1 { Claim::Mine } else { Claim::Refused(SendRefusal::InProgress) });
     }
     Ok(Claim::Refused(SendRefusal::InProgress))
+}
+
+/// [`claim_on`] for a transaction that is the only writer (SQLite's transactions of sends):
+/// reads the key only, and the send writes its row with its other writes
+/// ([`ClaimedKey::unwritten`]), so that a refused send writes nothing at all and needs no
+/// savepoint to undo. Nothing can claim the key in between.
+async fn check_claim_on(
+    conn: &mut sqlx::AnyConnection,
+    request: &SendRequest,
+    fingerprint: &str,
+) -> StoreResult<Claim> {
+    let row = sqlx::query(
+        "SELECT fingerprint, state, message_id, created_at FROM send_requests \
+         WHERE sender_id = $1 AND idempotency_key = $2",
+    )
+    .bind(&request.sender_id)
+    .bind(&request.idempotency_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(Claim::Mine) };
+    let stored: String = row.try_get("fingerprint")?;
+    let state: String = row.try_get("state")?;
+    let sent_as: Option<String> = row.try_get("message_id")?;
+    let created_at: i64 = row.try_get("created_at")?;
+    if stored != fingerprint {
+        return Ok(Claim::Refused(SendRefusal::KeyReused));
+    }
+    if state == "done" {
+        return sent_as.map(Claim::Done).ok_or_else(|| {
+            StoreError::Corrupt("a completed send request has no message".to_owned())
+        });
+    }
+    if created_at > now_unix() - PENDING_SECS {
+        return Ok(Claim::Refused(SendRefusal::InProgress));
+    }
+    Ok(Claim::Mine)
 }
 
 impl Store {
@@ -444,7 +554,7 @@ impl Store {
                 request,
                 subject,
                 attachments,
-                ClaimedKey { message_id, then: "" },
+                ClaimedKey { message_id, unwritten: None },
                 groups,
             )
             .await?;
@@ -464,9 +574,9 @@ impl Store {
         Ok(Ok(outcome))
     }
 
-    /// A send on SQLite: queued for the next transaction of sends, which a task of its own
-    /// runs (a request that goes away does not take the others' sends with it); answered
-    /// once that transaction committed or failed.
+    /// A send on SQLite: queued for the next transaction of sends, which the queue's one
+    /// runner writes (a request that goes away does not take the others' sends with it);
+    /// answered once that transaction committed and is on disk, or failed.
     async fn send_in_batch(
         &self,
         request: &SendRequest,
@@ -476,59 +586,103 @@ impl Store {
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let known = self.known_groups(&request.sender_id, &request.recipients).await?;
         let (answer, answered) = tokio::sync::oneshot::channel();
-        self.send_queue.push(SendJob {
-            request: request.clone(),
-            subject,
-            attachments,
-            fingerprint,
-            known,
-            answer,
-        });
+        let job =
+            SendJob { request: request.clone(), subject, attachments, fingerprint, known, answer };
 
-        let store = self.clone();
-        tokio::spawn(async move { store.run_send_batch().await });
+        if self.send_queue.push(job) {
+            let store = self.clone();
+            tokio::spawn(async move { store.run_send_batches().await });
+        }
         answered.await.unwrap_or_else(|_| {
             Err(StoreError::Corrupt("a transaction of sends ended without an answer".to_owned()))
         })
     }
 
-    /// Takes the writer's place, then writes the sends waiting by then (none if an earlier
-    /// task took them) in one transaction, and answers each.
-    async fn run_send_batch(self) {
-        let place = self.write_place().await;
-        let jobs = self.send_queue.take();
-        if jobs.is_empty() {
-            return;
+    /// The queue's runner: takes the writer's place, writes the sends waiting by then in one
+    /// transaction, hands the sync and the answers to a task of their own, and starts again at
+    /// once, until the queue is empty.
+    async fn run_send_batches(self) {
+        let _runner = RunnerGuard(&self.send_queue);
+        loop {
+            let place = self.write_place().await;
+            let Some(jobs) = self.send_queue.take_or_stop() else { return };
+            let written = self.write_send_batch(place, jobs).await;
+            let store = self.clone();
+            tokio::spawn(async move { store.answer_send_batch(written).await });
         }
+    }
 
-        let outcomes = match self.begin_send_write_at(place).await {
-            Ok(mut tx) => {
-                let outcomes = self.batch_statements(&mut tx, &jobs).await;
-                match outcomes {
-                    Ok(outcomes) => tx.commit().await.map(|()| outcomes).map_err(StoreError::from),
-                    Err(error) => Err(error),
+    /// One transaction of sends, from the writer's place to its commit, which gives the place
+    /// up. A send whose statements fail takes the transaction down with it: that send gets its
+    /// error, and the others are written again at once in a new transaction.
+    async fn write_send_batch(
+        &self,
+        mut place: Option<tokio::sync::OwnedMutexGuard<()>>,
+        mut jobs: Vec<SendJob>,
+    ) -> WrittenBatch {
+        let mut answered = Vec::new();
+        loop {
+            let mut tx = match self.begin_send_write_at(place.take()).await {
+                Ok(tx) => tx,
+                Err(error) => {
+                    return WrittenBatch { answered, committed: Err(with_jobs(error, jobs)) };
+                }
+            };
+            match self.batch_statements(&mut tx, &jobs).await {
+                Ok(outcomes) => {
+                    let committed = match tx.commit().await {
+                        Ok(()) => Ok(jobs.into_iter().zip(outcomes).collect()),
+                        Err(error) => Err(with_jobs(error.into(), jobs)),
+                    };
+                    return WrittenBatch { answered, committed };
+                }
+                Err(BatchFailure::Job(index, error)) => {
+                    let (rolled_back, kept) = tx.rollback_keeping_place().await;
+                    if let Err(rollback) = rolled_back {
+                        return WrittenBatch {
+                            answered,
+                            committed: Err(with_jobs(rollback.into(), jobs)),
+                        };
+                    }
+                    tracing::error!(error = ?error, "a send failed; the others are written again");
+                    place = kept;
+                    answered.push((jobs.remove(index), Err(error)));
+                    if jobs.is_empty() {
+                        return WrittenBatch { answered, committed: Ok(Vec::new()) };
+                    }
+                }
+                Err(BatchFailure::Transaction(error)) => {
+                    return WrittenBatch { answered, committed: Err(with_jobs(error, jobs)) };
                 }
             }
-            Err(error) => Err(error),
-        };
-        // The writer's place is free again: the next transaction of sends runs while this one
-        // is synced, and none of its sends is answered before.
-        let outcomes = match outcomes {
-            Ok(outcomes) => {
-                self.checkpoint_in_background();
-                self.sync_sends().await.map(|()| outcomes)
-            }
-            Err(error) => Err(error),
-        };
+        }
+    }
 
-        let outcomes = match outcomes {
-            Ok(outcomes) => outcomes,
-            Err(error) => {
-                tracing::error!(error = ?error, sends = jobs.len(), "a transaction of sends failed");
-                jobs.iter().map(|_| Err(batch_failed())).collect()
+    /// Syncs a committed transaction of sends (the next one runs meanwhile), then answers
+    /// every send of it; none is acknowledged before its commit is on disk.
+    async fn answer_send_batch(self, written: WrittenBatch) {
+        let WrittenBatch { answered: mut answers, committed } = written;
+        let synced = match committed {
+            Ok(committed) if committed.is_empty() => Ok(committed),
+            Ok(committed) => {
+                self.checkpoint_in_background();
+                match self.sync_sends().await {
+                    Ok(()) => Ok(committed),
+                    Err(error) => {
+                        Err(with_jobs(error, committed.into_iter().map(|(job, _)| job).collect()))
+                    }
+                }
             }
+            Err(failed) => Err(failed),
         };
-        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        match synced {
+            Ok(committed) => answers.extend(committed),
+            Err(FailedJobs { error, jobs }) => {
+                tracing::error!(error = ?error, sends = jobs.len(), "a transaction of sends failed");
+                answers.extend(jobs.into_iter().map(|job| (job, Err(batch_failed()))));
+            }
+        }
+        for (job, outcome) in answers {
             if let Ok(Ok(SendOutcome::Sent { message_id, recipient_ids })) = &outcome {
                 tracing::info!(%message_id, recipients = recipient_ids.len(), "message sent");
             }
@@ -536,48 +690,34 @@ impl Store {
             let _ = job.answer.send(outcome);
         }
     }
-
-    /// Each job in its savepoint: claimed, then written; rolled back to its savepoint when
-    /// refused or failed. An error here (a savepoint that cannot be rolled back to) fails the
-    /// whole transaction.
+    /// Each job in turn: its key read, its checks, then its writes, in one round trip (a
+    /// refused job writes nothing). A job whose statements fail stops the transaction.
     async fn batch_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
         jobs: &[SendJob],
-    ) -> StoreResult<Vec<StoreResult<Result<SendOutcome, SendRefusal>>>> {
+    ) -> Result<Vec<SendAnswer>, BatchFailure> {
         // Nothing else writes while this transaction does: the generation holds for every job.
-        let directory = directory_generation(conn).await?;
+        let directory = directory_generation(conn).await.map_err(BatchFailure::Transaction)?;
         let mut outcomes = Vec::with_capacity(jobs.len());
-        sqlx::query("SAVEPOINT send_job").execute(&mut *conn).await?;
         for (index, job) in jobs.iter().enumerate() {
-            // The next job's savepoint goes in the same round trip.
-            let next = if index + 1 < jobs.len() {
-                "RELEASE send_job; SAVEPOINT send_job"
-            } else {
-                "RELEASE send_job"
-            };
-            let outcome = self.batched_send(conn, job, directory, next).await;
-            // A sent job's writes ended with `next`; any other wrote nothing or failed before.
-            if !matches!(outcome, Ok(Ok(SendOutcome::Sent { .. }))) {
-                sqlx::query("ROLLBACK TO send_job").execute(&mut *conn).await?;
-                sqlx::raw_sql(next).execute(&mut *conn).await?;
-            }
-            outcomes.push(outcome);
+            let outcome = self
+                .batched_send(conn, job, directory)
+                .await
+                .map_err(|error| BatchFailure::Job(index, error))?;
+            outcomes.push(Ok(outcome));
         }
         Ok(outcomes)
     }
 
-    /// One send of a transaction of sends: its claim, then its statements, whose round trip
-    /// ends with `then` if the send is sent.
+    /// One send of a transaction of sends: its key read, then its statements.
     async fn batched_send(
         &self,
         conn: &mut sqlx::AnyConnection,
         job: &SendJob,
         directory: i64,
-        then: &'static str,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
-        let message_id = new_id();
-        match claim_on(conn, &job.request, &job.fingerprint, &message_id).await? {
+        match check_claim_on(conn, &job.request, &job.fingerprint).await? {
             Claim::Mine => {}
             Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
             Claim::Refused(refusal) => return Ok(Err(refusal)),
@@ -588,12 +728,11 @@ impl Store {
             &job.request,
             &job.subject,
             &attachments,
-            ClaimedKey { message_id, then },
+            ClaimedKey { message_id: new_id(), unwritten: Some(job.fingerprint.clone()) },
             job.known.holding(directory),
         )
         .await
     }
-
     /// The statements of a send, in the caller's transaction, after its key's claim and, on
     /// PostgreSQL, the lock of the sender's account (SQLite's writer lock, held since the
     /// transaction began, does the same), taking the recipient groups resolved before it that
@@ -609,7 +748,7 @@ impl Store {
         groups: &HashMap<String, Arc<GroupReach>>,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let sender = request.sender_id.as_str();
-        let ClaimedKey { message_id, then } = key;
+        let ClaimedKey { message_id, unwritten } = key;
         let now = now_unix();
 
         // The messages of the past hour are counted with the account (one round trip); the
@@ -723,6 +862,22 @@ impl Store {
             "{subject} {body_text} {first_name} {last_name}"
         ));
         let mut writes = Writes::default();
+        if let Some(fingerprint) = unwritten {
+            // A key left pending by an earlier version was found stale: it is taken over.
+            writes.push(
+                "INSERT INTO send_requests (sender_id, idempotency_key, fingerprint, state, \
+                 created_at, message_id) VALUES ($1, $2, $3, 'done', $4, $5) \
+                 ON CONFLICT (sender_id, idempotency_key) DO UPDATE SET state = 'done', \
+                 created_at = excluded.created_at, message_id = excluded.message_id",
+                vec![
+                    Value::Text(sender.to_owned()),
+                    Value::Text(request.idempotency_key.clone()),
+                    Value::Text(fingerprint),
+                    Value::Int(now),
+                    Value::Text(message_id.clone()),
+                ],
+            );
+        }
         writes.push(
             "INSERT INTO messages (id, sender_id, thread_id, parent_id, subject, body_html, \
              body_text, recipients_label, search_text, created_at) \
@@ -736,40 +891,40 @@ impl Store {
                 Value::Text(body_html),
                 Value::Text(body_text),
                 Value::Text(labels),
-                Value::Text(search_text),
+                Value::Text(search_text.clone()),
                 Value::Int(now),
             ],
         );
-        let slots = resolved.person_ids.len().next_power_of_two();
-        let recipients = || {
-            (0..slots).map(|i| {
-                Value::Text(resolved.person_ids.get(i).map_or("", String::as_str).to_owned())
-            })
-        };
-        let mut values = vec![Value::Text(message_id.clone())];
-        values.extend(recipients());
+        if self.backend() == Backend::Sqlite {
+            writes.push(
+                "INSERT INTO messages_fts (message_id, search_text) VALUES ($1, $2)",
+                vec![Value::Text(message_id.clone()), Value::Text(search_text)],
+            );
+        }
+        let recipients = serde_json::to_string(&resolved.person_ids)
+            .map_err(|error| StoreError::Corrupt(format!("recipients: {error}")))?;
         writes.push(
             format!(
-                "INSERT INTO message_recipients (message_id, person_id) \
-                 SELECT $1, column1 FROM (VALUES {}) AS chosen WHERE column1 <> ''",
-                recipient_rows(slots, 2)
+                "INSERT INTO message_recipients (message_id, person_id) SELECT $1, value FROM {}",
+                json_strings(self.backend(), 2)
             ),
-            values,
+            vec![Value::Text(message_id.clone()), Value::Text(recipients.clone())],
         );
         // The recipients' entries and the sender's copy in one statement (the sender is never
         // among the recipients): on PostgreSQL their counts' changes are then written once.
-        let mut values =
-            vec![Value::Text(message_id.clone()), Value::Int(now), Value::Text(sender.to_owned())];
-        values.extend(recipients());
         writes.push(
             format!(
                 "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
-                 created_at) SELECT column1, $1, 'inbox', 'inbox', 1, $2 \
-                 FROM (VALUES {}) AS chosen WHERE column1 <> '' \
+                 created_at) SELECT value, $1, 'inbox', 'inbox', 1, $2 FROM {} \
                  UNION ALL SELECT $3, $1, 'sent', 'sent', 0, $2",
-                recipient_rows(slots, 4)
+                json_strings(self.backend(), 4)
             ),
-            values,
+            vec![
+                Value::Text(message_id.clone()),
+                Value::Int(now),
+                Value::Text(sender.to_owned()),
+                Value::Text(recipients),
+            ],
         );
         for (position, id) in attachments.iter().enumerate() {
             writes.push(
@@ -796,9 +951,6 @@ impl Store {
                 "DELETE FROM drafts WHERE id = $1 AND owner_id = $2",
                 vec![Value::Text(draft.clone()), Value::Text(sender.to_owned())],
             );
-        }
-        if !then.is_empty() {
-            writes.push(then, Vec::new());
         }
         writes.run(conn, self.backend()).await?;
         Ok(Ok(SendOutcome::Sent { message_id, recipient_ids: resolved.person_ids }))
@@ -843,7 +995,6 @@ mod tests {
         assert_ne!(fingerprint(&first, "S"), fingerprint(&other, "S"));
         assert_ne!(fingerprint(&first, "S"), fingerprint(&first, "T"));
         assert_eq!(fingerprint(&first, "S").len(), 64);
-        assert_eq!(recipient_rows(2, 4), "($4), ($5)");
     }
 
     #[test]
