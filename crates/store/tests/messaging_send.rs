@@ -257,12 +257,13 @@ async fn a_send_whose_writes_fail_fails_alone_and_the_sends_beside_it_go_through
     let store = fixture().await;
     let class = ["class_pupils:class-6a", "class_parents:class-6a"];
     // A failure that only the writes meet, after every check passed: the message's row is
-    // refused for one subject.
+    // refused for one subject. On SQLite it rolls the whole transaction back, as a failed
+    // constraint does to the send's writes (INSERT OR ROLLBACK).
     if store.backend() == store::Backend::Sqlite {
         execute(
             &store,
             "CREATE TRIGGER refuse_one BEFORE INSERT ON messages WHEN NEW.subject = 'Échoue' \
-             BEGIN SELECT RAISE(ABORT, 'refusé par le test'); END",
+             BEGIN SELECT RAISE(ROLLBACK, 'refusé par le test'); END",
             &[],
         )
         .await;
