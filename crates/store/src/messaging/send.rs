@@ -347,29 +347,10 @@ async fn claim_on(
             return Ok(Claim::Mine);
         }
 
-        let row = sqlx::query(
-            "SELECT fingerprint, state, message_id, created_at FROM send_requests \
-             WHERE sender_id = $1 AND idempotency_key = $2",
-        )
-        .bind(sender)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else { continue };
-        let stored: String = row.try_get("fingerprint")?;
-        let state: String = row.try_get("state")?;
-        let sent_as: Option<String> = row.try_get("message_id")?;
-        let created_at: i64 = row.try_get("created_at")?;
-        if stored != fingerprint {
-            return Ok(Claim::Refused(SendRefusal::KeyReused));
-        }
-        if state == "done" {
-            return sent_as.map(Claim::Done).ok_or_else(|| {
-                StoreError::Corrupt("a completed send request has no message".to_owned())
-            });
-        }
-        if created_at > now - PENDING_SECS {
-            return Ok(Claim::Refused(SendRefusal::InProgress));
+        let Some(stored) = read_key(conn, request).await? else { continue };
+        let created_at = stored.created_at;
+        if let Some(settled) = stored.settled(fingerprint, now)? {
+            return Ok(settled);
         }
         let taken = sqlx::query(
             "UPDATE send_requests SET created_at = $3, state = 'done', message_id = $5 \
@@ -398,6 +379,45 @@ async fn check_claim_on(
     request: &SendRequest,
     fingerprint: &str,
 ) -> StoreResult<Claim> {
+    match read_key(conn, request).await? {
+        None => Ok(Claim::Mine),
+        Some(stored) => Ok(stored.settled(fingerprint, now_unix())?.unwrap_or(Claim::Mine)),
+    }
+}
+
+/// A key's row as a claim finds it.
+struct StoredKey {
+    fingerprint: String,
+    state: String,
+    message_id: Option<String>,
+    created_at: i64,
+}
+
+impl StoredKey {
+    /// What the key's row decides for a request of `fingerprint` at `now`: refused if reused
+    /// with another content or pending for less than [`PENDING_SECS`], the first message if
+    /// done; `None` for a key left pending too long, which the request may take over.
+    fn settled(self, fingerprint: &str, now: i64) -> StoreResult<Option<Claim>> {
+        if self.fingerprint != fingerprint {
+            return Ok(Some(Claim::Refused(SendRefusal::KeyReused)));
+        }
+        if self.state == "done" {
+            return self.message_id.map(|id| Some(Claim::Done(id))).ok_or_else(|| {
+                StoreError::Corrupt("a completed send request has no message".to_owned())
+            });
+        }
+        if self.created_at > now - PENDING_SECS {
+            return Ok(Some(Claim::Refused(SendRefusal::InProgress)));
+        }
+        Ok(None)
+    }
+}
+
+/// The request's key's row, if any.
+async fn read_key(
+    conn: &mut sqlx::AnyConnection,
+    request: &SendRequest,
+) -> StoreResult<Option<StoredKey>> {
     let row = sqlx::query(
         "SELECT fingerprint, state, message_id, created_at FROM send_requests \
          WHERE sender_id = $1 AND idempotency_key = $2",
@@ -406,23 +426,13 @@ async fn check_claim_on(
     .bind(&request.idempotency_key)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else { return Ok(Claim::Mine) };
-    let stored: String = row.try_get("fingerprint")?;
-    let state: String = row.try_get("state")?;
-    let sent_as: Option<String> = row.try_get("message_id")?;
-    let created_at: i64 = row.try_get("created_at")?;
-    if stored != fingerprint {
-        return Ok(Claim::Refused(SendRefusal::KeyReused));
-    }
-    if state == "done" {
-        return sent_as.map(Claim::Done).ok_or_else(|| {
-            StoreError::Corrupt("a completed send request has no message".to_owned())
-        });
-    }
-    if created_at > now_unix() - PENDING_SECS {
-        return Ok(Claim::Refused(SendRefusal::InProgress));
-    }
-    Ok(Claim::Mine)
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(StoredKey {
+        fingerprint: row.try_get("fingerprint")?,
+        state: row.try_get("state")?,
+        message_id: row.try_get("message_id")?,
+        created_at: row.try_get("created_at")?,
+    }))
 }
 
 impl Store {
