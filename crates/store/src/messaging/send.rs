@@ -111,16 +111,21 @@ impl SendQueue {
 
 /// Held by the runner: should it end any other way than by [`SendQueue::take_or_stop`] (a
 /// panic), the queue gets no runner stuck "running", and the sends waiting are answered with
-/// an error (their answers dropped) instead of waiting for ever.
-struct RunnerGuard<'a>(&'a SendQueue);
+/// an error (their answers dropped) instead of waiting for ever. Once the runner stopped, a
+/// new one may already be running: the guard then leaves the queue alone.
+struct RunnerGuard<'a> {
+    queue: &'a SendQueue,
+    stopped: bool,
+}
 
 impl Drop for RunnerGuard<'_> {
     fn drop(&mut self) {
-        let mut state = self.0.state();
-        if state.running {
-            state.running = false;
-            state.waiting.clear();
+        if self.stopped {
+            return;
         }
+        let mut state = self.queue.state();
+        state.running = false;
+        state.waiting.clear();
     }
 }
 
@@ -612,10 +617,13 @@ impl Store {
     /// transaction, hands the sync and the answers to a task of their own, and starts again at
     /// once, until the queue is empty.
     async fn run_send_batches(self) {
-        let _runner = RunnerGuard(&self.send_queue);
+        let mut runner = RunnerGuard { queue: &self.send_queue, stopped: false };
         loop {
             let place = self.write_place().await;
-            let Some(jobs) = self.send_queue.take_or_stop() else { return };
+            let Some(jobs) = self.send_queue.take_or_stop() else {
+                runner.stopped = true;
+                return;
+            };
             let written = self.write_send_batch(place, jobs).await;
             let store = self.clone();
             tokio::spawn(async move { store.answer_send_batch(written).await });
@@ -743,6 +751,7 @@ impl Store {
         )
         .await
     }
+
     /// The statements of a send, in the caller's transaction, after its key's claim and, on
     /// PostgreSQL, the lock of the sender's account (SQLite's writer lock, held since the
     /// transaction began, does the same), taking the recipient groups resolved before it that
@@ -873,7 +882,8 @@ impl Store {
         ));
         let mut writes = Writes::default();
         if let Some(fingerprint) = unwritten {
-            // A key left pending by an earlier version was found stale: it is taken over.
+            // The key's row, already done; one left pending by an earlier version, which the
+            // claim found stale, is taken over.
             writes.push(
                 "INSERT INTO send_requests (sender_id, idempotency_key, fingerprint, state, \
                  created_at, message_id) VALUES ($1, $2, $3, 'done', $4, $5) \
