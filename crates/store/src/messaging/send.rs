@@ -15,8 +15,8 @@
 //! row included, in one round trip: a refused send has written nothing, and a send whose
 //! writes fail rolls the transaction back, the others being written again in the next one
 //! (a savepoint per send, which SQLite keeps by copying every page the send changes, cost
-//! about a tenth of the writer's time). None is acknowledged before the commit. Sends to the same
-//! people then write the pages of their mailboxes once per commit, not once per send (a class
+//! about a tenth of the writer's time). None is acknowledged before the commit. Sends to the
+//! same people then write the pages of their mailboxes once per commit, not once per send (a class
 //! of 90 mailboxes is some 500 pages of the write-ahead log). A retry that comes while its
 //! first send waits is in the same or a later transaction, and so replays the first send.
 
@@ -58,7 +58,7 @@ struct SendJob {
     attachments: Vec<String>,
     fingerprint: String,
     known: KnownGroups,
-    answer: tokio::sync::oneshot::Sender<StoreResult<Result<SendOutcome, SendRefusal>>>,
+    answer: tokio::sync::oneshot::Sender<SendAnswer>,
 }
 
 /// What a send's caller is answered.
@@ -135,10 +135,6 @@ struct FailedJobs {
     jobs: Vec<SendJob>,
 }
 
-fn with_jobs(error: StoreError, jobs: Vec<SendJob>) -> FailedJobs {
-    FailedJobs { error, jobs }
-}
-
 /// A transaction of sends as [`Store::write_send_batch`] ended it: the sends answered already
 /// (those whose statements failed), and the others, committed with their outcomes or failed.
 struct WrittenBatch {
@@ -199,7 +195,9 @@ fn batch_failed() -> StoreError {
 }
 
 /// The writes of a send, statements that read none of the others' rows and return none, each
-/// numbering its parameters from `$1`.
+/// numbering its parameters from `$1`. On SQLite each `INSERT INTO` runs as `INSERT OR
+/// ROLLBACK INTO`: a failure rolls the transaction of sends back anyway, and a statement that
+/// could stop halfway would have SQLite copy every page it changes (migration 0017).
 /// They go to the database in one round trip, each numbered on from the previous ones: on
 /// SQLite as one query of several statements (its driver runs them in turn and binds `$N` to
 /// the query's N-th value whichever statement holds it), on PostgreSQL, whose protocol takes
@@ -643,14 +641,14 @@ impl Store {
             let mut tx = match self.begin_send_write_at(place.take()).await {
                 Ok(tx) => tx,
                 Err(error) => {
-                    return WrittenBatch { answered, committed: Err(with_jobs(error, jobs)) };
+                    return WrittenBatch { answered, committed: Err(FailedJobs { error, jobs }) };
                 }
             };
             match self.batch_statements(&mut tx, &jobs).await {
                 Ok(outcomes) => {
                     let committed = match tx.commit().await {
                         Ok(()) => Ok(jobs.into_iter().zip(outcomes).collect()),
-                        Err(error) => Err(with_jobs(error.into(), jobs)),
+                        Err(error) => Err(FailedJobs { error: error.into(), jobs }),
                     };
                     return WrittenBatch { answered, committed };
                 }
@@ -659,7 +657,7 @@ impl Store {
                     if let Err(rollback) = rolled_back {
                         return WrittenBatch {
                             answered,
-                            committed: Err(with_jobs(rollback.into(), jobs)),
+                            committed: Err(FailedJobs { error: rollback.into(), jobs }),
                         };
                     }
                     tracing::error!(error = ?error, "a send failed; the others are written again");
@@ -670,7 +668,7 @@ impl Store {
                     }
                 }
                 Err(BatchFailure::Transaction(error)) => {
-                    return WrittenBatch { answered, committed: Err(with_jobs(error, jobs)) };
+                    return WrittenBatch { answered, committed: Err(FailedJobs { error, jobs }) };
                 }
             }
         }
@@ -686,9 +684,10 @@ impl Store {
                 self.checkpoint_in_background();
                 match self.sync_sends().await {
                     Ok(()) => Ok(committed),
-                    Err(error) => {
-                        Err(with_jobs(error, committed.into_iter().map(|(job, _)| job).collect()))
-                    }
+                    Err(error) => Err(FailedJobs {
+                        error,
+                        jobs: committed.into_iter().map(|(job, _)| job).collect(),
+                    }),
                 }
             }
             Err(failed) => Err(failed),
