@@ -598,6 +598,73 @@ async fn a_pupil_sends_at_most_twenty_messages_an_hour() {
 }
 
 #[tokio::test]
+async fn concurrent_sends_of_one_pupil_stop_at_the_cap_and_count_each_mailbox_once() {
+    let store = fixture().await;
+    for n in 0..15 {
+        send(&store, ids::ALICE, &["p:p-bruno"], &format!("Message {n}")).await;
+    }
+    execute(
+        &store,
+        "UPDATE messages SET created_at = created_at - 3000 WHERE sender_id = $1",
+        &[ids::ALICE],
+    )
+    .await;
+
+    // Ten at once, mostly written in one transaction of sends on SQLite: the five that fit
+    // under the cap of twenty go, whichever they are, and the cap counts them all.
+    let mut tasks = Vec::new();
+    for n in 0..10 {
+        let store = store.store.clone();
+        let request = request(ids::ALICE, &["p:p-bruno"], &format!("Rafale {n}"), "x");
+        tasks.push(tokio::spawn(async move { store.send_message(&request).await }));
+    }
+    let mut sent = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Ok(SendOutcome::Sent { .. }) => sent += 1,
+            Err(SendRefusal::RateLimited { retry_after_secs }) => {
+                // The oldest of the twenty, sent 3,000 seconds ago, leaves the hour first.
+                assert!((595..=601).contains(&retry_after_secs), "{retry_after_secs}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(sent, 5);
+    let alice_sent = "SELECT COUNT(*) FROM messages WHERE sender_id = $1";
+    assert_eq!(count_for(&store, alice_sent, ids::ALICE).await, 20);
+
+    // A sender whose cap is reached by the sends of one burst alone waits the whole hour.
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let store = store.store.clone();
+        let request = request(ids::BRUNO, &["p:p-alice"], &format!("Rafale {n}"), "x");
+        tasks.push(tokio::spawn(async move { store.send_message(&request).await }));
+    }
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Ok(SendOutcome::Sent { .. }) => {}
+            Err(SendRefusal::RateLimited { retry_after_secs }) => {
+                assert!((3_595..=3_600).contains(&retry_after_secs), "{retry_after_secs}");
+                refused += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(refused, 4);
+
+    // Each mailbox counted once per message, whether its transaction of sends counted it or
+    // the trigger did; and the trigger counts again once the transactions are over.
+    assert_eq!(store.mailbox(ids::BRUNO, &Folder::Inbox, 1).await.unwrap().total, 20);
+    assert_eq!(store.unread_count(ids::ALICE).await.unwrap(), 20);
+    assert_eq!(store.recount_mailboxes().await.unwrap(), 0);
+    if store.backend() == store::Backend::Sqlite {
+        let by_hand = "SELECT COUNT(*) FROM mailbox_counting WHERE by_triggers <> 1";
+        assert_eq!(count(&store, by_hand).await, 0);
+    }
+}
+
+#[tokio::test]
 async fn a_frozen_or_inactive_sender_sends_nothing() {
     let store = fixture().await;
     execute(&store, "UPDATE accounts SET frozen = 1 WHERE person_id = $1", &[ids::ALICE]).await;

@@ -11,14 +11,17 @@
 //! sender's account row, then claims the key: a concurrent send of the same key waits for the
 //! first one's end, then replays its message (or sends, if the first one failed). On SQLite,
 //! where one transaction writes at a time, the sends waiting for the writer go together into
-//! one transaction. There a send reads its key, checks, and then writes everything, its key's
-//! row included, in one round trip: a refused send has written nothing, and a send whose
-//! writes fail rolls the transaction back, the others being written again in the next one
-//! (a savepoint per send, which SQLite keeps by copying every page the send changes, cost
-//! about a tenth of the writer's time). None is acknowledged before the commit. Sends to the
-//! same people then write the pages of their mailboxes once per commit, not once per send (a class
-//! of 90 mailboxes is some 500 pages of the write-ahead log). A retry that comes while its
-//! first send waits is in the same or a later transaction, and so replays the first send.
+//! one transaction. There each send reads its key and checks, against the database and the
+//! sends before it in the transaction; then the writes of them all, their keys' rows
+//! included, go in one round trip, with their mailboxes' counts added once for all: a refused
+//! send has written nothing, and if the writes fail the transaction is rolled back and
+//! written again one send at a time, so that the send whose writes fail rolls it back alone,
+//! the others being written again in the next one (a savepoint per send, which SQLite keeps
+//! by copying every page the send changes, cost about a tenth of the writer's time). None is
+//! acknowledged before the commit. Sends to the same people then write the pages of their
+//! mailboxes once per commit, not once per send (a class of 90 mailboxes is some 500 pages of
+//! the write-ahead log). A retry that comes while its first send waits is in the same or a
+//! later transaction, and so replays the first send.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -146,9 +149,89 @@ struct WrittenBatch {
 enum BatchFailure {
     /// The statements of the job at this index failed; the transaction must be rolled back.
     Job(usize, StoreError),
+    /// The writes of all the jobs, sent together, failed; the transaction must be rolled back
+    /// and its jobs written again one at a time, to find the one that fails.
+    Together(StoreError),
     /// The transaction itself.
     Transaction(StoreError),
 }
+
+/// What the sends of one SQLite transaction of sends did so far, which the database does not
+/// show yet when their writes go together at the end ([`Store::batch_statements`]): the keys
+/// they took, how many messages each sender sent, and what they add to their mailboxes'
+/// counts by (owner, folder), each recipient's inbox gaining an unread message and each
+/// sender's sent folder a read one. The counts are written once for the whole transaction,
+/// the trigger of counts standing aside meanwhile (migration 0018).
+#[derive(Default)]
+struct SendsSoFar {
+    /// By (sender, key): the fingerprint and the message.
+    keys: HashMap<(String, String), (String, String)>,
+    sent_by: HashMap<String, i64>,
+    counts: std::collections::BTreeMap<(String, &'static str), (i64, i64)>,
+}
+
+impl SendsSoFar {
+    /// What an earlier send of this transaction with the same key decides for `job`.
+    fn claim(&self, job: &SendJob) -> Option<Claim> {
+        let key = (job.request.sender_id.clone(), job.request.idempotency_key.clone());
+        let (fingerprint, message_id) = self.keys.get(&key)?;
+        Some(if *fingerprint == job.fingerprint {
+            Claim::Done(message_id.clone())
+        } else {
+            Claim::Refused(SendRefusal::KeyReused)
+        })
+    }
+
+    fn sent(&mut self, job: &SendJob, message_id: &str, recipients: &[String]) {
+        let sender = &job.request.sender_id;
+        self.keys.insert(
+            (sender.clone(), job.request.idempotency_key.clone()),
+            (job.fingerprint.clone(), message_id.to_owned()),
+        );
+        *self.sent_by.entry(sender.clone()).or_default() += 1;
+        for recipient in recipients {
+            let count = self.counts.entry((recipient.clone(), "inbox")).or_default();
+            count.0 += 1;
+            count.1 += 1;
+        }
+        self.counts.entry((sender.clone(), "sent")).or_default().0 += 1;
+    }
+
+    /// The statements that add the counts and hand the counting back to the trigger: a row of
+    /// counts missing is made at zero first, as the trigger does.
+    fn counts_written(&self, writes: &mut Writes) -> StoreResult<()> {
+        let rows: Vec<(&str, &str, i64, i64)> = self
+            .counts
+            .iter()
+            .map(|((owner, folder), (total, unread))| (owner.as_str(), *folder, *total, *unread))
+            .collect();
+        let rows = serde_json::to_string(&rows)
+            .map_err(|error| StoreError::Corrupt(format!("mailbox counts: {error}")))?;
+        writes.push(
+            "INSERT OR ROLLBACK INTO mailbox_counts (owner_id, folder, total, unread) \
+             SELECT value ->> 0, value ->> 1, 0, 0 FROM json_each($1) AS added \
+             WHERE NOT EXISTS (SELECT 1 FROM mailbox_counts c \
+               WHERE c.owner_id = added.value ->> 0 AND c.folder = added.value ->> 1)",
+            vec![Value::Text(rows.clone())],
+        );
+        writes.push(
+            "UPDATE OR ROLLBACK mailbox_counts \
+             SET total = mailbox_counts.total + added.total, \
+               unread = mailbox_counts.unread + added.unread \
+             FROM (SELECT value ->> 0 AS owner_id, value ->> 1 AS folder, \
+               value ->> 2 AS total, value ->> 3 AS unread FROM json_each($1)) AS added \
+             WHERE mailbox_counts.owner_id = added.owner_id \
+               AND mailbox_counts.folder = added.folder",
+            vec![Value::Text(rows)],
+        );
+        writes.push(COUNTING_BY_TRIGGERS, Vec::new());
+        Ok(())
+    }
+}
+
+/// The trigger of counts stands aside (see [`SendsSoFar`]), then counts again.
+const COUNTING_BY_HAND: &str = "UPDATE OR ROLLBACK mailbox_counting SET by_triggers = 0";
+const COUNTING_BY_TRIGGERS: &str = "UPDATE OR ROLLBACK mailbox_counting SET by_triggers = 1";
 
 /// What claiming a key gave.
 enum Claim {
@@ -159,12 +242,21 @@ enum Claim {
     Refused(SendRefusal),
 }
 
-/// A send's key, claimed in its transaction: the id its message takes and, if the claim's row
-/// is still to be written with the send's other writes (on SQLite, where the claim only read
-/// the key: see [`check_claim_on`]), the request's fingerprint for it.
-struct ClaimedKey {
+/// A send's key, claimed in its transaction: the id its message takes and, in a transaction
+/// of sends on SQLite, where the claim only read the key (see [`check_claim_on`]), what the
+/// send writes with the others' at the end.
+struct ClaimedKey<'a> {
     message_id: String,
-    unwritten: Option<String>,
+    later: Option<WrittenLater<'a>>,
+}
+
+/// A send of a transaction of sends: the request's fingerprint for its key's row, where its
+/// writes go to run with the others', and how many messages its sender sent before it in the
+/// transaction, which the database does not show yet.
+struct WrittenLater<'a> {
+    fingerprint: String,
+    writes: &'a mut Writes,
+    sent_before: i64,
 }
 
 /// The SHA-256 (hex) of what makes a send the same send: the recipients' tokens (sorted), the
@@ -213,6 +305,14 @@ struct Writes {
 impl Writes {
     fn push(&mut self, sql: impl Into<String>, values: Vec<Value>) {
         self.statements.push((sql.into(), values));
+    }
+
+    fn append(&mut self, other: Writes) {
+        self.statements.extend(other.statements);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.statements.is_empty()
     }
 
     /// Runs the statements on `conn`. On PostgreSQL the last one is the main statement, the
@@ -375,7 +475,7 @@ async fn claim_on(
 
 /// [`claim_on`] for a transaction that is the only writer (SQLite's transactions of sends):
 /// reads the key only, and the send writes its row with its other writes
-/// ([`ClaimedKey::unwritten`]), so that a refused send writes nothing at all and needs no
+/// ([`ClaimedKey::later`]), so that a refused send writes nothing at all and needs no
 /// savepoint to undo. Nothing can claim the key in between.
 async fn check_claim_on(
     conn: &mut sqlx::AnyConnection,
@@ -567,7 +667,7 @@ impl Store {
                 request,
                 subject,
                 attachments,
-                ClaimedKey { message_id, unwritten: None },
+                ClaimedKey { message_id, later: None },
                 groups,
             )
             .await?;
@@ -637,6 +737,7 @@ impl Store {
         mut jobs: Vec<SendJob>,
     ) -> WrittenBatch {
         let mut answered = Vec::new();
+        let mut together = true;
         loop {
             let mut tx = match self.begin_send_write_at(place.take()).await {
                 Ok(tx) => tx,
@@ -644,7 +745,7 @@ impl Store {
                     return WrittenBatch { answered, committed: Err(FailedJobs { error, jobs }) };
                 }
             };
-            match self.batch_statements(&mut tx, &jobs).await {
+            match self.batch_statements(&mut tx, &jobs, together).await {
                 Ok(outcomes) => {
                     let committed = match tx.commit().await {
                         Ok(()) => Ok(jobs.into_iter().zip(outcomes).collect()),
@@ -666,6 +767,18 @@ impl Store {
                     if jobs.is_empty() {
                         return WrittenBatch { answered, committed: Ok(Vec::new()) };
                     }
+                }
+                Err(BatchFailure::Together(error)) => {
+                    let (rolled_back, kept) = tx.rollback_keeping_place().await;
+                    if let Err(rollback) = rolled_back {
+                        return WrittenBatch {
+                            answered,
+                            committed: Err(FailedJobs { error: rollback.into(), jobs }),
+                        };
+                    }
+                    tracing::warn!(error = ?error, "sends written together failed; one at a time");
+                    place = kept;
+                    together = false;
                 }
                 Err(BatchFailure::Transaction(error)) => {
                     return WrittenBatch { answered, committed: Err(FailedJobs { error, jobs }) };
@@ -707,23 +820,43 @@ impl Store {
             let _ = job.answer.send(outcome);
         }
     }
-    /// Each job in turn: its key read, its checks, then its writes, in one round trip (a
-    /// refused job writes nothing). A job whose statements fail stops the transaction.
+    /// Each job in turn: its key read and its checks, against the database and the jobs
+    /// before it ([`SendsSoFar`]); then, `together`, the writes of them all in one round trip
+    /// with their counts (a round trip to SQLite's connection thread, and the wait for the
+    /// runner's next turn on the runtime, cost about as much as a send's writes); otherwise
+    /// each job's writes in turn, so that a job whose writes fail is known and stops the
+    /// transaction. A refused job writes nothing.
     async fn batch_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
         jobs: &[SendJob],
+        together: bool,
     ) -> Result<Vec<SendAnswer>, BatchFailure> {
         // Nothing else writes while this transaction does: the generation holds for every job.
         let directory = directory_generation(conn).await.map_err(BatchFailure::Transaction)?;
+        let mut so_far = SendsSoFar::default();
+        let mut writes = Writes::default();
+        writes.push(COUNTING_BY_HAND, Vec::new());
+
         let mut outcomes = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
             let outcome = self
-                .batched_send(conn, job, directory)
+                .batched_send(conn, job, directory, &mut so_far, &mut writes)
                 .await
                 .map_err(|error| BatchFailure::Job(index, error))?;
+            if !together && !writes.is_empty() {
+                std::mem::take(&mut writes)
+                    .run(conn, Backend::Sqlite)
+                    .await
+                    .map_err(|error| BatchFailure::Job(index, error))?;
+            }
             outcomes.push(Ok(outcome));
         }
+
+        so_far.counts_written(&mut writes).map_err(BatchFailure::Transaction)?;
+        writes.run(conn, Backend::Sqlite).await.map_err(|error| {
+            if together { BatchFailure::Together(error) } else { BatchFailure::Transaction(error) }
+        })?;
         Ok(outcomes)
     }
 
@@ -733,40 +866,61 @@ impl Store {
         conn: &mut sqlx::AnyConnection,
         job: &SendJob,
         directory: i64,
+        so_far: &mut SendsSoFar,
+        writes: &mut Writes,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
-        match check_claim_on(conn, &job.request, &job.fingerprint).await? {
+        let claim = match so_far.claim(job) {
+            Some(claim) => claim,
+            None => check_claim_on(conn, &job.request, &job.fingerprint).await?,
+        };
+        match claim {
             Claim::Mine => {}
             Claim::Done(message_id) => return Ok(Ok(SendOutcome::Replayed { message_id })),
             Claim::Refused(refusal) => return Ok(Err(refusal)),
         };
         let attachments: Vec<&str> = job.attachments.iter().map(String::as_str).collect();
-        self.send_statements(
-            conn,
-            &job.request,
-            &job.subject,
-            &attachments,
-            ClaimedKey { message_id: new_id(), unwritten: Some(job.fingerprint.clone()) },
-            job.known.holding(directory),
-        )
-        .await
+        let sent_before = so_far.sent_by.get(&job.request.sender_id).copied().unwrap_or(0);
+        let outcome = self
+            .send_statements(
+                conn,
+                &job.request,
+                &job.subject,
+                &attachments,
+                ClaimedKey {
+                    message_id: new_id(),
+                    later: Some(WrittenLater {
+                        fingerprint: job.fingerprint.clone(),
+                        writes,
+                        sent_before,
+                    }),
+                },
+                job.known.holding(directory),
+            )
+            .await?;
+        if let Ok(SendOutcome::Sent { message_id, recipient_ids }) = &outcome {
+            so_far.sent(job, message_id, recipient_ids);
+        }
+        Ok(outcome)
     }
 
     /// The statements of a send, in the caller's transaction, after its key's claim and, on
     /// PostgreSQL, the lock of the sender's account (SQLite's writer lock, held since the
     /// transaction began, does the same), taking the recipient groups resolved before it that
     /// hold there ([`KnownGroups::holding`]) as they are. Any refusal returns before writing
-    /// anything the caller would keep: the caller rolls back unless the send is sent.
+    /// anything the caller would keep: the caller rolls back unless the send is sent. The
+    /// writes run at once, or later with those of the other sends of a transaction of sends.
     async fn send_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
         request: &SendRequest,
         subject: &str,
         attachments: &[&str],
-        key: ClaimedKey,
+        key: ClaimedKey<'_>,
         groups: &HashMap<String, Arc<GroupReach>>,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let sender = request.sender_id.as_str();
-        let ClaimedKey { message_id, unwritten } = key;
+        let ClaimedKey { message_id, later } = key;
+        let sent_before = later.as_ref().map_or(0, |later| later.sent_before);
         let now = now_unix();
 
         // The messages of the past hour are counted with the account (one round trip); the
@@ -787,7 +941,7 @@ impl Store {
         let profile: String = account.try_get("profile")?;
         let first_name: String = account.try_get("first_name")?;
         let last_name: String = account.try_get("last_name")?;
-        let sent_last_hour: i64 = account.try_get("sent_last_hour")?;
+        let sent_last_hour = account.try_get::<i64, _>("sent_last_hour")? + sent_before;
         if frozen != 0 || active != 1 {
             return Ok(Err(SendRefusal::Frozen));
         }
@@ -797,15 +951,22 @@ impl Store {
 
         let per_hour = i64::try_from(caps.per_hour).unwrap_or(i64::MAX);
         if sent_last_hour >= per_hour {
-            let limiting: Option<i64> = sqlx::query_scalar(
-                "SELECT created_at FROM messages WHERE sender_id = $1 AND created_at > $2 \
-                 ORDER BY created_at DESC LIMIT 1 OFFSET $3",
-            )
-            .bind(sender)
-            .bind(now - HOUR_SECS)
-            .bind(per_hour.saturating_sub(1).max(0))
-            .fetch_optional(&mut *conn)
-            .await?;
+            // The cap's oldest message, among the database's or, if the sends of this
+            // transaction already reach the cap, one of theirs, sent now.
+            let offset = per_hour.saturating_sub(1).saturating_sub(sent_before);
+            let limiting: Option<i64> = if offset < 0 {
+                None
+            } else {
+                sqlx::query_scalar(
+                    "SELECT created_at FROM messages WHERE sender_id = $1 AND created_at > $2 \
+                     ORDER BY created_at DESC LIMIT 1 OFFSET $3",
+                )
+                .bind(sender)
+                .bind(now - HOUR_SECS)
+                .bind(offset)
+                .fetch_optional(&mut *conn)
+                .await?
+            };
             let at = limiting.unwrap_or(now);
             let retry_after_secs = (at + HOUR_SECS - now).max(1);
             return Ok(Err(SendRefusal::RateLimited { retry_after_secs }));
@@ -880,7 +1041,7 @@ impl Store {
             "{subject} {body_text} {first_name} {last_name}"
         ));
         let mut writes = Writes::default();
-        if let Some(fingerprint) = unwritten {
+        if let Some(WrittenLater { fingerprint, .. }) = &later {
             // The key's row, already done; one left pending by an earlier version, which the
             // claim found stale, is taken over.
             writes.push(
@@ -891,7 +1052,7 @@ impl Store {
                 vec![
                     Value::Text(sender.to_owned()),
                     Value::Text(request.idempotency_key.clone()),
-                    Value::Text(fingerprint),
+                    Value::Text(fingerprint.clone()),
                     Value::Int(now),
                     Value::Text(message_id.clone()),
                 ],
@@ -971,7 +1132,10 @@ impl Store {
                 vec![Value::Text(draft.clone()), Value::Text(sender.to_owned())],
             );
         }
-        writes.run(conn, self.backend()).await?;
+        match later {
+            Some(WrittenLater { writes: to, .. }) => to.append(writes),
+            None => writes.run(conn, self.backend()).await?,
+        }
         Ok(Ok(SendOutcome::Sent { message_id, recipient_ids: resolved.person_ids }))
     }
 }
