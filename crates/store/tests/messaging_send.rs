@@ -565,18 +565,23 @@ async fn a_teacher_reaches_a_class_as_large_as_their_cap() {
     assert_eq!(store.unread_count("p-many-1497").await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn a_pupil_sends_at_most_twenty_messages_an_hour() {
-    let store = fixture().await;
-    for n in 0..20 {
-        send(&store, ids::ALICE, &["p:p-bruno"], &format!("Message {n}")).await;
+/// `count` messages from Alice to Bruno, sent 3,000 seconds ago.
+async fn sent_by_alice_fifty_minutes_ago(store: &store::Store, count: usize) {
+    for n in 0..count {
+        send(store, ids::ALICE, &["p:p-bruno"], &format!("Message {n}")).await;
     }
     execute(
-        &store,
+        store,
         "UPDATE messages SET created_at = created_at - 3000 WHERE sender_id = $1",
         &[ids::ALICE],
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_pupil_sends_at_most_twenty_messages_an_hour() {
+    let store = fixture().await;
+    sent_by_alice_fifty_minutes_ago(&store, 20).await;
     let before = snapshot(&store).await;
 
     let refused = store.send_message(&request(ids::ALICE, &["p:p-bruno"], "Encore", "x")).await;
@@ -600,15 +605,7 @@ async fn a_pupil_sends_at_most_twenty_messages_an_hour() {
 #[tokio::test]
 async fn concurrent_sends_of_one_pupil_stop_at_the_cap_and_count_each_mailbox_once() {
     let store = fixture().await;
-    for n in 0..15 {
-        send(&store, ids::ALICE, &["p:p-bruno"], &format!("Message {n}")).await;
-    }
-    execute(
-        &store,
-        "UPDATE messages SET created_at = created_at - 3000 WHERE sender_id = $1",
-        &[ids::ALICE],
-    )
-    .await;
+    sent_by_alice_fifty_minutes_ago(&store, 15).await;
 
     // Ten at once, mostly written in one transaction of sends on SQLite: the five that fit
     // under the cap of twenty go, whichever they are, and the cap counts them all.
