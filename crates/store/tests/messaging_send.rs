@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use messaging_support::{count, count_for, execute, fixture, request, send, send_ok, snapshot};
 use store::fixtures::ids;
-use store::messaging::{ComposeMode, Folder, NewAttachment, SendOutcome, SendRefusal};
+use store::messaging::{ComposeMode, Folder, NewAttachment, SendOutcome, SendRefusal, SendRequest};
 use store::rules::RuleRefusal;
 
 #[tokio::test]
@@ -255,52 +255,127 @@ async fn concurrent_sends_refused_or_not_each_end_on_their_own() {
 #[tokio::test]
 async fn a_send_whose_writes_fail_fails_alone_and_the_sends_beside_it_go_through() {
     let store = fixture().await;
-    let class = ["class_pupils:class-6a", "class_parents:class-6a"];
     // A failure that only the writes meet, after every check passed: the message's row is
     // refused for one subject. On SQLite it rolls the whole transaction back, as a failed
     // constraint does to the send's writes (INSERT OR ROLLBACK).
+    let failing = request(ids::THOMAS, &CLASS_6A, "Échoue", "Jamais écrit.");
+    refused_by_a_trigger(&store, "messages", "NEW.subject = 'Échoue'").await;
+
+    fails_alone_beside_seven_sends_to_the_class(&store, &failing).await;
+
+    // Its key was not taken: once the cause is gone, the same request goes through.
+    no_more_trigger(&store, "messages").await;
+    let again = store.send_message(&failing).await.unwrap();
+    assert!(matches!(again, Ok(SendOutcome::Sent { .. })), "{again:?}");
+    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 8);
+}
+
+#[tokio::test]
+async fn a_send_whose_counts_fail_fails_alone_and_the_sends_beside_it_go_through() {
+    let store = fixture().await;
+    // The counts of one recipient's inbox cannot change: on SQLite they are written for the
+    // whole transaction of sends, then by the trigger, send by send; on PostgreSQL the
+    // trigger writes their changes.
+    let counts = match store.backend() {
+        store::Backend::Sqlite => "mailbox_counts",
+        store::Backend::Postgres => "mailbox_count_changes",
+    };
+    let failing = request(ids::THOMAS, &[&format!("p:{}", ids::SOPHIE)], "Collègue", "x");
+    refused_by_a_trigger(&store, counts, &format!("NEW.owner_id = '{}'", ids::SOPHIE)).await;
+
+    fails_alone_beside_seven_sends_to_the_class(&store, &failing).await;
+
+    no_more_trigger(&store, counts).await;
+    let again = store.send_message(&failing).await.unwrap();
+    assert!(matches!(again, Ok(SendOutcome::Sent { .. })), "{again:?}");
+    assert_eq!(store.mailbox(ids::SOPHIE, &Folder::Inbox, 1).await.unwrap().total, 1);
+    assert_eq!(store.recount_mailboxes().await.unwrap(), 0);
+}
+
+const CLASS_6A: [&str; 2] = ["class_pupils:class-6a", "class_parents:class-6a"];
+
+/// A trigger named `refuse_one` that fails any insert or update of a row of `table` for which
+/// `condition` (on `NEW`) holds.
+async fn refused_by_a_trigger(store: &store::Store, table: &str, condition: &str) {
     if store.backend() == store::Backend::Sqlite {
-        execute(
-            &store,
-            "CREATE TRIGGER refuse_one BEFORE INSERT ON messages WHEN NEW.subject = 'Échoue' \
-             BEGIN SELECT RAISE(ROLLBACK, 'refusé par le test'); END",
-            &[],
-        )
-        .await;
+        for event in ["INSERT", "UPDATE"] {
+            execute(
+                store,
+                &format!(
+                    "CREATE TRIGGER refuse_one_{event} BEFORE {event} ON {table} \
+                     WHEN {condition} BEGIN SELECT RAISE(ROLLBACK, 'refusé par le test'); END"
+                ),
+                &[],
+            )
+            .await;
+        }
     } else {
+        let condition = condition.replace('\'', "''");
         execute(
-            &store,
-            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS \
-             'BEGIN IF NEW.subject = ''Échoue'' THEN RAISE EXCEPTION ''refusé par le test''; \
-             END IF; RETURN NEW; END'",
+            store,
+            &format!(
+                "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS \
+                 'BEGIN IF {condition} THEN RAISE EXCEPTION ''refusé par le test''; \
+                 END IF; RETURN NEW; END'"
+            ),
             &[],
         )
         .await;
         execute(
-            &store,
-            "CREATE TRIGGER refuse_one BEFORE INSERT ON messages \
-             FOR EACH ROW EXECUTE FUNCTION refuse_one()",
+            store,
+            &format!(
+                "CREATE TRIGGER refuse_one BEFORE INSERT OR UPDATE ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+            ),
             &[],
         )
         .await;
     }
-    let failing = request(ids::THOMAS, &class, "Échoue", "Jamais écrit.");
-    let mut requests = vec![failing.clone()];
+}
+
+async fn no_more_trigger(store: &store::Store, table: &str) {
+    if store.backend() == store::Backend::Sqlite {
+        execute(store, "DROP TRIGGER refuse_one_INSERT", &[]).await;
+        execute(store, "DROP TRIGGER refuse_one_UPDATE", &[]).await;
+    } else {
+        execute(store, &format!("DROP TRIGGER refuse_one ON {table}"), &[]).await;
+    }
+}
+
+/// `failing` and seven sends of Thomas's to class 6A and its parents, all at once: the seven
+/// are sent with all their entries, `failing` fails and leaves nothing, not even its key. On
+/// SQLite the writer is held up meanwhile, so that `failing` and six of the others wait
+/// together for the same transaction of sends (the first send to come takes the writer's
+/// place and waits alone).
+async fn fails_alone_beside_seven_sends_to_the_class(store: &store::Store, failing: &SendRequest) {
+    let held = match store.backend() {
+        store::Backend::Sqlite => {
+            Some(store.import_test_pool().begin_with("BEGIN IMMEDIATE").await.unwrap())
+        }
+        store::Backend::Postgres => None,
+    };
+    let mut requests = Vec::new();
     for n in 0..7 {
-        requests.push(request(ids::THOMAS, &class, &format!("Sortie {n}"), "Départ."));
+        requests.push(request(ids::THOMAS, &CLASS_6A, &format!("Sortie {n}"), "Départ."));
     }
+    requests.insert(4, failing.clone());
 
     let mut tasks = Vec::new();
     for request in requests {
-        let store = store.store.clone();
+        let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            (request.subject.clone(), store.send_message(&request).await)
+            (request.idempotency_key.clone(), store.send_message(&request).await)
         }));
+        if tasks.len() == 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(held);
     let mut sent = BTreeSet::new();
     for task in tasks {
         match task.await.unwrap() {
-            (subject, Err(_)) if subject == "Échoue" => {}
+            (key, Err(_)) if key == failing.idempotency_key => {}
             (_, Ok(Ok(SendOutcome::Sent { message_id, .. }))) => {
                 sent.insert(message_id);
             }
@@ -309,25 +384,14 @@ async fn a_send_whose_writes_fail_fails_alone_and_the_sends_beside_it_go_through
     }
 
     assert_eq!(sent.len(), 7);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 7);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM send_requests").await, 7);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM messages").await, 7);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM send_requests").await, 7);
     for message_id in &sent {
         let entries = "SELECT COUNT(*) FROM mailbox_entries WHERE message_id = $1";
-        assert_eq!(count_for(&store, entries, message_id).await, 6);
+        assert_eq!(count_for(store, entries, message_id).await, 6);
     }
     assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 7);
     assert_eq!(store.mailbox(ids::THOMAS, &Folder::Sent, 1).await.unwrap().total, 7);
-
-    // Its key was not taken: once the cause is gone, the same request goes through.
-    let drop = if store.backend() == store::Backend::Sqlite {
-        "DROP TRIGGER refuse_one"
-    } else {
-        "DROP TRIGGER refuse_one ON messages"
-    };
-    execute(&store, drop, &[]).await;
-    let again = store.send_message(&failing).await.unwrap();
-    assert!(matches!(again, Ok(SendOutcome::Sent { .. })), "{again:?}");
-    assert_eq!(store.mailbox(ids::ALICE, &Folder::Inbox, 1).await.unwrap().total, 8);
 }
 
 #[tokio::test]

@@ -15,13 +15,13 @@
 //! sends before it in the transaction; then the writes of them all, their keys' rows
 //! included, go in one round trip, with their mailboxes' counts added once for all: a refused
 //! send has written nothing, and if the writes fail the transaction is rolled back and
-//! written again one send at a time, so that the send whose writes fail rolls it back alone,
-//! the others being written again in the next one (a savepoint per send, which SQLite keeps
-//! by copying every page the send changes, cost about a tenth of the writer's time). None is
-//! acknowledged before the commit. Sends to the same people then write the pages of their
-//! mailboxes once per commit, not once per send (a class of 90 mailboxes is some 500 pages of
-//! the write-ahead log). A retry that comes while its first send waits is in the same or a
-//! later transaction, and so replays the first send.
+//! written again one send at a time, its counts by the trigger, so that the send whose writes
+//! or counts fail rolls it back alone, the others being written again in the next one (a
+//! savepoint per send, which SQLite keeps by copying every page the send changes, cost about
+//! a tenth of the writer's time). None is acknowledged before the commit. Sends to the same
+//! people then write the pages of their mailboxes once per commit, not once per send (a class
+//! of 90 mailboxes is some 500 pages of the write-ahead log). A retry that comes while its
+//! first send waits is in the same or a later transaction, and so replays the first send.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -180,6 +180,11 @@ impl SendsSoFar {
         } else {
             Claim::Refused(SendRefusal::KeyReused)
         })
+    }
+
+    /// How many messages `sender` sent earlier in this transaction.
+    fn sent_by(&self, sender: &str) -> i64 {
+        self.sent_by.get(sender).copied().unwrap_or(0)
     }
 
     fn sent(&mut self, job: &SendJob, message_id: &str, recipients: &[String]) {
@@ -824,8 +829,9 @@ impl Store {
     /// before it ([`SendsSoFar`]); then, `together`, the writes of them all in one round trip
     /// with their counts (a round trip to SQLite's connection thread, and the wait for the
     /// runner's next turn on the runtime, cost about as much as a send's writes); otherwise
-    /// each job's writes in turn, so that a job whose writes fail is known and stops the
-    /// transaction. A refused job writes nothing.
+    /// each job's writes in turn, its counts written by the trigger, so that a job whose
+    /// writes or counts fail is known and stops the transaction. A refused job writes
+    /// nothing.
     async fn batch_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -836,7 +842,9 @@ impl Store {
         let directory = directory_generation(conn).await.map_err(BatchFailure::Transaction)?;
         let mut so_far = SendsSoFar::default();
         let mut writes = Writes::default();
-        writes.push(COUNTING_BY_HAND, Vec::new());
+        if together {
+            writes.push(COUNTING_BY_HAND, Vec::new());
+        }
 
         let mut outcomes = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
@@ -853,10 +861,12 @@ impl Store {
             outcomes.push(Ok(outcome));
         }
 
-        so_far.counts_written(&mut writes).map_err(BatchFailure::Transaction)?;
-        writes.run(conn, Backend::Sqlite).await.map_err(|error| {
-            if together { BatchFailure::Together(error) } else { BatchFailure::Transaction(error) }
-        })?;
+        // One at a time, the trigger counts each job's entries with its writes, so that a
+        // job whose counts fail is known too.
+        if together {
+            so_far.counts_written(&mut writes).map_err(BatchFailure::Transaction)?;
+            writes.run(conn, Backend::Sqlite).await.map_err(BatchFailure::Together)?;
+        }
         Ok(outcomes)
     }
 
@@ -879,7 +889,7 @@ impl Store {
             Claim::Refused(refusal) => return Ok(Err(refusal)),
         };
         let attachments: Vec<&str> = job.attachments.iter().map(String::as_str).collect();
-        let sent_before = so_far.sent_by.get(&job.request.sender_id).copied().unwrap_or(0);
+        let sent_before = so_far.sent_by(&job.request.sender_id);
         let outcome = self
             .send_statements(
                 conn,
