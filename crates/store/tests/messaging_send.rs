@@ -673,15 +673,9 @@ async fn concurrent_sends_of_one_pupil_stop_at_the_cap_and_count_each_mailbox_on
 
     // Ten at once, mostly written in one transaction of sends on SQLite: the five that fit
     // under the cap of twenty go, whichever they are, and the cap counts them all.
-    let mut tasks = Vec::new();
-    for n in 0..10 {
-        let store = store.store.clone();
-        let request = request(ids::ALICE, &["p:p-bruno"], &format!("Rafale {n}"), "x");
-        tasks.push(tokio::spawn(async move { store.send_message(&request).await }));
-    }
     let mut sent = 0;
-    for task in tasks {
-        match task.await.unwrap().unwrap() {
+    for answer in burst(&store, ids::ALICE, ids::BRUNO, 10).await {
+        match answer {
             Ok(SendOutcome::Sent { .. }) => sent += 1,
             Err(SendRefusal::RateLimited { retry_after_secs }) => {
                 // The oldest of the twenty, sent 3,000 seconds ago, leaves the hour first.
@@ -695,15 +689,9 @@ async fn concurrent_sends_of_one_pupil_stop_at_the_cap_and_count_each_mailbox_on
     assert_eq!(count_for(&store, alice_sent, ids::ALICE).await, 20);
 
     // A sender whose cap is reached by the sends of one burst alone waits the whole hour.
-    let mut tasks = Vec::new();
-    for n in 0..24 {
-        let store = store.store.clone();
-        let request = request(ids::BRUNO, &["p:p-alice"], &format!("Rafale {n}"), "x");
-        tasks.push(tokio::spawn(async move { store.send_message(&request).await }));
-    }
     let mut refused = 0;
-    for task in tasks {
-        match task.await.unwrap().unwrap() {
+    for answer in burst(&store, ids::BRUNO, ids::ALICE, 24).await {
+        match answer {
             Ok(SendOutcome::Sent { .. }) => {}
             Err(SendRefusal::RateLimited { retry_after_secs }) => {
                 assert!((3_595..=3_600).contains(&retry_after_secs), "{retry_after_secs}");
@@ -723,6 +711,27 @@ async fn concurrent_sends_of_one_pupil_stop_at_the_cap_and_count_each_mailbox_on
         let by_hand = "SELECT COUNT(*) FROM mailbox_counting WHERE by_triggers <> 1";
         assert_eq!(count(&store, by_hand).await, 0);
     }
+}
+
+/// `count` sends of `sender`'s to `recipient`, all made at once; their answers.
+async fn burst(
+    store: &store::Store,
+    sender: &str,
+    recipient: &str,
+    count: usize,
+) -> Vec<Result<SendOutcome, SendRefusal>> {
+    let mut tasks = Vec::new();
+    for n in 0..count {
+        let store = store.clone();
+        let to = format!("p:{recipient}");
+        let request = request(sender, &[&to], &format!("Rafale {n}"), "x");
+        tasks.push(tokio::spawn(async move { store.send_message(&request).await }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap().unwrap());
+    }
+    answers
 }
 
 #[tokio::test]
