@@ -734,8 +734,10 @@ impl Store {
     }
 
     /// One transaction of sends, from the writer's place to its commit, which gives the place
-    /// up. A send whose statements fail takes the transaction down with it: that send gets its
-    /// error, and the others are written again at once in a new transaction.
+    /// up. Its sends' writes go together; if they fail, the transaction is written again one
+    /// send at a time. A send whose statements fail then takes the transaction down with it:
+    /// that send gets its error, and the others are written again at once in a new
+    /// transaction.
     async fn write_send_batch(
         &self,
         mut place: Option<tokio::sync::OwnedMutexGuard<()>>,
