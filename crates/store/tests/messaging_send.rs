@@ -125,6 +125,59 @@ async fn a_retry_replays_the_first_send_and_another_body_with_the_key_is_refused
 }
 
 #[tokio::test]
+async fn requests_with_one_key_in_one_transaction_of_sends_make_one_message() {
+    let store = fixture().await;
+    let first = request(ids::ALICE, &["p:p-bruno"], "Devoirs", "Tu as noté l'exercice ?");
+    let mut other = first.clone();
+    other.body_html = "<p>Autre chose</p>".to_owned();
+
+    // On SQLite the three wait together behind a first send, for the same transaction.
+    let held = writer_held(&store).await;
+    let mut tasks = Vec::new();
+    let before = request(ids::THOMAS, &[&format!("p:{}", ids::SOPHIE)], "Avant", "x");
+    for request in [before, first.clone(), first.clone(), other] {
+        let store = store.store.clone();
+        tasks.push(tokio::spawn(async move {
+            (request.body_html.clone(), store.send_message(&request).await.unwrap())
+        }));
+        if tasks.len() == 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(held);
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+
+    // Whichever of the three came first is sent; the others with its body replay it, the
+    // others with another body are refused.
+    let sent: Vec<_> = answers[1..]
+        .iter()
+        .filter_map(|(body, answer)| match answer {
+            Ok(SendOutcome::Sent { message_id, .. }) => Some((body.clone(), message_id.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1, "{answers:?}");
+    let (sent_body, message_id) = &sent[0];
+    for (body, answer) in &answers[1..] {
+        match answer {
+            Ok(SendOutcome::Sent { .. }) => {}
+            Ok(SendOutcome::Replayed { message_id: replayed }) => {
+                assert_eq!((body, replayed), (sent_body, message_id));
+            }
+            Err(SendRefusal::KeyReused) => assert_ne!(body, sent_body),
+            other => panic!("{other:?}"),
+        }
+    }
+    let alice_sent = "SELECT COUNT(*) FROM messages WHERE sender_id = $1";
+    assert_eq!(count_for(&store, alice_sent, ids::ALICE).await, 1);
+    assert_eq!(store.mailbox(ids::BRUNO, &Folder::Inbox, 1).await.unwrap().total, 1);
+}
+
+#[tokio::test]
 async fn a_key_left_pending_by_a_request_that_died_is_taken_over_and_completed() {
     let store = fixture().await;
     let form = request(ids::THOMAS, &["p:p-alice"], "Relance", "Le texte.");
@@ -342,18 +395,25 @@ async fn no_more_trigger(store: &store::Store, table: &str) {
     }
 }
 
+/// On SQLite, the writer held up by a transaction of the test's own (until it is dropped), so
+/// that the sends queued meanwhile go into one transaction of sends, all but the first to
+/// come, which takes the writer's place and waits alone.
+async fn writer_held(store: &store::Store) -> Option<sqlx::Transaction<'static, sqlx::Any>> {
+    match store.backend() {
+        store::Backend::Sqlite => {
+            Some(store.import_test_pool().begin_with("BEGIN IMMEDIATE").await.unwrap())
+        }
+        store::Backend::Postgres => None,
+    }
+}
+
 /// `failing` and seven sends of Thomas's to class 6A and its parents, all at once: the seven
 /// are sent with all their entries, `failing` fails and leaves nothing, not even its key. On
 /// SQLite the writer is held up meanwhile, so that `failing` and six of the others wait
 /// together for the same transaction of sends (the first send to come takes the writer's
 /// place and waits alone).
 async fn fails_alone_beside_seven_sends_to_the_class(store: &store::Store, failing: &SendRequest) {
-    let held = match store.backend() {
-        store::Backend::Sqlite => {
-            Some(store.import_test_pool().begin_with("BEGIN IMMEDIATE").await.unwrap())
-        }
-        store::Backend::Postgres => None,
-    };
+    let held = writer_held(store).await;
     let mut requests = Vec::new();
     for n in 0..7 {
         requests.push(request(ids::THOMAS, &CLASS_6A, &format!("Sortie {n}"), "Départ."));
