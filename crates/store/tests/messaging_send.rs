@@ -132,24 +132,12 @@ async fn requests_with_one_key_in_one_transaction_of_sends_make_one_message() {
     other.body_html = "<p>Autre chose</p>".to_owned();
 
     // On SQLite the three wait together behind a first send, for the same transaction.
-    let held = writer_held(&store).await;
-    let mut tasks = Vec::new();
     let before = request(ids::THOMAS, &[&format!("p:{}", ids::SOPHIE)], "Avant", "x");
-    for request in [before, first.clone(), first.clone(), other] {
-        let store = store.store.clone();
-        tasks.push(tokio::spawn(async move {
-            (request.body_html.clone(), store.send_message(&request).await.unwrap())
-        }));
-        if tasks.len() == 1 {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    drop(held);
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
+    let answers: Vec<_> = sent_behind_a_first(&store, vec![before, first.clone(), first, other])
+        .await
+        .into_iter()
+        .map(|(request, answer)| (request.body_html, answer.unwrap()))
+        .collect();
 
     // Whichever of the three came first is sent; the others with its body replay it, the
     // others with another body are refused.
@@ -395,36 +383,26 @@ async fn no_more_trigger(store: &store::Store, table: &str) {
     }
 }
 
-/// On SQLite, the writer held up by a transaction of the test's own (until it is dropped), so
-/// that the sends queued meanwhile go into one transaction of sends, all but the first to
-/// come, which takes the writer's place and waits alone.
-async fn writer_held(store: &store::Store) -> Option<sqlx::Transaction<'static, sqlx::Any>> {
-    match store.backend() {
+/// `requests`, all made at once, with their answers in their order. On SQLite the writer is
+/// held up meanwhile by a transaction of the test's own, so that all of them but the first
+/// wait together for the same transaction of sends (the first to come takes the writer's
+/// place and waits alone).
+async fn sent_behind_a_first(
+    store: &store::Store,
+    requests: Vec<SendRequest>,
+) -> Vec<(SendRequest, store::StoreResult<Result<SendOutcome, SendRefusal>>)> {
+    let held = match store.backend() {
         store::Backend::Sqlite => {
             Some(store.import_test_pool().begin_with("BEGIN IMMEDIATE").await.unwrap())
         }
         store::Backend::Postgres => None,
-    }
-}
-
-/// `failing` and seven sends of Thomas's to class 6A and its parents, all at once: the seven
-/// are sent with all their entries, `failing` fails and leaves nothing, not even its key. On
-/// SQLite the writer is held up meanwhile, so that `failing` and six of the others wait
-/// together for the same transaction of sends (the first send to come takes the writer's
-/// place and waits alone).
-async fn fails_alone_beside_seven_sends_to_the_class(store: &store::Store, failing: &SendRequest) {
-    let held = writer_held(store).await;
-    let mut requests = Vec::new();
-    for n in 0..7 {
-        requests.push(request(ids::THOMAS, &CLASS_6A, &format!("Sortie {n}"), "Départ."));
-    }
-    requests.insert(4, failing.clone());
-
+    };
     let mut tasks = Vec::new();
     for request in requests {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            (request.idempotency_key.clone(), store.send_message(&request).await)
+            let answer = store.send_message(&request).await;
+            (request, answer)
         }));
         if tasks.len() == 1 {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -432,11 +410,29 @@ async fn fails_alone_beside_seven_sends_to_the_class(store: &store::Store, faili
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     drop(held);
-    let mut sent = BTreeSet::new();
+
+    let mut answers = Vec::new();
     for task in tasks {
-        match task.await.unwrap() {
-            (key, Err(_)) if key == failing.idempotency_key => {}
-            (_, Ok(Ok(SendOutcome::Sent { message_id, .. }))) => {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+/// `failing` and seven sends of Thomas's to class 6A and its parents, all at once: the seven
+/// are sent with all their entries, `failing` fails and leaves nothing, not even its key. On
+/// SQLite `failing` and six of the others share a transaction of sends.
+async fn fails_alone_beside_seven_sends_to_the_class(store: &store::Store, failing: &SendRequest) {
+    let mut requests = Vec::new();
+    for n in 0..7 {
+        requests.push(request(ids::THOMAS, &CLASS_6A, &format!("Sortie {n}"), "Départ."));
+    }
+    requests.insert(4, failing.clone());
+
+    let mut sent = BTreeSet::new();
+    for (request, answer) in sent_behind_a_first(store, requests).await {
+        match answer {
+            Err(_) if request.idempotency_key == failing.idempotency_key => {}
+            Ok(Ok(SendOutcome::Sent { message_id, .. })) => {
                 sent.insert(message_id);
             }
             other => panic!("{other:?}"),
