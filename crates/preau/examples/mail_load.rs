@@ -265,16 +265,13 @@ async fn fill_inbox(tx: &mut sqlx::AnyConnection, count: usize, now: i64) -> any
     let statements = [
         format!(
             "{numbers} INSERT INTO messages (id, sender_id, thread_id, subject, body_html, \
-             body_text, recipients_label, search_text, created_at) \
+             body_text, recipients_label, recipient_ids, search_text, created_at) \
              SELECT 'bench-m-' || i, {sender}, 'bench-m-' || i, 'Question numéro ' || i, \
              '<p>Bonjour, une question sur les devoirs.</p>', \
              'Bonjour, une question sur les devoirs.', \
              '[{{\"token\":\"p:{INBOX_OWNER}\",\"label\":\"Professeur0 Banc\"}}]', \
+             '[\"{INBOX_OWNER}\"]', \
              'question numero ' || i || ' bonjour une question sur les devoirs', {created} FROM n"
-        ),
-        format!(
-            "{numbers} INSERT INTO message_recipients (message_id, person_id) \
-             SELECT 'bench-m-' || i, '{INBOX_OWNER}' FROM n WHERE $2 = $2"
         ),
         format!(
             "{numbers} INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \

@@ -22,8 +22,8 @@ pub use drafts::{MAX_DRAFT_RECIPIENTS, MAX_DRAFTS};
 pub use mailbox::{MAX_FOLDER_NAME_CHARS, MAX_FOLDERS};
 pub use moderation::MAX_REPORT_REASON_BYTES;
 
-use crate::StoreResult;
 use crate::directory::{PersonRef, person_ref};
+use crate::{Backend, StoreResult};
 
 /// How many messages a folder or search page holds.
 pub const PAGE_SIZE: i64 = 25;
@@ -369,6 +369,25 @@ pub(crate) fn batch_ids(ids: &[String]) -> Vec<String> {
         batch.resize(batch.len().next_power_of_two(), last);
     }
     batch
+}
+
+/// The strings of the JSON array `json` (a parameter such as `$2`, or a column such as
+/// `m.recipient_ids`) as rows of a table `alias` with one column `value`, for a `FROM` or a
+/// `JOIN` (after the table a column comes from).
+pub(crate) fn json_values(backend: Backend, json: &str, alias: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_each({json}) AS {alias}"),
+        Backend::Postgres => format!("json_array_elements_text({json}::json) AS {alias}(value)"),
+    }
+}
+
+/// A message's recipients as stored (`messages.recipient_ids`, a JSON array of person ids),
+/// sorted and distinct; an unreadable value gives none.
+pub(crate) fn parse_recipient_ids(json: &str) -> Vec<String> {
+    let mut ids = serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The stored recipient labels of a message: a JSON array of `{"token", "label"}`.

@@ -8,6 +8,7 @@
 
 use sqlx::Row;
 
+use crate::messaging::json_values;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
 /// The PostgreSQL channel the live notifications go through; the payload is a message id.
@@ -197,20 +198,21 @@ impl Store {
     /// The recipients of a message to notify by e-mail: those with a notification address,
     /// active, not frozen, not yet notified of it by e-mail; none once it is recalled.
     pub async fn email_targets(&self, message_id: &str) -> StoreResult<Vec<EmailTarget>> {
-        sqlx::query(
-            "SELECT r.person_id, pr.notify_email, s.first_name, s.last_name, m.subject \
-             FROM message_recipients r JOIN messages m ON m.id = r.message_id \
+        let recipients = json_values(self.backend(), "m.recipient_ids", "r");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT r.value AS person_id, pr.notify_email, s.first_name, s.last_name, \
+             m.subject FROM messages m CROSS JOIN {recipients} \
              JOIN people s ON s.id = m.sender_id \
-             JOIN preferences pr ON pr.person_id = r.person_id \
-             JOIN people p ON p.id = r.person_id JOIN accounts a ON a.person_id = r.person_id \
-             WHERE r.message_id = $1 AND m.recalled_at IS NULL \
+             JOIN preferences pr ON pr.person_id = r.value \
+             JOIN people p ON p.id = r.value JOIN accounts a ON a.person_id = r.value \
+             WHERE m.id = $1 AND m.recalled_at IS NULL \
              AND pr.notify_email IS NOT NULL AND pr.notify_email <> '' \
              AND p.active = 1 AND a.frozen = 0 \
              AND NOT EXISTS (SELECT 1 FROM notification_deliveries d \
-               WHERE d.subject_id = r.message_id AND d.recipient_id = r.person_id \
+               WHERE d.subject_id = m.id AND d.recipient_id = r.value \
                AND d.channel = 'email') \
-             ORDER BY r.person_id",
-        )
+             ORDER BY r.value"
+        )))
         .bind(message_id)
         .fetch_all(self.pool())
         .await?
@@ -291,11 +293,11 @@ impl Store {
     /// switch must tell (read before the recall, published after it). Ids only, for the live
     /// fan-out; never shown.
     pub async fn recipients_since(&self, sender_id: &str, since: i64) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT r.person_id FROM messages m \
-             JOIN message_recipients r ON r.message_id = m.id \
-             WHERE m.sender_id = $1 AND m.created_at >= $2 AND m.recalled_at IS NULL",
-        )
+        let recipients = json_values(self.backend(), "m.recipient_ids", "r");
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT r.value FROM messages m CROSS JOIN {recipients} \
+             WHERE m.sender_id = $1 AND m.created_at >= $2 AND m.recalled_at IS NULL"
+        )))
         .bind(sender_id)
         .bind(since)
         .fetch_all(self.pool())
@@ -325,7 +327,7 @@ pub struct Housekeeping {
     pub deliveries: u64,
     /// Messages in nobody's mailbox any more and never reported.
     pub messages: u64,
-    /// Mailbox and recipient rows of people deleted by hand.
+    /// Mailbox rows of people deleted by hand, and messages whose recipients named them.
     pub removed_people_rows: u64,
     /// The storage keys of the files removed from `attachments`: the caller deletes the bytes.
     pub file_keys: Vec<String>,
@@ -404,17 +406,34 @@ impl Store {
             .await?;
         }
 
-        // The people deleted by hand (migration 0016): their recipient rows, and whatever a
-        // send racing the deletion wrote for them. The note stays a day, far longer than a
-        // send; it goes at once if the id is a person again.
+        // The people deleted by hand (migration 0016): their mailbox rows, whatever a send
+        // racing the deletion wrote for them, and their ids in the recipients of messages
+        // (migration 0019), which a person given the same id later must not inherit. The note
+        // stays a day, far longer than a send; it goes at once if the id is a person again.
+        // The recipients are read in every message, so only when someone was deleted.
         let removed = "SELECT r.person_id FROM people_removed r \
              WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.id = r.person_id)";
+        let anyone_removed: Option<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{removed} LIMIT 1")))
+                .fetch_optional(&mut *tx)
+                .await?;
         let mut removed_people_rows = 0;
-        for (table, person) in
-            [("mailbox_entries", "owner_id"), ("message_recipients", "person_id")]
-        {
+        if anyone_removed.is_some() {
             removed_people_rows += sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE {person} IN ({removed})"
+                "DELETE FROM mailbox_entries WHERE owner_id IN ({removed})"
+            )))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let listed = json_values(self.backend(), "messages.recipient_ids", "listed");
+            let kept = match self.backend() {
+                Backend::Sqlite => "json_group_array(listed.value)",
+                Backend::Postgres => "COALESCE(CAST(json_agg(listed.value) AS TEXT), '[]')",
+            };
+            removed_people_rows += sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE messages SET recipient_ids = (SELECT {kept} FROM {listed} \
+                 WHERE listed.value NOT IN ({removed})) \
+                 WHERE EXISTS (SELECT 1 FROM {listed} WHERE listed.value IN ({removed}))"
             )))
             .execute(&mut *tx)
             .await?

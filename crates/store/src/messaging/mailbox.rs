@@ -10,7 +10,8 @@ use sqlx::Row;
 
 use super::{
     AttachmentRef, Folder, FolderInfo, MailboxPage, MessageView, PAGE_SIZE, SUMMARY_COLUMNS,
-    batch_ids, clean_line, is_id, page_number, parse_labels, placeholders, summary,
+    batch_ids, clean_line, is_id, page_number, parse_labels, parse_recipient_ids, placeholders,
+    summary,
 };
 use crate::directory::person_ref;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
@@ -632,12 +633,12 @@ impl Store {
 
     /// Everyone a message was delivered to (for the live notifications; no viewer check).
     pub async fn message_recipient_ids(&self, message_id: &str) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT person_id FROM message_recipients WHERE message_id = $1 ORDER BY person_id",
-        )
-        .bind(message_id)
-        .fetch_all(self.pool())
-        .await?)
+        let listed: Option<String> =
+            sqlx::query_scalar("SELECT recipient_ids FROM messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(listed.as_deref().map(parse_recipient_ids).unwrap_or_default())
     }
 
     /// The name of an own folder of `owner_id`.

@@ -1,7 +1,7 @@
 //! The send: one idempotency key per compose window, then one transaction that locks the
 //! sender's account (on SQLite, the writer's lock does), applies the caps, resolves the
-//! recipients under the communication rules, writes the message (with its search row on
-//! SQLite), its recipients, every mailbox entry, the attachment references, the
+//! recipients under the communication rules, writes the message (with its recipients' ids
+//! and, on SQLite, its search row), every mailbox entry, the attachment references, the
 //! outbox entry, deletes the draft; its key is claimed in the same transaction, already
 //! 'done' with the message's id. A retry of a completed send gets the first message back, the
 //! same key with another content is refused; a refused or failed send leaves nothing, not even
@@ -36,7 +36,8 @@ use sqlx::Row;
 
 use super::drafts::is_key;
 use super::{
-    ComposeMode, SendOutcome, SendRefusal, SendRequest, StoredLabel, clean_line, is_id, without_nul,
+    ComposeMode, SendOutcome, SendRefusal, SendRequest, StoredLabel, clean_line, is_id,
+    json_values, without_nul,
 };
 use crate::cache::Generations;
 use crate::directory::membership_clock;
@@ -384,12 +385,7 @@ async fn directory_generation(conn: &mut sqlx::AnyConnection) -> StoreResult<i64
 /// driver a scan of the statement's parameters for each (`sqlite3_bind_parameter_name`), about
 /// a tenth of the writer's time.
 fn json_strings(backend: Backend, parameter: usize) -> String {
-    match backend {
-        Backend::Sqlite => format!("json_each(${parameter})"),
-        Backend::Postgres => {
-            format!("json_array_elements_text(${parameter}::json) AS chosen(value)")
-        }
-    }
+    json_values(backend, &format!("${parameter}"), "chosen")
 }
 
 /// The recipient groups of a send as [`crate::rules::group_reach`] resolves them, read before
@@ -1070,10 +1066,12 @@ impl Store {
                 ],
             );
         }
+        let recipients = serde_json::to_string(&resolved.person_ids)
+            .map_err(|error| StoreError::Corrupt(format!("recipients: {error}")))?;
         writes.push(
             "INSERT INTO messages (id, sender_id, thread_id, parent_id, subject, body_html, \
-             body_text, recipients_label, search_text, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             body_text, recipients_label, recipient_ids, search_text, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             vec![
                 Value::Text(message_id.clone()),
                 Value::Text(sender.to_owned()),
@@ -1083,6 +1081,7 @@ impl Store {
                 Value::Text(body_html),
                 Value::Text(body_text),
                 Value::Text(labels),
+                Value::Text(recipients.clone()),
                 Value::Text(search_text.clone()),
                 Value::Int(now),
             ],
@@ -1093,15 +1092,6 @@ impl Store {
                 vec![Value::Text(message_id.clone()), Value::Text(search_text)],
             );
         }
-        let recipients = serde_json::to_string(&resolved.person_ids)
-            .map_err(|error| StoreError::Corrupt(format!("recipients: {error}")))?;
-        writes.push(
-            format!(
-                "INSERT INTO message_recipients (message_id, person_id) SELECT $1, value FROM {}",
-                json_strings(self.backend(), 2)
-            ),
-            vec![Value::Text(message_id.clone()), Value::Text(recipients.clone())],
-        );
         // The recipients' entries and the sender's copy in one statement (the sender is never
         // among the recipients): on PostgreSQL their counts' changes are then written once.
         writes.push(

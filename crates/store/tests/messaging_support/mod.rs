@@ -87,7 +87,7 @@ pub async fn texts(store: &Store, sql: &str) -> Vec<String> {
 pub async fn snapshot(store: &Store) -> Vec<String> {
     const QUERIES: [&str; 11] = [
         "SELECT 'm|' || id || '|' || COALESCE(CAST(recalled_at AS TEXT), '-') FROM messages",
-        "SELECT 'r|' || message_id || '|' || person_id FROM message_recipients",
+        "SELECT 'r|' || id || '|' || recipient_ids FROM messages",
         "SELECT 'e|' || owner_id || '|' || message_id || '|' || folder || '|' || \
          CAST(unread AS TEXT) FROM mailbox_entries",
         "SELECT 'f|' || id || '|' || owner_id || '|' || name FROM mail_folders",

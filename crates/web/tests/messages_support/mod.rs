@@ -148,7 +148,6 @@ impl MailApp {
         let mut counts = Vec::new();
         for table in [
             "messages",
-            "message_recipients",
             "mailbox_entries",
             "mail_folders",
             "drafts",
