@@ -146,6 +146,12 @@ pub struct StoreConfig {
     pub max_connections: u32,
 }
 
+/// The size SQLite's write-ahead log is cut back to when it is written again from its start.
+/// Under a burst of sends the log grows to some 35 MiB between checkpoints: cut back to 16 MiB
+/// each time, its file was extended again at once, and the commits that paid for the cut and
+/// for the new blocks were the slowest sends (p99 35 ms instead of 27 at 16 clients).
+pub const SQLITE_LOG_LIMIT_BYTES: u64 = 64 << 20;
+
 /// A pool of SQLite connections. Their commits write to the write-ahead log without waiting
 /// for the disk (`synchronous = NORMAL`): a crash of the process loses nothing committed, a
 /// power cut may lose the last commits (a session, a "read" mark; a transaction of sends is
@@ -154,8 +160,8 @@ pub struct StoreConfig {
 /// pages rather than 1,000: a commit that checkpoints holds the writers' queue meanwhile, and
 /// the transactions of sends have the log copied beside that queue
 /// (`Store::checkpoint_in_background`) long before. The log's file, written again from its
-/// start once copied, is cut back to 16 MiB then (it keeps its largest size otherwise, some
-/// 40 MiB, or far more after a reader held the checkpoints off).
+/// start once copied, is cut back to [`SQLITE_LOG_LIMIT_BYTES`] then (it keeps its largest
+/// size otherwise, far more after a reader held the checkpoints off).
 /// A file on this machine does not go stale under a pooled connection: no ping before each
 /// hand-out (each one is a round trip to the connection's thread). A transaction of sends
 /// (`messaging::send`) keeps each send in a savepoint, whose journal of pages is kept in memory
@@ -173,13 +179,13 @@ async fn sqlite_pool(
         .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                conn.execute(
+                conn.execute(sqlx::AssertSqlSafe(format!(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                      PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; \
                      PRAGMA cache_size = -32768; PRAGMA recursive_triggers = ON; \
                      PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; \
-                     PRAGMA journal_size_limit = 16777216;",
-                )
+                     PRAGMA journal_size_limit = {SQLITE_LOG_LIMIT_BYTES};",
+                )))
                 .await?;
                 Ok(())
             })
