@@ -521,6 +521,50 @@ async fn on_sqlite_the_log_is_cut_back_once_a_long_reader_lets_it_go() {
 }
 
 #[tokio::test]
+async fn on_sqlite_the_sends_of_a_burst_are_copied_into_the_database_once_it_ends() {
+    let store = fixture().await;
+    let Some((_, Some(log))) = store.sqlite_send_durability().await.unwrap() else {
+        assert_eq!(store.backend(), store::Backend::Postgres);
+        return;
+    };
+    let database = log.to_string_lossy().trim_end_matches("-wal").to_owned();
+
+    // Each send is a transaction of its own, and asks for a checkpoint: the first runs, the
+    // others come while it runs or pauses, and one more runs after the pause for them.
+    let mut sent = Vec::new();
+    for n in 0..6 {
+        sent.push(send(&store, ids::THOMAS, &["p:p-alice"], &format!("Rafale {n}")).await);
+    }
+
+    // The database file alone (`immutable`: without the log) holds them all soon after.
+    sqlx::any::install_default_drivers();
+    let in_file = || async {
+        let mut file = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!(
+            "sqlite://{database}?immutable=true"
+        ))
+        .await
+        .unwrap();
+        let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM messages WHERE id IN ('{}')",
+            sent.join("', '")
+        )))
+        .fetch_one(&mut file)
+        .await
+        .unwrap();
+        found
+    };
+    let mut found = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        found = in_file().await;
+        if found == 6 {
+            break;
+        }
+    }
+    assert_eq!(found, 6, "the last sends of the burst stay in the log only");
+}
+
+#[tokio::test]
 async fn a_refused_send_leaves_nothing_and_the_corrected_form_goes_through_with_its_key() {
     let store = fixture().await;
     let before = snapshot(&store).await;
