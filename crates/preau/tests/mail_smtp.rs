@@ -5,7 +5,8 @@
 //! handlers of any instance do), the e-mails by the real `preau serve` binary's outbox worker.
 //! A recipient who gave a notification address gets exactly one e-mail per message, even when
 //! the outbox entry is handled a second time, and the e-mail never carries the message itself;
-//! a relay that does not answer puts the entry back.
+//! a relay that does not answer puts the entry back; an entry whose handling fails is put back
+//! alone, and the others claimed with it are delivered.
 
 mod mail_common;
 
@@ -178,4 +179,57 @@ async fn a_relay_that_does_not_answer_puts_the_entry_back_for_later() {
         .await
         .unwrap();
     assert_eq!(delivered, 0, "nothing was delivered, nothing is recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_that_fails_is_put_back_alone_and_the_others_of_its_batch_go() {
+    let smtp = smtp().await;
+    let db = fixture_db().await;
+    let paul = unique_address("paul");
+    db.store.set_notify_email(ids::PAUL, Some(&paul)).await.unwrap();
+    // The delivery records of one message are refused: its entry fails after its e-mail.
+    let refused = if db.store.backend() == store::Backend::Sqlite {
+        vec![
+            "CREATE TRIGGER refuse_deliveries BEFORE INSERT ON notification_deliveries \
+             WHEN (SELECT subject FROM messages WHERE id = NEW.subject_id) = 'Refusée' \
+             BEGIN SELECT RAISE(ABORT, 'refusé par le test'); END",
+        ]
+    } else {
+        vec![
+            "CREATE FUNCTION refuse_deliveries() RETURNS trigger LANGUAGE plpgsql AS \
+             'BEGIN IF (SELECT subject FROM messages WHERE id = NEW.subject_id) = ''Refusée'' \
+             THEN RAISE EXCEPTION ''refusé par le test''; END IF; RETURN NEW; END'",
+            "CREATE TRIGGER refuse_deliveries BEFORE INSERT ON notification_deliveries \
+             FOR EACH ROW EXECUTE FUNCTION refuse_deliveries()",
+        ]
+    };
+    for sql in refused {
+        db.store.fixture_execute(sql, &[]).await.unwrap();
+    }
+    // Both are due when the worker starts, and claimed together, the failing one first.
+    let failing = send_to_parents_of_6a(&db, "Refusée", "Lundi.").await;
+    let next = send_to_parents_of_6a(&db, "Sortie", "Mardi.").await;
+    let server = Server::start(&db, "a", &smtp.env()).await;
+
+    wait_until_done(&db, &next).await;
+    let delivered = db
+        .store
+        .fixture_count(
+            "SELECT COUNT(*) FROM notification_deliveries WHERE subject_id = $1 \
+             AND recipient_id = $2",
+            &[&next, ids::PAUL],
+        )
+        .await
+        .unwrap();
+    assert_eq!(delivered, 1, "{}", server.logs());
+    let put_back = db
+        .store
+        .fixture_count(
+            "SELECT COUNT(*) FROM outbox WHERE subject_id = $1 AND done_at IS NULL \
+             AND last_error IS NOT NULL AND claimed_until IS NULL",
+            &[&failing],
+        )
+        .await
+        .unwrap();
+    assert_eq!(put_back, 1, "{}", server.logs());
 }

@@ -382,9 +382,20 @@ pub(crate) fn json_values(backend: Backend, json: &str, alias: &str) -> String {
 }
 
 /// A message's recipients as stored (`messages.recipient_ids`, a JSON array of person ids),
-/// sorted and distinct; an unreadable value gives none.
+/// sorted and distinct. Only what can be an id is read: a value that is not an array (a row
+/// edited by hand) gives none, an element that is not an id is left out, so that no reader
+/// of the list fails on it nor reads it differently from another.
 pub(crate) fn parse_recipient_ids(json: &str) -> Vec<String> {
-    let mut ids = serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
+    let Ok(serde_json::Value::Array(values)) = serde_json::from_str(json) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = values
+        .into_iter()
+        .filter_map(|value| match value {
+            serde_json::Value::String(id) if is_id(&id) => Some(id),
+            _ => None,
+        })
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     ids

@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use crate::messaging::json_values;
+use crate::messaging::{json_values, parse_recipient_ids};
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
 /// The PostgreSQL channel the live notifications go through; the payload is a message id.
@@ -198,7 +198,25 @@ impl Store {
     /// The recipients of a message to notify by e-mail: those with a notification address,
     /// active, not frozen, not yet notified of it by e-mail; none once it is recalled.
     pub async fn email_targets(&self, message_id: &str) -> StoreResult<Vec<EmailTarget>> {
-        let recipients = json_values(self.backend(), "m.recipient_ids", "r");
+        // The list is read here, not by the database's JSON functions: a row edited by hand
+        // into something else than a list of ids must not stop the notifications of others.
+        let listed = sqlx::query(
+            "SELECT sender_id, recipient_ids FROM messages WHERE id = $1 AND recalled_at IS NULL",
+        )
+        .bind(message_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(listed) = listed else { return Ok(Vec::new()) };
+        let sender: String = listed.try_get("sender_id")?;
+        let mut ids = parse_recipient_ids(&listed.try_get::<String, _>("recipient_ids")?);
+        ids.retain(|id| *id != sender);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&ids)
+            .map_err(|error| StoreError::Corrupt(format!("recipients: {error}")))?;
+
+        let recipients = json_values(self.backend(), "$2", "r");
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT r.value AS person_id, pr.notify_email, s.first_name, s.last_name, \
              m.subject FROM messages m CROSS JOIN {recipients} \
@@ -214,6 +232,7 @@ impl Store {
              ORDER BY r.value"
         )))
         .bind(message_id)
+        .bind(ids)
         .fetch_all(self.pool())
         .await?
         .iter()
@@ -293,15 +312,19 @@ impl Store {
     /// switch must tell (read before the recall, published after it). Ids only, for the live
     /// fan-out; never shown.
     pub async fn recipients_since(&self, sender_id: &str, since: i64) -> StoreResult<Vec<String>> {
-        let recipients = json_values(self.backend(), "m.recipient_ids", "r");
-        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT DISTINCT r.value FROM messages m CROSS JOIN {recipients} \
-             WHERE m.sender_id = $1 AND m.created_at >= $2 AND m.recalled_at IS NULL"
-        )))
+        // Read here, not by the database's JSON functions: a list edited by hand into
+        // something else must not stop a freeze.
+        let lists: Vec<String> = sqlx::query_scalar(
+            "SELECT recipient_ids FROM messages \
+             WHERE sender_id = $1 AND created_at >= $2 AND recalled_at IS NULL",
+        )
         .bind(sender_id)
         .bind(since)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        let reached: std::collections::BTreeSet<String> =
+            lists.iter().flat_map(|list| parse_recipient_ids(list)).collect();
+        Ok(reached.into_iter().collect())
     }
 }
 
@@ -425,19 +448,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let listed = json_values(self.backend(), "messages.recipient_ids", "listed");
-            let kept = match self.backend() {
-                Backend::Sqlite => "json_group_array(listed.value)",
-                Backend::Postgres => "COALESCE(CAST(json_agg(listed.value) AS TEXT), '[]')",
-            };
-            removed_people_rows += sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE messages SET recipient_ids = (SELECT {kept} FROM {listed} \
-                 WHERE listed.value NOT IN ({removed})) \
-                 WHERE EXISTS (SELECT 1 FROM {listed} WHERE listed.value IN ({removed}))"
-            )))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            removed_people_rows += self.forget_removed_recipients(&mut tx).await?;
         }
         sqlx::query(
             "DELETE FROM people_removed WHERE removed_at < $1 \
@@ -474,6 +485,57 @@ impl Store {
             removed_people_rows,
             file_keys,
         })
+    }
+}
+
+impl Store {
+    /// Takes the people deleted by hand, not taken out yet, out of the recipients of every
+    /// message (migration 0019), in the caller's transaction; returns how many messages
+    /// changed. The lists that may name them are found by their text (`LIKE`, which no list
+    /// edited by hand makes fail), then read and written again here.
+    async fn forget_removed_recipients(&self, tx: &mut sqlx::AnyConnection) -> StoreResult<u64> {
+        let pending = "SELECT r.person_id FROM people_removed r WHERE r.recipients_cleaned = 0 \
+             AND NOT EXISTS (SELECT 1 FROM people p WHERE p.id = r.person_id)";
+        let removed: std::collections::BTreeSet<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(pending))
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        if removed.is_empty() {
+            return Ok(0);
+        }
+
+        let naming = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT m.id, m.recipient_ids FROM messages m WHERE EXISTS (SELECT 1 FROM ({pending}) \
+             AS gone WHERE m.recipient_ids LIKE '%\"' || gone.person_id || '\"%')"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut changed = 0;
+        for row in &naming {
+            let id: String = row.try_get("id")?;
+            let ids = parse_recipient_ids(&row.try_get::<String, _>("recipient_ids")?);
+            let kept: Vec<&String> = ids.iter().filter(|id| !removed.contains(*id)).collect();
+            if kept.len() == ids.len() {
+                continue;
+            }
+            let kept = serde_json::to_string(&kept)
+                .map_err(|error| StoreError::Corrupt(format!("recipients: {error}")))?;
+            changed += sqlx::query("UPDATE messages SET recipient_ids = $2 WHERE id = $1")
+                .bind(id)
+                .bind(kept)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE people_removed SET recipients_cleaned = 1 WHERE person_id IN ({pending})"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        Ok(changed)
     }
 }
 

@@ -676,6 +676,53 @@ async fn a_deleted_message_or_person_takes_their_mailbox_rows_along() {
 }
 
 #[tokio::test]
+async fn recipient_lists_edited_by_hand_are_read_for_what_they_hold_and_stop_nothing() {
+    let store = fixture().await;
+    let unreadable = send(&store, ids::THOMAS, &["p:p-alice", "p:p-bruno"], "Illisible").await;
+    let odd = send(&store, ids::THOMAS, &["p:p-alice"], "Étrange").await;
+    for person in [ids::ALICE, ids::BRUNO, ids::THOMAS] {
+        let address = format!("{person}@example.org");
+        store.set_notify_email(person, Some(&address)).await.unwrap();
+    }
+    execute(&store, "UPDATE messages SET recipient_ids = 'not json' WHERE id = $1", &[&unreadable])
+        .await;
+    // Duplicates, the sender, a number, an escaped NUL, an object: only the ids count.
+    let odd_list = r#"["p-bruno", "p-bruno", "t-thomas", 1, "\u0000", {"a": "b"}, "p-alice"]"#;
+    execute(&store, "UPDATE messages SET recipient_ids = $2 WHERE id = $1", &[&odd, odd_list])
+        .await;
+
+    assert!(store.message_recipient_ids(&unreadable).await.unwrap().is_empty());
+    assert_eq!(
+        store.message_recipient_ids(&odd).await.unwrap(),
+        [ids::ALICE, ids::BRUNO, ids::THOMAS]
+    );
+    assert!(store.email_targets(&unreadable).await.unwrap().is_empty());
+    let targets = store.email_targets(&odd).await.unwrap();
+    let targets: Vec<&str> = targets.iter().map(|t| t.person_id.as_str()).collect();
+    assert_eq!(targets, [ids::ALICE, ids::BRUNO], "once each, never the sender");
+    let reached = store.recipients_since(ids::THOMAS, 0).await.unwrap();
+    assert!(reached.contains(&ids::BRUNO.to_owned()), "{reached:?}");
+
+    // A person deleted by hand leaves the readable lists; the unreadable one stops nothing.
+    execute(&store, "DELETE FROM people WHERE id = $1", &[ids::BRUNO]).await;
+    let done = store.housekeeping(store::now_unix()).await.unwrap();
+    assert_eq!(done.removed_people_rows, 1, "the one readable list that named him");
+    assert_eq!(store.message_recipient_ids(&odd).await.unwrap(), [ids::ALICE, ids::THOMAS]);
+    assert_eq!(
+        count_for(
+            &store,
+            "SELECT COUNT(*) FROM messages WHERE recipient_ids = 'not json' \
+         AND id = $1",
+            &unreadable
+        )
+        .await,
+        1
+    );
+    let again = store.housekeeping(store::now_unix()).await.unwrap();
+    assert_eq!(again.removed_people_rows, 0, "the lists are read once for him");
+}
+
+#[tokio::test]
 async fn a_person_back_under_a_deleted_id_keeps_their_mailbox() {
     let store = fixture().await;
     let message = send(&store, ids::THOMAS, &["p:p-bruno"], "Retour").await;

@@ -109,26 +109,25 @@ impl Drainer {
     /// Removes what the send path no longer needs, then the bytes of the files it let go of.
     /// A file that fails to go is only logged: its row is gone, so nothing can serve it.
     async fn housekeeping(&self) {
-        let done = match self.store.housekeeping(store::now_unix()).await {
-            Ok(done) => done,
-            Err(error) => {
-                tracing::warn!(?error, "outbox : ménage impossible");
-                return;
+        // Each sweep goes whether or not the others could.
+        match self.store.housekeeping(store::now_unix()).await {
+            Ok(done) => {
+                for key in &done.file_keys {
+                    if let Err(error) = self.files.delete(key).await {
+                        tracing::warn!(%error, "outbox : fichier orphelin non supprimé");
+                    }
+                }
+                tracing::debug!(
+                    send_keys = done.send_keys,
+                    outbox_entries = done.outbox_entries,
+                    messages = done.messages,
+                    removed_people_rows = done.removed_people_rows,
+                    files = done.file_keys.len(),
+                    "outbox : ménage"
+                );
             }
-        };
-        for key in &done.file_keys {
-            if let Err(error) = self.files.delete(key).await {
-                tracing::warn!(%error, "outbox : fichier orphelin non supprimé");
-            }
+            Err(error) => tracing::warn!(?error, "outbox : ménage impossible"),
         }
-        tracing::debug!(
-            send_keys = done.send_keys,
-            outbox_entries = done.outbox_entries,
-            messages = done.messages,
-            removed_people_rows = done.removed_people_rows,
-            files = done.file_keys.len(),
-            "outbox : ménage"
-        );
 
         // The sign-on's short-lived state: expired tickets, codes and tokens.
         match self.store.purge_cas_tickets(store::now_unix()).await {
@@ -157,7 +156,14 @@ impl Drainer {
                 self.store.retry_outbox(&item.id, "arrêt du serveur", store::now_unix()).await?;
                 continue;
             }
-            let outcome = self.handle(&item, stop).await?;
+            // An entry that fails is put back alone: the others of the batch go on.
+            let outcome = match self.handle(&item, stop).await {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    tracing::warn!(outbox.id = %item.id, kind = %item.kind, ?error, "outbox : entrée en échec");
+                    self.put_back(&item, "erreur de la base de données").await?
+                }
+            };
             tracing::debug!(outbox.id = %item.id, kind = %item.kind, ?outcome, "outbox : traité");
         }
         Ok(claimed)

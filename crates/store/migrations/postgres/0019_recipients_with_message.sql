@@ -16,3 +16,18 @@ BEGIN
 END
 $$;
 DROP TABLE message_recipients;
+
+-- A person deleted by hand is taken out of the recipients of messages once, by the next
+-- housekeeping (`Store::housekeeping`, which reads every message's list for it); the note says
+-- so, and a person deleted again under the same id is taken out again.
+ALTER TABLE people_removed ADD COLUMN recipients_cleaned BIGINT NOT NULL DEFAULT 0;
+CREATE OR REPLACE FUNCTION people_gone_mailbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mailbox_entries WHERE owner_id IN (SELECT id FROM gone);
+    INSERT INTO people_removed (person_id, removed_at)
+    SELECT id, CAST(FLOOR(EXTRACT(EPOCH FROM now())) AS BIGINT) FROM gone
+    ON CONFLICT (person_id) DO UPDATE
+    SET removed_at = excluded.removed_at, recipients_cleaned = 0;
+    RETURN NULL;
+END
+$$;

@@ -14,3 +14,15 @@ CREATE TRIGGER messages_gone AFTER DELETE ON messages BEGIN
     DELETE FROM mailbox_entries WHERE message_id = OLD.id;
 END;
 DROP TABLE message_recipients;
+
+-- A person deleted by hand is taken out of the recipients of messages once, by the next
+-- housekeeping (`Store::housekeeping`, which reads every message's list for it); the note says
+-- so, and a person deleted again under the same id is taken out again.
+ALTER TABLE people_removed ADD COLUMN recipients_cleaned BIGINT NOT NULL DEFAULT 0;
+DROP TRIGGER people_gone_mailbox;
+CREATE TRIGGER people_gone_mailbox AFTER DELETE ON people BEGIN
+    DELETE FROM mailbox_entries WHERE owner_id = OLD.id;
+    INSERT INTO people_removed (person_id, removed_at) VALUES (OLD.id, CAST(unixepoch() AS BIGINT))
+    ON CONFLICT (person_id) DO UPDATE
+    SET removed_at = excluded.removed_at, recipients_cleaned = 0;
+END;

@@ -229,7 +229,8 @@ impl Store {
             ComposeMode::ReplyAll => {
                 let mut people = vec![sender.id.clone()];
                 people.extend(self.message_recipient_ids(message_id).await?);
-                people.retain(|id| id != owner_id);
+                let mut seen = std::collections::HashSet::new();
+                people.retain(|id| id != owner_id && seen.insert(id.clone()));
                 let allowed = self.may_write_to(owner_id, &people).await?;
                 people
                     .into_iter()
