@@ -385,33 +385,52 @@ impl Store {
     /// Copies the write-ahead log into the database file (SQLite), on a task of its own and a
     /// connection outside the writers' queue: a passive checkpoint does not stop the writer,
     /// who goes on appending to the log meanwhile. One asked for while one runs, or within
-    /// [`CHECKPOINT_PAUSE`] of its end, runs once that pause is over, for all those asked.
+    /// [`CHECKPOINT_PAUSE`] of its end, runs once that pause is over, for all those asked; one
+    /// that could not copy the whole log (a reader held part of it) is tried again after each
+    /// pause until it could, so that the end of a burst reaches the database without waiting
+    /// for the next send.
     pub(crate) fn checkpoint_in_background(&self) {
         if self.backend != Backend::Sqlite {
             return;
         }
         let Ok(running) = self.checkpointing.clone().try_lock_owned() else {
-            self.checkpoint_wanted.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.checkpoint_wanted.store(true, std::sync::atomic::Ordering::SeqCst);
             return;
         };
-        let pool = self.pool.clone();
-        let wanted = Arc::clone(&self.checkpoint_wanted);
+        let store = self.clone();
         tokio::spawn(async move {
             loop {
-                // One that cannot go (a reader holds the log) is done at a later one.
-                if let Err(error) =
-                    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await
-                {
-                    tracing::debug!(%error, "a background checkpoint failed");
-                }
+                store.checkpoint_wanted.store(false, std::sync::atomic::Ordering::SeqCst);
+                let whole = store.checkpoint_passive().await;
 
                 tokio::time::sleep(CHECKPOINT_PAUSE).await;
-                if !wanted.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                if whole && !store.checkpoint_wanted.load(std::sync::atomic::Ordering::SeqCst) {
                     break;
                 }
             }
             drop(running);
+
+            // One asked for between the last look and the release found it held: it runs now.
+            if store.checkpoint_wanted.load(std::sync::atomic::Ordering::SeqCst) {
+                store.checkpoint_in_background();
+            }
         });
+    }
+
+    /// One passive checkpoint; true when the whole log is in the database file. A failure is
+    /// only logged (the next one does the work).
+    async fn checkpoint_passive(&self) -> bool {
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&self.pool).await {
+            Ok(row) => {
+                let log: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(-1);
+                let copied: i64 = sqlx::Row::try_get(&row, 2).unwrap_or(-1);
+                log == copied
+            }
+            Err(error) => {
+                tracing::debug!(%error, "a background checkpoint failed");
+                false
+            }
+        }
     }
 
     /// Test support: SQLite's `synchronous` level (1 normal, 2 full) of the connection of

@@ -381,18 +381,33 @@ pub(crate) fn json_values(backend: Backend, json: &str, alias: &str) -> String {
     }
 }
 
+/// A message's recipients (`column`, its `recipient_ids`) as bytes, for
+/// [`parse_recipient_ids`]: whatever a hand edit stored there (on SQLite a blob, or text that
+/// is not UTF-8) is then read, not refused by the driver.
+pub(crate) fn recipient_list_bytes(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("CAST({column} AS BLOB)"),
+        Backend::Postgres => format!("convert_to({column}, 'UTF8')"),
+    }
+}
+
 /// A message's recipients as stored (`messages.recipient_ids`, a JSON array of person ids),
 /// sorted and distinct. Only what can be an id is read: a value that is not an array (a row
-/// edited by hand) gives none, an element that is not an id is left out, so that no reader
-/// of the list fails on it nor reads it differently from another.
-pub(crate) fn parse_recipient_ids(json: &str) -> Vec<String> {
-    let Ok(serde_json::Value::Array(values)) = serde_json::from_str(json) else {
+/// edited by hand) gives none, an element that is not a string of at most 256 bytes without
+/// control characters (PostgreSQL refuses NUL in a text) is left out, so that no reader of the
+/// list fails on it nor reads it differently from another.
+pub(crate) fn parse_recipient_ids(json: &[u8]) -> Vec<String> {
+    let Ok(serde_json::Value::Array(values)) = serde_json::from_slice(json) else {
         return Vec::new();
     };
     let mut ids: Vec<String> = values
         .into_iter()
         .filter_map(|value| match value {
-            serde_json::Value::String(id) if is_id(&id) => Some(id),
+            serde_json::Value::String(id)
+                if !id.is_empty() && id.len() <= 256 && !id.chars().any(char::is_control) =>
+            {
+                Some(id)
+            }
             _ => None,
         })
         .collect();

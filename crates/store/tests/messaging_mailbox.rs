@@ -680,6 +680,7 @@ async fn recipient_lists_edited_by_hand_are_read_for_what_they_hold_and_stop_not
     let store = fixture().await;
     let unreadable = send(&store, ids::THOMAS, &["p:p-alice", "p:p-bruno"], "Illisible").await;
     let odd = send(&store, ids::THOMAS, &["p:p-alice"], "Étrange").await;
+    let escaped = send(&store, ids::THOMAS, &["p:p-alice", "p:p-bruno"], "Échappé").await;
     for person in [ids::ALICE, ids::BRUNO, ids::THOMAS] {
         let address = format!("{person}@example.org");
         store.set_notify_email(person, Some(&address)).await.unwrap();
@@ -690,6 +691,35 @@ async fn recipient_lists_edited_by_hand_are_read_for_what_they_hold_and_stop_not
     let odd_list = r#"["p-bruno", "p-bruno", "t-thomas", 1, "\u0000", {"a": "b"}, "p-alice"]"#;
     execute(&store, "UPDATE messages SET recipient_ids = $2 WHERE id = $1", &[&odd, odd_list])
         .await;
+    // Bruno's id with its first letter escaped: the same id, in other words.
+    let escaped_list = r#"["p-alice", "\u0070-bruno"]"#;
+    execute(
+        &store,
+        "UPDATE messages SET recipient_ids = $2 WHERE id = $1",
+        &[&escaped, escaped_list],
+    )
+    .await;
+    assert_eq!(store.message_recipient_ids(&escaped).await.unwrap(), [ids::ALICE, ids::BRUNO]);
+    if store.backend() == store::Backend::Sqlite {
+        // A blob, and text that is not UTF-8: what SQLite lets a hand edit store.
+        let blob = send(&store, ids::THOMAS, &["p:p-alice"], "Blob").await;
+        let not_utf8 = send(&store, ids::THOMAS, &["p:p-alice"], "Octets").await;
+        execute(
+            &store,
+            "UPDATE messages SET recipient_ids = CAST('[\"p-alice\"]' AS BLOB) WHERE id = $1",
+            &[&blob],
+        )
+        .await;
+        execute(
+            &store,
+            "UPDATE messages SET recipient_ids = CAST(x'5b22ff225d' AS TEXT) WHERE id = $1",
+            &[&not_utf8],
+        )
+        .await;
+        assert_eq!(store.message_recipient_ids(&blob).await.unwrap(), [ids::ALICE]);
+        assert!(store.message_recipient_ids(&not_utf8).await.unwrap().is_empty());
+        assert!(store.email_targets(&not_utf8).await.unwrap().is_empty());
+    }
 
     assert!(store.message_recipient_ids(&unreadable).await.unwrap().is_empty());
     assert_eq!(
@@ -706,8 +736,9 @@ async fn recipient_lists_edited_by_hand_are_read_for_what_they_hold_and_stop_not
     // A person deleted by hand leaves the readable lists; the unreadable one stops nothing.
     execute(&store, "DELETE FROM people WHERE id = $1", &[ids::BRUNO]).await;
     let done = store.housekeeping(store::now_unix()).await.unwrap();
-    assert_eq!(done.removed_people_rows, 1, "the one readable list that named him");
+    assert_eq!(done.removed_people_rows, 2, "the two readable lists that named him");
     assert_eq!(store.message_recipient_ids(&odd).await.unwrap(), [ids::ALICE, ids::THOMAS]);
+    assert_eq!(store.message_recipient_ids(&escaped).await.unwrap(), [ids::ALICE]);
     assert_eq!(
         count_for(
             &store,

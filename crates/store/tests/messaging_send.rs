@@ -477,14 +477,20 @@ async fn on_sqlite_no_send_is_acknowledged_once_its_log_is_gone() {
     assert!(outcome.is_err(), "a send whose log is gone was answered {outcome:?}");
 }
 
+/// On SQLite, the database's file and its write-ahead log; `None` on PostgreSQL.
+async fn sqlite_files(store: &store::Store) -> Option<(String, std::path::PathBuf)> {
+    let Some((_, Some(log))) = store.sqlite_send_durability().await.unwrap() else {
+        assert_eq!(store.backend(), store::Backend::Postgres);
+        return None;
+    };
+    let database = log.to_string_lossy().trim_end_matches("-wal").to_owned();
+    Some((database, log))
+}
+
 #[tokio::test]
 async fn on_sqlite_the_log_is_cut_back_once_a_long_reader_lets_it_go() {
     let store = fixture().await;
-    let Some((_, Some(log))) = store.sqlite_send_durability().await.unwrap() else {
-        assert_eq!(store.backend(), store::Backend::Postgres);
-        return;
-    };
-    let database = log.to_string_lossy().trim_end_matches("-wal").to_owned();
+    let Some((database, log)) = sqlite_files(&store).await else { return };
     let size = || std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
 
     // A reader holds its snapshot while some 72 MiB are written: nothing can be copied into
@@ -523,11 +529,7 @@ async fn on_sqlite_the_log_is_cut_back_once_a_long_reader_lets_it_go() {
 #[tokio::test]
 async fn on_sqlite_the_sends_of_a_burst_are_copied_into_the_database_once_it_ends() {
     let store = fixture().await;
-    let Some((_, Some(log))) = store.sqlite_send_durability().await.unwrap() else {
-        assert_eq!(store.backend(), store::Backend::Postgres);
-        return;
-    };
-    let database = log.to_string_lossy().trim_end_matches("-wal").to_owned();
+    let Some((database, _)) = sqlite_files(&store).await else { return };
 
     // Each send is a transaction of its own, and asks for a checkpoint: the first runs, the
     // others come while it runs or pauses, and one more runs after the pause for them.
@@ -535,33 +537,51 @@ async fn on_sqlite_the_sends_of_a_burst_are_copied_into_the_database_once_it_end
     for n in 0..6 {
         sent.push(send(&store, ids::THOMAS, &["p:p-alice"], &format!("Rafale {n}")).await);
     }
+    assert_eq!(in_database_file(&database, &sent).await, 6, "the last sends stay in the log");
 
-    // The database file alone (`immutable`: without the log) holds them all soon after.
+    // A reader holds the log while three more are sent: the checkpoints cannot copy them.
+    // Once it lets go, they are copied without waiting for another send.
     sqlx::any::install_default_drivers();
-    let in_file = || async {
+    let mut reader =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{database}"))
+            .await
+            .unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(&mut reader).await.unwrap();
+    let mut held = Vec::new();
+    for n in 0..3 {
+        held.push(send(&store, ids::THOMAS, &["p:p-alice"], &format!("Retenu {n}")).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+    drop(reader);
+    assert_eq!(in_database_file(&database, &held).await, 3, "the log is never copied");
+}
+
+/// How many of `messages` the database file alone holds (`immutable`: without its log), once
+/// it holds them all or after five seconds.
+async fn in_database_file(database: &str, messages: &[String]) -> i64 {
+    sqlx::any::install_default_drivers();
+    let mut found = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let mut file = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!(
             "sqlite://{database}?immutable=true"
         ))
         .await
         .unwrap();
-        let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        found = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM messages WHERE id IN ('{}')",
-            sent.join("', '")
+            messages.join("', '")
         )))
         .fetch_one(&mut file)
         .await
         .unwrap();
-        found
-    };
-    let mut found = 0;
-    for _ in 0..50 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        found = in_file().await;
-        if found == 6 {
+        if found == i64::try_from(messages.len()).unwrap() {
             break;
         }
     }
-    assert_eq!(found, 6, "the last sends of the burst stay in the log only");
+    found
 }
 
 #[tokio::test]

@@ -343,7 +343,7 @@ impl Drainer {
             attempts = item.attempts,
             retry_in_secs = delay.as_secs(),
             %reason,
-            "serveur de courriel indisponible, nouvel essai plus tard"
+            "notification remise à plus tard"
         );
         self.store.retry_outbox(&item.id, reason, retry_at).await?;
         Ok(Outcome::Retried)

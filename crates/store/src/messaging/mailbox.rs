@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::{
     AttachmentRef, Folder, FolderInfo, MailboxPage, MessageView, PAGE_SIZE, SUMMARY_COLUMNS,
     batch_ids, clean_line, is_id, page_number, parse_labels, parse_recipient_ids, placeholders,
-    summary,
+    recipient_list_bytes, summary,
 };
 use crate::directory::person_ref;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
@@ -633,11 +633,13 @@ impl Store {
 
     /// Everyone a message was delivered to (for the live notifications; no viewer check).
     pub async fn message_recipient_ids(&self, message_id: &str) -> StoreResult<Vec<String>> {
-        let listed: Option<String> =
-            sqlx::query_scalar("SELECT recipient_ids FROM messages WHERE id = $1")
-                .bind(message_id)
-                .fetch_optional(self.pool())
-                .await?;
+        let list = recipient_list_bytes(self.backend(), "recipient_ids");
+        let listed: Option<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {list} FROM messages WHERE id = $1"
+        )))
+        .bind(message_id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(listed.as_deref().map(parse_recipient_ids).unwrap_or_default())
     }
 
