@@ -496,13 +496,7 @@ async fn on_sqlite_the_log_is_cut_back_once_a_long_reader_lets_it_go() {
     // A reader holds its snapshot while some 72 MiB are written: nothing can be copied into
     // the database meanwhile, and the log grows past its limit of 64 MiB.
     let limit = store::SQLITE_LOG_LIMIT_BYTES;
-    sqlx::any::install_default_drivers();
-    let mut reader =
-        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{database}"))
-            .await
-            .unwrap();
-    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
-    sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(&mut reader).await.unwrap();
+    let mut reader = reader_holding_the_log(&database).await;
     execute(&store, "CREATE TABLE filler (bytes BLOB)", &[]).await;
     for _ in 0..72 {
         execute(&store, "INSERT INTO filler VALUES (randomblob(1048576))", &[]).await;
@@ -541,13 +535,7 @@ async fn on_sqlite_the_sends_of_a_burst_are_copied_into_the_database_once_it_end
 
     // A reader holds the log while three more are sent: the checkpoints cannot copy them.
     // Once it lets go, they are copied without waiting for another send.
-    sqlx::any::install_default_drivers();
-    let mut reader =
-        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{database}"))
-            .await
-            .unwrap();
-    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
-    sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(&mut reader).await.unwrap();
+    let mut reader = reader_holding_the_log(&database).await;
     let mut held = Vec::new();
     for n in 0..3 {
         held.push(send(&store, ids::THOMAS, &["p:p-alice"], &format!("Retenu {n}")).await);
@@ -556,6 +544,19 @@ async fn on_sqlite_the_sends_of_a_burst_are_copied_into_the_database_once_it_end
     sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
     drop(reader);
     assert_eq!(in_database_file(&database, &held).await, 3, "the log is never copied");
+}
+
+/// A connection to `database` inside a transaction that has read: until it ends, no
+/// checkpoint copies what is written after it into the database file.
+async fn reader_holding_the_log(database: &str) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let mut reader =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{database}"))
+            .await
+            .unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(&mut reader).await.unwrap();
+    reader
 }
 
 /// How many of `messages` the database file alone holds (`immutable`: without its log), once
