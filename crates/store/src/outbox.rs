@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use crate::messaging::{json_values, parse_recipient_ids, recipient_list_bytes};
+use crate::messaging::{json_strings, parse_recipient_ids, recipient_list_bytes};
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
 
 /// The PostgreSQL channel the live notifications go through; the payload is a message id.
@@ -218,7 +218,7 @@ impl Store {
         let ids = serde_json::to_string(&ids)
             .map_err(|error| StoreError::Corrupt(format!("recipients: {error}")))?;
 
-        let recipients = json_values(self.backend(), "$2", "r");
+        let recipients = json_strings(self.backend(), 2, "r");
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT r.value AS person_id, pr.notify_email, s.first_name, s.last_name, \
              m.subject FROM messages m CROSS JOIN {recipients} \

@@ -37,7 +37,7 @@ use sqlx::Row;
 use super::drafts::is_key;
 use super::{
     ComposeMode, SendOutcome, SendRefusal, SendRequest, StoredLabel, clean_line, is_id,
-    json_values, without_nul,
+    json_strings, without_nul,
 };
 use crate::cache::Generations;
 use crate::directory::membership_clock;
@@ -378,14 +378,6 @@ async fn directory_generation(conn: &mut sqlx::AnyConnection) -> StoreResult<i64
     Ok(sqlx::query_scalar("SELECT value FROM cache_generations WHERE name = 'directory'")
         .fetch_one(&mut *conn)
         .await?)
-}
-
-/// The rows `value` of the JSON array of strings bound as `$N`, in `backend`'s dialect. A
-/// send's recipients go as one such value: some ninety values bound one by one cost SQLite's
-/// driver a scan of the statement's parameters for each (`sqlite3_bind_parameter_name`), about
-/// a tenth of the writer's time.
-fn json_strings(backend: Backend, parameter: usize) -> String {
-    json_values(backend, &format!("${parameter}"), "chosen")
 }
 
 /// The recipient groups of a send as [`crate::rules::group_reach`] resolves them, read before
@@ -1099,7 +1091,7 @@ impl Store {
                 "INSERT INTO mailbox_entries (owner_id, message_id, origin, folder, unread, \
                  created_at) SELECT value, $1, 'inbox', 'inbox', 1, $2 FROM {} \
                  UNION ALL SELECT $3, $1, 'sent', 'sent', 0, $2",
-                json_strings(self.backend(), 4)
+                json_strings(self.backend(), 4, "chosen")
             ),
             vec![
                 Value::Text(message_id.clone()),
