@@ -14,7 +14,7 @@
 # the database at least. Each case runs 3 times (15 s each), alternated; the medians are
 # printed: transactions a second, p50 and p99 of a transaction, in milliseconds.
 #
-# Usage: bash scripts/bench-mail-floor.sh
+# Usage: bash scripts/bench-mail-floor.sh   (KEEP=1 keeps the folder of the pgbench scripts)
 # PostgreSQL at postgres://postgres@127.0.0.1:5432 (the database preau_bench_floor is dropped).
 set -euo pipefail
 shopt -s inherit_errexit
