@@ -441,6 +441,13 @@ pub(crate) fn page_number(page: i64) -> i64 {
     page.clamp(1, 100_000)
 }
 
+/// `page` for a listing of `total` messages: a page past the last one is the last one (a
+/// page emptied by a move, or a number typed by hand, still shows messages and the way back).
+pub(crate) fn page_within(page: i64, total: i64) -> i64 {
+    let last = (total.max(0) + PAGE_SIZE - 1) / PAGE_SIZE;
+    page_number(page).min(last.max(1))
+}
+
 /// The columns [`summary`] reads, for a query over `mailbox_entries e`, `messages m` and the
 /// sender `p`.
 pub(crate) const SUMMARY_COLUMNS: &str = "e.message_id, e.unread, e.folder, e.created_at, \

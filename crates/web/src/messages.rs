@@ -212,7 +212,13 @@ impl Clock {
 
 /// A page number from a query string: 1 when absent or malformed, capped.
 pub(crate) fn page_number(raw: &str) -> i64 {
-    raw.parse::<i64>().unwrap_or(1).clamp(1, 100_000)
+    let number = match raw.parse::<i64>() {
+        Ok(number) => number,
+        // A number too long for 64 bits is past the last page too.
+        Err(error) if *error.kind() == std::num::IntErrorKind::PosOverflow => i64::MAX,
+        Err(_) => 1,
+    };
+    number.clamp(1, 100_000)
 }
 
 #[cfg(test)]
@@ -251,5 +257,8 @@ mod tests {
         assert_eq!(page_number("-4"), 1);
         assert_eq!(page_number("3"), 3);
         assert_eq!(page_number("99999999999"), 100_000);
+        assert_eq!(page_number("99999999999999999999"), 100_000);
+        assert_eq!(page_number("-99999999999999999999"), 1);
+        assert_eq!(page_number("trois"), 1);
     }
 }

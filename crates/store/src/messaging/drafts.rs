@@ -328,6 +328,7 @@ impl Store {
             return Ok(MailboxPage { messages: Vec::new(), total: 0, page, page_size: PAGE_SIZE });
         };
 
+        let page = super::page_within(page, total);
         let drafts = self.drafts(owner_id, page).await?;
         let messages = drafts
             .into_iter()

@@ -10,8 +10,8 @@ use sqlx::Row;
 
 use super::{
     AttachmentRef, Folder, FolderInfo, MailboxPage, MessageView, PAGE_SIZE, SUMMARY_COLUMNS,
-    batch_ids, clean_line, is_id, page_number, parse_labels, parse_recipient_ids, placeholders,
-    recipient_list_bytes, summary,
+    batch_ids, clean_line, is_id, page_number, page_within, parse_labels, parse_recipient_ids,
+    placeholders, recipient_list_bytes, summary,
 };
 use crate::directory::person_ref;
 use crate::{Backend, Store, StoreError, StoreResult, new_id, now_unix};
@@ -128,13 +128,17 @@ impl Store {
         page: i64,
         total: i64,
     ) -> StoreResult<MailboxPage> {
-        // The page's entries are chosen first, then joined: skipped rows cost no join, and a
-        // planner without statistics still reads 25 messages, not the folder. On SQLite the
-        // folder's index holds the key of the entries (message, owner), so the entries are
-        // chosen on the index alone and only the page's 25 are read from the table; on
-        // PostgreSQL the index scan reads each entry's row anyway (to know whether it is
-        // visible), so the page takes its columns there rather than looking up its 25 entries
-        // again by key (a page statement a quarter to a third cheaper under load). The limit
+        let page = page_within(page, total);
+
+        // The page's entries are chosen first, then joined: skipped rows cost no join. On
+        // SQLite the folder's index holds the key of the entries (message, owner), so the
+        // entries are chosen on the index alone, in its order, and only the page's 25 are read
+        // from the table; on PostgreSQL the index scan reads each entry's row anyway (to know
+        // whether it is visible), so the page takes its columns there rather than looking up
+        // its 25 entries again by key (a page statement a quarter to a third cheaper under
+        // load). PostgreSQL's index has no message id for the ties of a second: with
+        // statistics it sorts the few entries of each second it reads; a table never analysed
+        // yet (autovacuum analyses it as it fills) may have the whole folder sorted. The limit
         // and the offset are written in the statement (numbers, one statement per page
         // number): PostgreSQL plans a statement prepared with them as parameters again at each
         // run, not knowing how few rows it reads.
@@ -629,6 +633,7 @@ impl Store {
         .bind(&expression)
         .fetch_one(self.pool())
         .await?;
+        let page = page_within(page, total);
         let messages = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS} FROM {ENTRIES} WHERE {filter} \
              ORDER BY e.created_at DESC, e.message_id DESC LIMIT $3 OFFSET $4"
