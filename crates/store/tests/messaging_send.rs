@@ -240,38 +240,45 @@ async fn concurrent_sends_refused_or_not_each_end_on_their_own() {
     let before = count(&store, "SELECT COUNT(*) FROM send_requests").await;
 
     // Sends that go through, mixed with refused ones (rules, a reused key, a frozen sender)
-    // that SQLite writes in the same transactions of sends.
+    // that SQLite writes in the same transactions of sends: each refused for its own reason,
+    // its sender's account and key read for it, not another's of the same transaction.
     execute(&store, "UPDATE accounts SET frozen = 1 WHERE person_id = $1", &[ids::BRUNO]).await;
     let mut requests = Vec::new();
     for n in 0..12 {
-        requests.push((true, request(ids::THOMAS, &class, &format!("Sortie {n}"), "Départ.")));
+        requests.push((None, request(ids::THOMAS, &class, &format!("Sortie {n}"), "Départ.")));
         let refused = match n % 3 {
-            0 => request(ids::ALICE, &["p:s-helene"], &format!("Question {n}"), "Bonjour."),
+            0 => (
+                SendRefusal::Rules(RuleRefusal::NotAllowed { token: "p:s-helene".to_owned() }),
+                request(ids::ALICE, &["p:s-helene"], &format!("Question {n}"), "Bonjour."),
+            ),
             1 => {
                 let mut again = reused.clone();
                 again.body_html = format!("<p>Autre {n}</p>");
-                again
+                (SendRefusal::KeyReused, again)
             }
-            _ => request(ids::BRUNO, &["p:p-alice"], &format!("Gelé {n}"), "Salut."),
+            _ => (
+                SendRefusal::Frozen,
+                request(ids::BRUNO, &["p:p-alice"], &format!("Gelé {n}"), "Salut."),
+            ),
         };
-        requests.push((false, refused));
+        requests.push((Some(refused.0), refused.1));
     }
     let mut tasks = Vec::new();
-    for (goes, request) in requests {
+    for (refusal, request) in requests {
         let store = store.store.clone();
-        tasks.push(tokio::spawn(async move { (goes, store.send_message(&request).await) }));
+        tasks.push(tokio::spawn(async move { (refusal, store.send_message(&request).await) }));
     }
 
     let mut sent = BTreeSet::new();
     for task in tasks {
-        let (goes, outcome) = task.await.unwrap();
-        match outcome.unwrap() {
-            Ok(SendOutcome::Sent { message_id, recipient_ids }) if goes => {
+        let (refusal, outcome) = task.await.unwrap();
+        match (outcome.unwrap(), refusal) {
+            (Ok(SendOutcome::Sent { message_id, recipient_ids }), None) => {
                 assert_eq!(recipient_ids.len(), 5);
                 sent.insert(message_id);
             }
-            Err(_) if !goes => {}
-            other => panic!("{goes}: {other:?}"),
+            (Err(refused), Some(expected)) => assert_eq!(refused, expected),
+            other => panic!("{other:?}"),
         }
     }
     assert_eq!(sent.len(), 12);

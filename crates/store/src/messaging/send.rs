@@ -11,11 +11,12 @@
 //! sender's account row, then claims the key: a concurrent send of the same key waits for the
 //! first one's end, then replays its message (or sends, if the first one failed). On SQLite,
 //! where one transaction writes at a time, the sends waiting for the writer go together into
-//! one transaction. There each send reads its key and checks, against the database and the
-//! sends before it in the transaction; then the writes of them all, their keys' rows
-//! included, go in one round trip, with their mailboxes' counts added once for all: a refused
-//! send has written nothing, and if the writes fail the transaction is rolled back and
-//! written again one send at a time, its counts by the trigger, so that the send whose writes
+//! one transaction. Their keys' rows and their senders' accounts are read first, once for all
+//! of them; then each send is checked against these and the sends before it in the
+//! transaction; then the writes of them all, their keys' rows included, go in one round trip,
+//! with their mailboxes' counts added once for all: a refused send has written nothing, and
+//! if the writes fail the transaction is rolled back and written again one send at a time,
+//! its counts by the trigger, so that the send whose writes
 //! or counts fail rolls it back alone, the others being written again in the next one (a
 //! savepoint per send, which SQLite keeps by copying every page the send changes, cost about
 //! a tenth of the writer's time). None is acknowledged before the commit. Sends to the same
@@ -249,7 +250,7 @@ enum Claim {
 }
 
 /// A send's key, claimed in its transaction: the id its message takes and, in a transaction
-/// of sends on SQLite, where the claim only read the key (see [`check_claim_on`]), what the
+/// of sends on SQLite, where the claim only read the key (see [`BatchReads`]), what the
 /// send writes with the others' at the end.
 struct ClaimedKey<'a> {
     message_id: String,
@@ -263,6 +264,8 @@ struct WrittenLater<'a> {
     fingerprint: String,
     writes: &'a mut Writes,
     sent_before: i64,
+    /// The sender's account as the transaction read it before its first send.
+    account: Option<SenderAccount>,
 }
 
 /// The SHA-256 (hex) of what makes a send the same send: the recipients' tokens (sorted), the
@@ -466,22 +469,114 @@ async fn claim_on(
     Ok(Claim::Refused(SendRefusal::InProgress))
 }
 
-/// [`claim_on`] for a transaction that is the only writer (SQLite's transactions of sends):
-/// reads the key only, and the send writes its row with its other writes
-/// ([`ClaimedKey::later`]), so that a refused send writes nothing at all and needs no
-/// savepoint to undo. Nothing can claim the key in between.
-async fn check_claim_on(
-    conn: &mut sqlx::AnyConnection,
-    request: &SendRequest,
-    fingerprint: &str,
-) -> StoreResult<Claim> {
-    match read_key(conn, request).await? {
-        None => Ok(Claim::Mine),
-        Some(stored) => Ok(stored.settled(fingerprint, now_unix())?.unwrap_or(Claim::Mine)),
+/// What a transaction of sends (SQLite) reads for all its sends at once, before the first
+/// one's checks: their keys' rows and their senders' accounts. Nothing else writes while the
+/// transaction does, so these stay true for every send of it, with what the sends before it
+/// in the transaction did ([`SendsSoFar`]). One statement each for the whole transaction:
+/// two per send were each a round trip to SQLite's connection thread, nearly half the time
+/// the writer spent on a send's checks.
+struct BatchReads {
+    /// By (sender, key).
+    keys: HashMap<(String, String), StoredKey>,
+    /// By sender; a sender without an account is missing.
+    accounts: HashMap<String, SenderAccount>,
+}
+
+impl BatchReads {
+    async fn of(conn: &mut sqlx::AnyConnection, jobs: &[SendJob]) -> StoreResult<BatchReads> {
+        let wanted: Vec<(&str, &str)> = jobs
+            .iter()
+            .map(|job| (job.request.sender_id.as_str(), job.request.idempotency_key.as_str()))
+            .collect();
+        let wanted = serde_json::to_string(&wanted)
+            .map_err(|error| StoreError::Corrupt(format!("send keys: {error}")))?;
+        let rows = sqlx::query(
+            "SELECT r.sender_id, r.idempotency_key, r.fingerprint, r.state, r.message_id, \
+             r.created_at FROM send_requests r WHERE (r.sender_id, r.idempotency_key) IN \
+             (SELECT value ->> 0, value ->> 1 FROM json_each($1))",
+        )
+        .bind(wanted)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut keys = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let sender: String = row.try_get("sender_id")?;
+            let key: String = row.try_get("idempotency_key")?;
+            keys.insert((sender, key), StoredKey::of(&row)?);
+        }
+
+        let mut senders: Vec<&str> =
+            jobs.iter().map(|job| job.request.sender_id.as_str()).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        let senders = serde_json::to_string(&senders)
+            .map_err(|error| StoreError::Corrupt(format!("senders: {error}")))?;
+        let accounts =
+            sender_accounts(conn, "IN (SELECT value FROM json_each($1))", senders).await?;
+        Ok(BatchReads { keys, accounts })
+    }
+
+    /// What the key's row read before the transaction decides for `job` (a key taken by a
+    /// send before it in the transaction is [`SendsSoFar::claim`]'s).
+    fn claim(&self, job: &SendJob) -> StoreResult<Claim> {
+        let key = (job.request.sender_id.clone(), job.request.idempotency_key.clone());
+        match self.keys.get(&key) {
+            None => Ok(Claim::Mine),
+            Some(stored) => {
+                Ok(stored.clone().settled(&job.fingerprint, now_unix())?.unwrap_or(Claim::Mine))
+            }
+        }
     }
 }
 
+/// A sender's account as a send checks it, with the messages they sent in the past hour.
+#[derive(Clone)]
+struct SenderAccount {
+    frozen: i64,
+    active: i64,
+    profile: String,
+    first_name: String,
+    last_name: String,
+    sent_last_hour: i64,
+}
+
+/// The accounts of the senders `$1` picks out (`whose`, a condition on their id: `= $1` for
+/// one, a list in `$1` for several), those that have one, each with the messages they sent in
+/// the past hour, in one statement.
+async fn sender_accounts(
+    conn: &mut sqlx::AnyConnection,
+    whose: &str,
+    senders: String,
+) -> StoreResult<HashMap<String, SenderAccount>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT a.person_id, a.frozen, p.active, p.profile, p.first_name, p.last_name, \
+         (SELECT COUNT(*) FROM messages m WHERE m.sender_id = a.person_id \
+           AND m.created_at > $2) AS sent_last_hour \
+         FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.person_id {whose}"
+    )))
+    .bind(senders)
+    .bind(now_unix() - HOUR_SECS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut accounts = HashMap::with_capacity(rows.len());
+    for row in rows {
+        accounts.insert(
+            row.try_get("person_id")?,
+            SenderAccount {
+                frozen: row.try_get("frozen")?,
+                active: row.try_get("active")?,
+                profile: row.try_get("profile")?,
+                first_name: row.try_get("first_name")?,
+                last_name: row.try_get("last_name")?,
+                sent_last_hour: row.try_get("sent_last_hour")?,
+            },
+        );
+    }
+    Ok(accounts)
+}
+
 /// A key's row as a claim finds it.
+#[derive(Clone)]
 struct StoredKey {
     fingerprint: String,
     state: String,
@@ -490,6 +585,15 @@ struct StoredKey {
 }
 
 impl StoredKey {
+    fn of(row: &sqlx::any::AnyRow) -> StoreResult<StoredKey> {
+        Ok(StoredKey {
+            fingerprint: row.try_get("fingerprint")?,
+            state: row.try_get("state")?,
+            message_id: row.try_get("message_id")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
     /// What the key's row decides for a request of `fingerprint` at `now`: refused if reused
     /// with another content or pending for less than [`PENDING_SECS`], the first message if
     /// done; `None` for a key left pending too long, which the request may take over.
@@ -522,13 +626,7 @@ async fn read_key(
     .bind(&request.idempotency_key)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(StoredKey {
-        fingerprint: row.try_get("fingerprint")?,
-        state: row.try_get("state")?,
-        message_id: row.try_get("message_id")?,
-        created_at: row.try_get("created_at")?,
-    }))
+    row.as_ref().map(StoredKey::of).transpose()
 }
 
 impl Store {
@@ -830,6 +928,7 @@ impl Store {
     ) -> Result<Vec<SendAnswer>, BatchFailure> {
         // Nothing else writes while this transaction does: the generation holds for every job.
         let directory = directory_generation(conn).await.map_err(BatchFailure::Transaction)?;
+        let read = BatchReads::of(conn, jobs).await.map_err(BatchFailure::Transaction)?;
         let mut so_far = SendsSoFar::default();
         let mut writes = Writes::default();
         if together {
@@ -839,7 +938,7 @@ impl Store {
         let mut outcomes = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
             let outcome = self
-                .batched_send(conn, job, directory, &mut so_far, &mut writes)
+                .batched_send(conn, job, &read, directory, &mut so_far, &mut writes)
                 .await
                 .map_err(|error| BatchFailure::Job(index, error))?;
             if !together && !writes.is_empty() {
@@ -865,13 +964,14 @@ impl Store {
         &self,
         conn: &mut sqlx::AnyConnection,
         job: &SendJob,
+        read: &BatchReads,
         directory: i64,
         so_far: &mut SendsSoFar,
         writes: &mut Writes,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let claim = match so_far.claim(job) {
             Some(claim) => claim,
-            None => check_claim_on(conn, &job.request, &job.fingerprint).await?,
+            None => read.claim(job)?,
         };
         match claim {
             Claim::Mine => {}
@@ -892,6 +992,7 @@ impl Store {
                         fingerprint: job.fingerprint.clone(),
                         writes,
                         sent_before,
+                        account: read.accounts.get(&job.request.sender_id).cloned(),
                     }),
                 },
                 job.known.holding(directory),
@@ -919,29 +1020,23 @@ impl Store {
         groups: &HashMap<String, Arc<GroupReach>>,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let sender = request.sender_id.as_str();
-        let ClaimedKey { message_id, later } = key;
+        let ClaimedKey { message_id, mut later } = key;
         let sent_before = later.as_ref().map_or(0, |later| later.sent_before);
         let now = now_unix();
 
-        // The messages of the past hour are counted with the account (one round trip); the
-        // time the cap is reached again is read only for a sender at their cap.
-        let account = sqlx::query(
-            "SELECT a.frozen, p.active, p.profile, p.first_name, p.last_name, \
-             (SELECT COUNT(*) FROM messages m WHERE m.sender_id = a.person_id \
-               AND m.created_at > $2) AS sent_last_hour \
-             FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.person_id = $1",
-        )
-        .bind(sender)
-        .bind(now - HOUR_SECS)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(account) = account else { return Ok(Err(SendRefusal::Frozen)) };
-        let frozen: i64 = account.try_get("frozen")?;
-        let active: i64 = account.try_get("active")?;
-        let profile: String = account.try_get("profile")?;
-        let first_name: String = account.try_get("first_name")?;
-        let last_name: String = account.try_get("last_name")?;
-        let sent_last_hour = account.try_get::<i64, _>("sent_last_hour")? + sent_before;
+        // The messages of the past hour are counted with the account (one round trip, or one
+        // for a whole transaction of sends); the time the cap is reached again is read only
+        // for a sender at their cap.
+        let account = match later.as_mut() {
+            Some(later) => later.account.take(),
+            None => sender_accounts(conn, "= $1", sender.to_owned()).await?.remove(sender),
+        };
+        let Some(SenderAccount { frozen, active, profile, first_name, last_name, sent_last_hour }) =
+            account
+        else {
+            return Ok(Err(SendRefusal::Frozen));
+        };
+        let sent_last_hour = sent_last_hour + sent_before;
         if frozen != 0 || active != 1 {
             return Ok(Err(SendRefusal::Frozen));
         }
