@@ -474,13 +474,17 @@ async fn claim_on(
 /// transaction does, so these stay true for every send of it, with what the sends before it
 /// in the transaction did ([`SendsSoFar`]). One statement each for the whole transaction:
 /// two per send were each a round trip to SQLite's connection thread, nearly half the time
-/// the writer spent on a send's checks.
+/// the writer spent on a send's checks. A row that cannot be read (one edited by hand) fails
+/// the send that needs it, not the others.
 struct BatchReads {
     /// By (sender, key).
-    keys: HashMap<(String, String), StoredKey>,
+    keys: HashMap<(String, String), Read<StoredKey>>,
     /// By sender; a sender without an account is missing.
-    accounts: HashMap<String, SenderAccount>,
+    accounts: HashMap<String, Read<SenderAccount>>,
 }
+
+/// A row of [`BatchReads`], or why it could not be read.
+type Read<T> = Result<T, String>;
 
 impl BatchReads {
     async fn of(conn: &mut sqlx::AnyConnection, jobs: &[SendJob]) -> StoreResult<BatchReads> {
@@ -502,7 +506,7 @@ impl BatchReads {
         for row in rows {
             let sender: String = row.try_get("sender_id")?;
             let key: String = row.try_get("idempotency_key")?;
-            keys.insert((sender, key), StoredKey::of(&row)?);
+            keys.insert((sender, key), StoredKey::of(&row).map_err(|error| error.to_string()));
         }
 
         let mut senders: Vec<&str> =
@@ -522,9 +526,19 @@ impl BatchReads {
         let key = (job.request.sender_id.clone(), job.request.idempotency_key.clone());
         match self.keys.get(&key) {
             None => Ok(Claim::Mine),
-            Some(stored) => {
+            Some(Ok(stored)) => {
                 Ok(stored.clone().settled(&job.fingerprint, now_unix())?.unwrap_or(Claim::Mine))
             }
+            Some(Err(error)) => Err(StoreError::Corrupt(format!("a send key's row: {error}"))),
+        }
+    }
+
+    /// The account of `job`'s sender, `None` if they have none.
+    fn account(&self, job: &SendJob) -> StoreResult<Option<SenderAccount>> {
+        match self.accounts.get(&job.request.sender_id) {
+            None => Ok(None),
+            Some(Ok(account)) => Ok(Some(account.clone())),
+            Some(Err(error)) => Err(StoreError::Corrupt(format!("a sender's account: {error}"))),
         }
     }
 }
@@ -547,7 +561,7 @@ async fn sender_accounts(
     conn: &mut sqlx::AnyConnection,
     whose: &str,
     senders: String,
-) -> StoreResult<HashMap<String, SenderAccount>> {
+) -> StoreResult<HashMap<String, Read<SenderAccount>>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT a.person_id, a.frozen, p.active, p.profile, p.first_name, p.last_name, \
          (SELECT COUNT(*) FROM messages m WHERE m.sender_id = a.person_id \
@@ -560,17 +574,17 @@ async fn sender_accounts(
     .await?;
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
-        accounts.insert(
-            row.try_get("person_id")?,
-            SenderAccount {
+        let account = || -> Result<SenderAccount, sqlx::Error> {
+            Ok(SenderAccount {
                 frozen: row.try_get("frozen")?,
                 active: row.try_get("active")?,
                 profile: row.try_get("profile")?,
                 first_name: row.try_get("first_name")?,
                 last_name: row.try_get("last_name")?,
                 sent_last_hour: row.try_get("sent_last_hour")?,
-            },
-        );
+            })
+        };
+        accounts.insert(row.try_get("person_id")?, account().map_err(|error| error.to_string()));
     }
     Ok(accounts)
 }
@@ -585,7 +599,7 @@ struct StoredKey {
 }
 
 impl StoredKey {
-    fn of(row: &sqlx::any::AnyRow) -> StoreResult<StoredKey> {
+    fn of(row: &sqlx::any::AnyRow) -> Result<StoredKey, sqlx::Error> {
         Ok(StoredKey {
             fingerprint: row.try_get("fingerprint")?,
             state: row.try_get("state")?,
@@ -626,7 +640,7 @@ async fn read_key(
     .bind(&request.idempotency_key)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(StoredKey::of).transpose()
+    Ok(row.as_ref().map(StoredKey::of).transpose()?)
 }
 
 impl Store {
@@ -992,7 +1006,7 @@ impl Store {
                         fingerprint: job.fingerprint.clone(),
                         writes,
                         sent_before,
-                        account: read.accounts.get(&job.request.sender_id).cloned(),
+                        account: read.account(job)?,
                     }),
                 },
                 job.known.holding(directory),
@@ -1029,7 +1043,12 @@ impl Store {
         // for a sender at their cap.
         let account = match later.as_mut() {
             Some(later) => later.account.take(),
-            None => sender_accounts(conn, "= $1", sender.to_owned()).await?.remove(sender),
+            None => match sender_accounts(conn, "= $1", sender.to_owned()).await?.remove(sender) {
+                None => None,
+                Some(read) => Some(read.map_err(|error| {
+                    StoreError::Corrupt(format!("a sender's account: {error}"))
+                })?),
+            },
         };
         let Some(SenderAccount { frozen, active, profile, first_name, last_name, sent_last_hour }) =
             account
