@@ -380,6 +380,52 @@ async fn a_send_whose_counts_fail_fails_alone_and_the_sends_beside_it_go_through
     assert_eq!(store.recount_mailboxes().await.unwrap(), 0);
 }
 
+#[tokio::test]
+async fn the_wait_for_the_hourly_cap_counts_the_sends_before_it_in_its_transaction_once() {
+    let store = fixture().await;
+    // A pupil may send 20 messages an hour: 18 already, 5 s apart, the last 3,000 s ago.
+    let now = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+    )
+    .unwrap();
+    for n in 0..18 {
+        execute(
+            &store,
+            "INSERT INTO messages (id, sender_id, thread_id, subject, body_html, body_text, \
+             recipients_label, search_text, created_at) \
+             VALUES ($1, $2, $1, 'Avant', '', '', '[]', 'avant', CAST($3 AS BIGINT))",
+            &[&format!("m-old-{n:02}"), ids::ALICE, &(now - 3_000 - 5 * n).to_string()],
+        )
+        .await;
+    }
+
+    // Three more in one transaction of sends (on SQLite), beside a send whose writes fail:
+    // the transaction's writes are then written send by send, the first two before the
+    // third's check.
+    let failing = request(ids::THOMAS, &CLASS_6A, "Échoue", "Jamais écrit.");
+    refused_by_a_trigger(&store, "messages", "NEW.subject = 'Échoue'").await;
+    let mut requests = vec![request(ids::THOMAS, &["p:p-alice"], "Premier", "x"), failing];
+    for n in 0..3 {
+        requests.push(request(ids::ALICE, &["p:t-thomas"], &format!("Question {n}"), "x"));
+    }
+
+    let mut waits = Vec::new();
+    for (request, answer) in sent_behind_a_first(&store, requests).await {
+        match answer {
+            Ok(Err(SendRefusal::RateLimited { retry_after_secs })) => waits.push(retry_after_secs),
+            Ok(Ok(SendOutcome::Sent { .. })) => {}
+            Err(_) if request.subject == "Échoue" => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // The 20th message of the hour before the refused one is the oldest of the 18, sent
+    // 3,085 s ago: it leaves the hour in 515 s (a second less if the clock turned since).
+    assert_eq!(waits.len(), 1, "{waits:?}");
+    assert!((513..=515).contains(&waits[0]), "{waits:?}");
+    let sent = "SELECT COUNT(*) FROM messages WHERE sender_id = $1";
+    assert_eq!(count_for(&store, sent, ids::ALICE).await, 20);
+}
+
 const CLASS_6A: [&str; 2] = ["class_pupils:class-6a", "class_parents:class-6a"];
 
 /// A trigger named `refuse_one` that fails any insert or update of a row of `table` for which

@@ -258,14 +258,21 @@ struct ClaimedKey<'a> {
 }
 
 /// A send of a transaction of sends: the request's fingerprint for its key's row, where its
-/// writes go to run with the others', and how many messages its sender sent before it in the
-/// transaction, which the database does not show yet.
+/// writes go to run with the others', the transaction's time, and its sender's account as the
+/// transaction read it before its first send, with the messages they sent before this one in
+/// the transaction.
 struct WrittenLater<'a> {
     fingerprint: String,
     writes: &'a mut Writes,
-    sent_before: i64,
-    /// The sender's account as the transaction read it before its first send.
+    /// The time of every send of the transaction, which its accounts' hourly counts were read
+    /// at: a cap checked at another second than its count could count a message that just
+    /// left the hour.
+    now: i64,
     account: Option<SenderAccount>,
+    /// The sender's messages earlier in the transaction, and how many of them the database
+    /// does not show yet (all of them when the transaction's writes go together at its end).
+    sent_before: i64,
+    unwritten_before: i64,
 }
 
 /// The SHA-256 (hex) of what makes a send the same send: the recipients' tokens (sorted), the
@@ -470,13 +477,19 @@ async fn claim_on(
 }
 
 /// What a transaction of sends (SQLite) reads for all its sends at once, before the first
-/// one's checks: their keys' rows and their senders' accounts. Nothing else writes while the
+/// one's checks: the directory's generation, their keys' rows and their senders' accounts,
+/// at one time. Nothing else writes while the
 /// transaction does, so these stay true for every send of it, with what the sends before it
 /// in the transaction did ([`SendsSoFar`]). One statement each for the whole transaction:
 /// two per send were each a round trip to SQLite's connection thread, nearly half the time
 /// the writer spent on a send's checks. A row that cannot be read (one edited by hand) fails
 /// the send that needs it, not the others.
 struct BatchReads {
+    /// When they were read: the time of every send of the transaction (see
+    /// [`WrittenLater::now`]).
+    now: i64,
+    /// The directory's generation, which holds for every send of the transaction.
+    directory: i64,
     /// By (sender, key).
     keys: HashMap<(String, String), Read<StoredKey>>,
     /// By sender; a sender without an account is missing.
@@ -487,7 +500,13 @@ struct BatchReads {
 type Read<T> = Result<T, String>;
 
 impl BatchReads {
-    async fn of(conn: &mut sqlx::AnyConnection, jobs: &[SendJob]) -> StoreResult<BatchReads> {
+    async fn of(
+        conn: &mut sqlx::AnyConnection,
+        jobs: &[SendJob],
+        now: i64,
+    ) -> StoreResult<BatchReads> {
+        let directory = directory_generation(conn).await?;
+
         let wanted: Vec<(&str, &str)> = jobs
             .iter()
             .map(|job| (job.request.sender_id.as_str(), job.request.idempotency_key.as_str()))
@@ -516,8 +535,8 @@ impl BatchReads {
         let senders = serde_json::to_string(&senders)
             .map_err(|error| StoreError::Corrupt(format!("senders: {error}")))?;
         let accounts =
-            sender_accounts(conn, "IN (SELECT value FROM json_each($1))", senders).await?;
-        Ok(BatchReads { keys, accounts })
+            sender_accounts(conn, "IN (SELECT value FROM json_each($1))", senders, now).await?;
+        Ok(BatchReads { now, directory, keys, accounts })
     }
 
     /// What the key's row read before the transaction decides for `job` (a key taken by a
@@ -556,11 +575,12 @@ struct SenderAccount {
 
 /// The accounts of the senders `$1` picks out (`whose`, a condition on their id: `= $1` for
 /// one, a list in `$1` for several), those that have one, each with the messages they sent in
-/// the past hour, in one statement.
+/// the hour before `now`, in one statement.
 async fn sender_accounts(
     conn: &mut sqlx::AnyConnection,
     whose: &str,
     senders: String,
+    now: i64,
 ) -> StoreResult<HashMap<String, Read<SenderAccount>>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT a.person_id, a.frozen, p.active, p.profile, p.first_name, p.last_name, \
@@ -569,7 +589,7 @@ async fn sender_accounts(
          FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.person_id {whose}"
     )))
     .bind(senders)
-    .bind(now_unix() - HOUR_SECS)
+    .bind(now - HOUR_SECS)
     .fetch_all(&mut *conn)
     .await?;
     let mut accounts = HashMap::with_capacity(rows.len());
@@ -940,9 +960,8 @@ impl Store {
         jobs: &[SendJob],
         together: bool,
     ) -> Result<Vec<SendAnswer>, BatchFailure> {
-        // Nothing else writes while this transaction does: the generation holds for every job.
-        let directory = directory_generation(conn).await.map_err(BatchFailure::Transaction)?;
-        let read = BatchReads::of(conn, jobs).await.map_err(BatchFailure::Transaction)?;
+        let read =
+            BatchReads::of(conn, jobs, now_unix()).await.map_err(BatchFailure::Transaction)?;
         let mut so_far = SendsSoFar::default();
         let mut writes = Writes::default();
         if together {
@@ -952,7 +971,7 @@ impl Store {
         let mut outcomes = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
             let outcome = self
-                .batched_send(conn, job, &read, directory, &mut so_far, &mut writes)
+                .batched_send(conn, job, &read, together, &mut so_far, &mut writes)
                 .await
                 .map_err(|error| BatchFailure::Job(index, error))?;
             if !together && !writes.is_empty() {
@@ -973,13 +992,14 @@ impl Store {
         Ok(outcomes)
     }
 
-    /// One send of a transaction of sends: its key read, then its statements.
+    /// One send of a transaction of sends: its key read, then its statements, whose writes
+    /// go `together` with the others' at the end, or at once.
     async fn batched_send(
         &self,
         conn: &mut sqlx::AnyConnection,
         job: &SendJob,
         read: &BatchReads,
-        directory: i64,
+        together: bool,
         so_far: &mut SendsSoFar,
         writes: &mut Writes,
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
@@ -1005,11 +1025,13 @@ impl Store {
                     later: Some(WrittenLater {
                         fingerprint: job.fingerprint.clone(),
                         writes,
-                        sent_before,
+                        now: read.now,
                         account: read.account(job)?,
+                        sent_before,
+                        unwritten_before: if together { sent_before } else { 0 },
                     }),
                 },
-                job.known.holding(directory),
+                job.known.holding(read.directory),
             )
             .await?;
         if let Ok(SendOutcome::Sent { message_id, recipient_ids }) = &outcome {
@@ -1035,20 +1057,24 @@ impl Store {
     ) -> StoreResult<Result<SendOutcome, SendRefusal>> {
         let sender = request.sender_id.as_str();
         let ClaimedKey { message_id, mut later } = key;
-        let sent_before = later.as_ref().map_or(0, |later| later.sent_before);
-        let now = now_unix();
+        let (now, sent_before, unwritten_before) = match &later {
+            Some(later) => (later.now, later.sent_before, later.unwritten_before),
+            None => (now_unix(), 0, 0),
+        };
 
         // The messages of the past hour are counted with the account (one round trip, or one
         // for a whole transaction of sends); the time the cap is reached again is read only
         // for a sender at their cap.
         let account = match later.as_mut() {
             Some(later) => later.account.take(),
-            None => match sender_accounts(conn, "= $1", sender.to_owned()).await?.remove(sender) {
-                None => None,
-                Some(read) => Some(read.map_err(|error| {
-                    StoreError::Corrupt(format!("a sender's account: {error}"))
-                })?),
-            },
+            None => {
+                match sender_accounts(conn, "= $1", sender.to_owned(), now).await?.remove(sender) {
+                    None => None,
+                    Some(read) => Some(read.map_err(|error| {
+                        StoreError::Corrupt(format!("a sender's account: {error}"))
+                    })?),
+                }
+            }
         };
         let Some(SenderAccount { frozen, active, profile, first_name, last_name, sent_last_hour }) =
             account
@@ -1066,8 +1092,9 @@ impl Store {
         let per_hour = i64::try_from(caps.per_hour).unwrap_or(i64::MAX);
         if sent_last_hour >= per_hour {
             // The cap's oldest message, among the database's or, if the sends of this
-            // transaction already reach the cap, one of theirs, sent now.
-            let offset = per_hour.saturating_sub(1).saturating_sub(sent_before);
+            // transaction that it does not show yet already reach the cap, one of theirs,
+            // sent now.
+            let offset = per_hour.saturating_sub(1).saturating_sub(unwritten_before);
             let limiting: Option<i64> = if offset < 0 {
                 None
             } else {
