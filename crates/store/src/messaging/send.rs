@@ -12,17 +12,18 @@
 //! first one's end, then replays its message (or sends, if the first one failed). On SQLite,
 //! where one transaction writes at a time, the sends waiting for the writer go together into
 //! one transaction. Their keys' rows and their senders' accounts are read first, once for all
-//! of them; then each send is checked against these and the sends before it in the
-//! transaction; then the writes of them all, their keys' rows included, go in one round trip,
-//! with their mailboxes' counts added once for all: a refused send has written nothing, and
-//! if the writes fail the transaction is rolled back and written again one send at a time,
-//! its counts by the trigger, so that the send whose writes
-//! or counts fail rolls it back alone, the others being written again in the next one (a
-//! savepoint per send, which SQLite keeps by copying every page the send changes, cost about
-//! a tenth of the writer's time). None is acknowledged before the commit. Sends to the same
-//! people then write the pages of their mailboxes once per commit, not once per send (a class
-//! of 90 mailboxes is some 500 pages of the write-ahead log). A retry that comes while its
-//! first send waits is in the same or a later transaction, and so replays the first send.
+//! of them and at one time, which is every send's time there; then each send is checked
+//! against these and the sends before it in the transaction; then the writes of them all,
+//! their keys' rows included, go in one round trip, with their mailboxes' counts added once
+//! for all: a refused send has written nothing, and if the writes fail the transaction is
+//! rolled back and written again one send at a time, its counts by the trigger, so that the
+//! send whose writes or counts fail rolls it back alone, the others being written again in
+//! the next one (a savepoint per send, which SQLite keeps by copying every page the send
+//! changes, cost about a tenth of the writer's time). None is acknowledged before the commit.
+//! Sends to the same people then write the pages of their mailboxes once per commit, not once
+//! per send (a class of 90 mailboxes is some 500 pages of the write-ahead log). A retry that
+//! comes while its first send waits is in the same or a later transaction, and so replays the
+//! first send.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -478,9 +479,8 @@ async fn claim_on(
 
 /// What a transaction of sends (SQLite) reads for all its sends at once, before the first
 /// one's checks: the directory's generation, their keys' rows and their senders' accounts,
-/// at one time. Nothing else writes while the
-/// transaction does, so these stay true for every send of it, with what the sends before it
-/// in the transaction did ([`SendsSoFar`]). One statement each for the whole transaction:
+/// at one time. Nothing else writes while the transaction does, so these stay true for every
+/// send of it, with what the sends before it in the transaction did ([`SendsSoFar`]). One statement each for the whole transaction:
 /// two per send were each a round trip to SQLite's connection thread, nearly half the time
 /// the writer spent on a send's checks. A row that cannot be read (one edited by hand) fails
 /// the send that needs it, not the others.
@@ -546,7 +546,7 @@ impl BatchReads {
         match self.keys.get(&key) {
             None => Ok(Claim::Mine),
             Some(Ok(stored)) => {
-                Ok(stored.clone().settled(&job.fingerprint, now_unix())?.unwrap_or(Claim::Mine))
+                Ok(stored.clone().settled(&job.fingerprint, self.now)?.unwrap_or(Claim::Mine))
             }
             Some(Err(error)) => Err(StoreError::Corrupt(format!("a send key's row: {error}"))),
         }
