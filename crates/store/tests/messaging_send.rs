@@ -384,10 +384,7 @@ async fn a_send_whose_counts_fail_fails_alone_and_the_sends_beside_it_go_through
 async fn the_wait_for_the_hourly_cap_counts_the_sends_before_it_in_its_transaction_once() {
     let store = fixture().await;
     // A pupil may send 20 messages an hour: 18 already, 5 s apart, the last 3,000 s ago.
-    let now = i64::try_from(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
-    )
-    .unwrap();
+    let now = store::now_unix();
     for n in 0..18 {
         execute(
             &store,

@@ -554,11 +554,7 @@ impl BatchReads {
 
     /// The account of `job`'s sender, `None` if they have none.
     fn account(&self, job: &SendJob) -> StoreResult<Option<SenderAccount>> {
-        match self.accounts.get(&job.request.sender_id) {
-            None => Ok(None),
-            Some(Ok(account)) => Ok(Some(account.clone())),
-            Some(Err(error)) => Err(StoreError::Corrupt(format!("a sender's account: {error}"))),
-        }
+        readable_account(self.accounts.get(&job.request.sender_id).cloned())
     }
 }
 
@@ -607,6 +603,12 @@ async fn sender_accounts(
         accounts.insert(row.try_get("person_id")?, account().map_err(|error| error.to_string()));
     }
     Ok(accounts)
+}
+
+/// An account as [`sender_accounts`] read it: `None` if there is none, an error if its row
+/// cannot be read.
+fn readable_account(read: Option<Read<SenderAccount>>) -> StoreResult<Option<SenderAccount>> {
+    read.transpose().map_err(|error| StoreError::Corrupt(format!("a sender's account: {error}")))
 }
 
 /// A key's row as a claim finds it.
@@ -1067,14 +1069,9 @@ impl Store {
         // for a sender at their cap.
         let account = match later.as_mut() {
             Some(later) => later.account.take(),
-            None => {
-                match sender_accounts(conn, "= $1", sender.to_owned(), now).await?.remove(sender) {
-                    None => None,
-                    Some(read) => Some(read.map_err(|error| {
-                        StoreError::Corrupt(format!("a sender's account: {error}"))
-                    })?),
-                }
-            }
+            None => readable_account(
+                sender_accounts(conn, "= $1", sender.to_owned(), now).await?.remove(sender),
+            )?,
         };
         let Some(SenderAccount { frozen, active, profile, first_name, last_name, sent_last_hour }) =
             account
